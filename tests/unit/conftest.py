@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Make ``ansible_collections.portwarden.ports`` importable from this checkout."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(REPO, '.build', 'collections')
+LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'portwarden', 'ports')
+
+if not os.path.islink(LINK) and not os.path.isdir(LINK):
+    os.makedirs(os.path.dirname(LINK), exist_ok=True)
+    os.symlink(REPO, LINK)
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
