@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The service catalogue (``portwarden_services``): validate and normalize.
+
+Both halves of the collection read the same catalogue: the ephemeral_ports
+role keeps its ports out of the ephemeral range, the host_firewall role opens
+exactly its ports to exactly its sources. Every value is checked strictly
+here, once, so that nothing a user writes can reach a ruleset or a kernel
+value unchecked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
+RATE_RE = re.compile(r'^([1-9][0-9]{0,8})/(second|minute|hour|day)\Z')
+PROTOCOLS = ('tcp', 'udp')
+KEYS = ('name', 'port', 'proto', 'sources', 'rate_limit', 'description')
+SOURCE_RE = re.compile(r'^[0-9A-Fa-f:./]{2,49}\Z')
+DESCRIPTION_RE = re.compile(r'^[^\x00-\x1f"\\]{0,200}\Z')
+
+
+def _where(index, entry):
+    name = entry.get('name') if isinstance(entry, dict) else None
+    if isinstance(name, str) and NAME_RE.match(name):
+        return 'service #%d (%s)' % (index, name)
+    return 'service #%d' % index
+
+
+def normalize_source(value, where='source'):
+    """Parse one source network strictly (host bits must be zero)."""
+    if isinstance(value, bool) or not isinstance(value, str) or not SOURCE_RE.match(value):
+        raise PortwardenError('%s: invalid source %r: expected an IPv4 or IPv6 network such as 10.0.0.0/8 or 2001:db8::/32.'
+                              % (where, value))
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise PortwardenError('%s: invalid source %r: %s; expected an IPv4 or IPv6 network such as 10.0.0.0/8 or 2001:db8::/32 '
+                              '(host bits must be zero).' % (where, value, exc))
+
+
+def normalize_service(entry, index=0):
+    """Return one catalogue entry in canonical form, or raise PortwardenError.
+
+    The result has ``name``, ``port`` (canonical text), ``start``, ``end``,
+    ``proto``, ``sources`` (canonical strings, empty = anywhere),
+    ``sources_v4``, ``sources_v6``, ``rate_limit`` (or None) and
+    ``description``.
+    """
+    if not isinstance(entry, dict):
+        raise PortwardenError('service #%d: expected a dictionary with name, port and proto, got %r.' % (index, entry))
+    where = _where(index, entry)
+    unknown = sorted(str(k) for k in entry if k not in KEYS)
+    if unknown:
+        raise PortwardenError('%s: unknown field(s) %s; allowed fields: %s.' % (where, ', '.join(unknown), ', '.join(KEYS)))
+
+    name = entry.get('name')
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise PortwardenError('%s: invalid name %r: use 1-63 letters, digits, "_", "." or "-", starting with a letter or digit.'
+                              % (where, name))
+
+    if 'port' not in entry:
+        raise PortwardenError('%s: the field port is required (a port 1-65535 or a range "start-end").' % where)
+    try:
+        prange = PortRange.parse(entry['port'])
+    except PortwardenError as exc:
+        raise PortwardenError('%s: field port: %s' % (where, exc))
+
+    proto = entry.get('proto', 'tcp')
+    if proto not in PROTOCOLS:
+        raise PortwardenError('%s: invalid proto %r: allowed values are %s.' % (where, proto, ', '.join(PROTOCOLS)))
+
+    sources = entry.get('sources')
+    if sources is None:
+        sources = []
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, (list, tuple)):
+        raise PortwardenError('%s: invalid sources %r: expected a list of IPv4/IPv6 networks.' % (where, sources))
+    networks = []
+    for source in sources:
+        network = normalize_source(source, where='%s: field sources' % where)
+        if network not in networks:
+            networks.append(network)
+    networks.sort(key=lambda n: (n.version, n))
+
+    rate_limit = entry.get('rate_limit')
+    if rate_limit is not None:
+        if not isinstance(rate_limit, str) or not RATE_RE.match(rate_limit):
+            raise PortwardenError('%s: invalid rate_limit %r: expected N/second, N/minute, N/hour or N/day, for example 10/minute.'
+                                  % (where, rate_limit))
+
+    description = entry.get('description', '')
+    if description is None:
+        description = ''
+    if not isinstance(description, str) or not DESCRIPTION_RE.match(description):
+        raise PortwardenError('%s: invalid description %r: up to 200 printable characters, no quotes, backslashes or newlines.'
+                              % (where, description))
+
+    return {
+        'name': name,
+        'port': str(prange),
+        'start': prange.start,
+        'end': prange.end,
+        'proto': proto,
+        'sources': [str(n) for n in networks],
+        'sources_v4': [str(n) for n in networks if n.version == 4],
+        'sources_v6': [str(n) for n in networks if n.version == 6],
+        'rate_limit': rate_limit,
+        'description': description,
+    }
+
+
+def normalize_services(services):
+    """Validate a whole catalogue; names must be unique."""
+    if services is None:
+        return []
+    if not isinstance(services, (list, tuple)):
+        raise PortwardenError('invalid service catalogue %r: expected a list of services.' % (services,))
+    result = []
+    seen = set()
+    for index, entry in enumerate(services):
+        service = normalize_service(entry, index)
+        key = (service['name'], service['proto'])
+        if key in seen:
+            raise PortwardenError('%s: the name %r is used twice for %s; service names must be unique per protocol.'
+                                  % (_where(index, entry), service['name'], service['proto']))
+        seen.add(key)
+        result.append(service)
+    return result
+
+
+def service_ports(services, proto=None):
+    """The PortSet of a normalized catalogue's ports (optionally one protocol)."""
+    return PortSet([PortRange(s['start'], s['end']) for s in services if proto is None or s['proto'] == proto])
