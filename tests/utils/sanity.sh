@@ -4,7 +4,10 @@
 # (not ignored) files are copied there first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-work="$root/.build/sanity/ansible_collections/portwarden/ports"
+mkdir -p "$root/.build"
+base=$(mktemp -d "$root/.build/sanity.XXXXXX")
+trap 'rm -rf "$base"' EXIT
+work="$base/ansible_collections/portwarden/ports"
 pyver=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 pipver=$(python - <<'PY'
 from ansible_test._internal.python_requirements import get_venv_packages
@@ -16,7 +19,6 @@ cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"
 cp "$root/tests/utils/get_pip_standin.py" "$cache/get_pip_${pipver//./_}.py"
 
-rm -rf "$work"
 mkdir -p "$work"
 cd "$root"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
