@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Build the local podman images the tests, the Molecule scenarios and the demo
+# run on: localhost/portwarden-debian:12 (bookworm) and :13 (trixie).
+#
+#   bash tests/images/build.sh            build the images that are missing or stale
+#   bash tests/images/build.sh --force    rebuild them all
+#   bash tests/images/build.sh 13         only one release (12, 13 or a list)
+#
+# No image registry is reachable from these machines, so each image is a
+# debootstrap (minbase) tree imported with `podman import`. debootstrap uses
+# the Debian mirror this machine's apt already uses (read from the apt
+# sources at run time); PORTWARDEN_DEBIAN_MIRROR overrides it.
+#
+# An image is reused when it exists and carries the label of the current
+# recipe (package list + set-up steps); a changed recipe rebuilds it.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/containers.conf}"
+
+repo_name=localhost/portwarden-debian
+# Packages on top of minbase. Targets need python3 (Ansible), iproute2,
+# nftables, procps (sysctl, ps) and openssh-server; peers in the firewall
+# scenarios probe targets with nmap, nc and ping.
+packages=python3,iproute2,nftables,openssh-server,procps,nmap,netcat-openbsd,iputils-ping
+recipe_version=1   # bump when the set-up steps below change
+
+declare -A suite_of=([12]=bookworm [13]=trixie)
+
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+log() { printf 'build.sh: %s\n' "$*" >&2; }
+
+force=0
+releases=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) [ -n "${suite_of[$arg]:-}" ] || die "unknown release '$arg' (allowed: ${!suite_of[*]})"
+       releases+=("$arg") ;;
+  esac
+done
+[ ${#releases[@]} -gt 0 ] || releases=(12 13)
+
+[ "$(id -u)" -eq 0 ] || die "debootstrap and podman import need root"
+for tool in debootstrap podman tar flock python3; do
+  command -v "$tool" >/dev/null || die "'$tool' is not installed (make deps installs it)"
+done
+
+# The recipe label: what the image was built from. Any change rebuilds.
+recipe=$( { echo "$packages"; echo "$recipe_version"; sed -n '/^setup_tree()/,/^}/p' "$0"; } \
+          | sha256sum | cut -c1-16)
+
+# ------------------------------------------------------------------ mirror
+# The first enabled `deb` source whose suite is this host's own release
+# (e.g. "bookworm", not "bookworm-security"): that is the Debian archive
+# mirror apt uses here. One-line (.list) and deb822 (.sources) formats.
+find_mirror() {
+  python3 - <<'PY'
+import glob, os, re, sys
+
+codename = ""
+with open("/etc/os-release") as f:
+    for line in f:
+        if line.startswith("VERSION_CODENAME="):
+            codename = line.split("=", 1)[1].strip().strip('"')
+if not codename:
+    sys.exit("cannot read VERSION_CODENAME from /etc/os-release")
+
+entries = []  # (uri, suites)
+
+def one_line(path):
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line.startswith("deb "):
+                continue
+            line = re.sub(r"\[[^]]*\]", " ", line)
+            words = line.split()
+            if len(words) >= 3:
+                entries.append((words[1], [words[2]]))
+
+def deb822(path):
+    with open(path) as f:
+        text = f.read()
+    for para in re.split(r"\n\s*\n", text):
+        fields = {}
+        key = None
+        for line in para.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            if line[0] in " \t" and key:
+                fields[key] += " " + line.strip()
+                continue
+            if ":" in line:
+                key, value = line.split(":", 1)
+                key = key.strip().lower()
+                fields[key] = value.strip()
+        if "deb" not in fields.get("types", "").split():
+            continue
+        if fields.get("enabled", "yes").lower() == "no":
+            continue
+        for uri in fields.get("uris", "").split():
+            entries.append((uri, fields.get("suites", "").split()))
+
+if os.path.exists("/etc/apt/sources.list"):
+    one_line("/etc/apt/sources.list")
+for path in sorted(glob.glob("/etc/apt/sources.list.d/*")):
+    if path.endswith(".list"):
+        one_line(path)
+    elif path.endswith(".sources"):
+        deb822(path)
+
+for uri, suites in entries:
+    if codename in suites and re.match(r"(https?|file)://", uri):
+        print(uri.rstrip("/"))
+        sys.exit(0)
+sys.exit("no enabled 'deb' source for suite %r in /etc/apt/sources.list(.d); "
+         "set PORTWARDEN_DEBIAN_MIRROR to a Debian mirror URL" % codename)
+PY
+}
+
+mirror="${PORTWARDEN_DEBIAN_MIRROR:-}"
+if [ -z "$mirror" ]; then
+  mirror=$(find_mirror) || die "cannot find the Debian mirror apt uses"
+fi
+
+# apt's own proxy setting, if any, for debootstrap's downloads.
+if [ -z "${http_proxy:-}" ]; then
+  proxy=$(apt-config dump Acquire::http::Proxy 2>/dev/null | sed -n 's/^Acquire::http::Proxy "\(.*\)";$/\1/p')
+  [ -n "$proxy" ] && [ "$proxy" != DIRECT ] && export http_proxy="$proxy"
+fi
+
+# ------------------------------------------------------------------ tree
+# Steps applied to the debootstrap tree before import. Part of the recipe.
+setup_tree() {
+  local dir=$1
+  # Host keys are per container: generated when sshd first starts.
+  rm -f "$dir"/etc/ssh/ssh_host_*
+  : >"$dir/etc/machine-id"
+  # Packages installed in a container never start services.
+  printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+  chmod 0755 "$dir/usr/sbin/policy-rc.d"
+  cat >"$dir/usr/local/sbin/pw-sshd" <<'EOF'
+#!/bin/sh
+# Start sshd in this container: host keys made on first start.
+set -e
+ssh-keygen -A >/dev/null
+mkdir -p /run/sshd
+exec /usr/sbin/sshd "$@"
+EOF
+  cat >"$dir/usr/local/sbin/pw-init" <<'EOF'
+#!/bin/sh
+# PID 1 of a test container: waits until stopped, answers SIGTERM at once.
+# PW_SSHD=1 starts sshd first.
+if [ "${PW_SSHD:-0}" = 1 ]; then /usr/local/sbin/pw-sshd; fi
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait $!; done
+EOF
+  chmod 0755 "$dir/usr/local/sbin/pw-sshd" "$dir/usr/local/sbin/pw-init"
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+         "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/locale/*
+}
+
+# Unmount anything debootstrap left mounted below DIR, then remove it.
+remove_tree() {
+  local dir=$1 mnt
+  [ -d "$dir" ] || return 0
+  awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r mnt; do
+    umount -l "$mnt" 2>/dev/null || true
+  done
+  rm -rf --one-file-system "$dir"
+}
+
+build_one() {
+  local release=$1 suite=${suite_of[$1]} image="$repo_name:$1"
+  local current old_id="" work start
+  if podman image exists "$image"; then
+    current=$(podman image inspect --format '{{ index .Labels "org.portwarden.recipe" }}' "$image" 2>/dev/null || true)
+    if [ "$force" = 0 ] && [ "$current" = "$recipe" ]; then
+      log "$image is up to date (recipe $recipe), reused"
+      return 0
+    fi
+    old_id=$(podman image inspect --format '{{ .Id }}' "$image")
+    log "$image is stale (recipe '${current:-none}', want $recipe) or --force: rebuilding"
+  fi
+
+  start=$(date +%s)
+  work=$(mktemp -d /var/tmp/pw-image-"$release".XXXXXX)
+  # shellcheck disable=SC2064
+  trap "remove_tree '$work'" EXIT
+  local cache="$root/.build/debootstrap-cache/$suite"
+  mkdir -p "$cache"
+  log "debootstrap $suite from $mirror into $work"
+  if ! debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" \
+         "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.out" 2>&1; then
+    printf '\nbuild.sh: debootstrap of %s (%s) from %s FAILED. Last lines:\n' "$suite" "$image" "$mirror" >&2
+    tail -n 15 "$work/debootstrap.out" >&2
+    if [ -f "$work/rootfs/debootstrap/debootstrap.log" ]; then
+      printf -- '--- debootstrap.log ---\n' >&2
+      tail -n 15 "$work/rootfs/debootstrap/debootstrap.log" >&2
+    fi
+    die "debootstrap failed for $image (mirror $mirror; set PORTWARDEN_DEBIAN_MIRROR to use another)"
+  fi
+  setup_tree "$work/rootfs"
+  log "importing $image"
+  tar --numeric-owner -C "$work/rootfs" -c . | podman import --quiet \
+      --change 'CMD ["/usr/local/sbin/pw-init"]' \
+      --change "LABEL org.portwarden.recipe=$recipe" \
+      --change "LABEL org.portwarden.suite=$suite" \
+      --message "portwarden test image: debootstrap minbase $suite" \
+      - "$image" >/dev/null || die "podman import of $image failed"
+  remove_tree "$work"
+  trap - EXIT
+  if [ -n "$old_id" ]; then
+    podman rmi "$old_id" >/dev/null 2>&1 || log "old image $old_id still in use, left in place"
+  fi
+  log "built $image in $(( $(date +%s) - start )) s"
+}
+
+# One build at a time on this host (podman's storage is host-wide).
+lockdir=/run/lock
+[ -d "$lockdir" ] || lockdir=/tmp
+exec 9>"$lockdir/portwarden-images.lock"
+flock 9
+for release in "${releases[@]}"; do
+  build_one "$release"
+done
