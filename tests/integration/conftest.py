@@ -41,7 +41,6 @@ def ansible_env(**extra):
     env.update({
         'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS,
         'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-        'ANSIBLE_CALLBACKS_ENABLED': '',
         'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
         'ANSIBLE_NOCOWS': '1',
         'ANSIBLE_RETRY_FILES_ENABLED': '0',

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""linux.py against a fake /proc/sys and fake sysctl.d trees (the same code
+runs against the real kernel in tests/integration)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from ansible_collections.portwarden.ports.plugins.module_utils import linux
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+
+
+def move(src, dest):
+    shutil.move(src, dest)
+
+
+@pytest.fixture
+def procsys(tmp_path):
+    root = tmp_path / 'proc_sys'
+    ipv4 = root / 'net' / 'ipv4'
+    ipv4.mkdir(parents=True)
+    (ipv4 / 'ip_local_port_range').write_text('32768\t60999\n')
+    (ipv4 / 'ip_local_reserved_ports').write_text('\n')
+    (ipv4 / 'ip_unprivileged_port_start').write_text('1024\n')
+    return str(root)
+
+
+def read(procsys, name):
+    with open(os.path.join(procsys, 'net', 'ipv4', name)) as handle:
+        return handle.read().strip()
+
+
+# ---------------------------------------------------------------- file editing
+
+def test_set_file_value_keeps_other_lines():
+    before = '# comment\nvm.swappiness = 10\nnet.ipv4.ip_local_port_range=1 2\n; other\nkernel.x = 1\n'
+    after = linux.set_file_value(before, 'net.ipv4.ip_local_port_range', '40000 50001')
+    assert after == '# comment\nvm.swappiness = 10\nnet.ipv4.ip_local_port_range = 40000 50001\n; other\nkernel.x = 1\n'
+
+
+def test_set_file_value_drops_later_duplicates_and_slash_keys():
+    before = 'net/ipv4/ip_local_port_range = 1 2\nfoo = 1\n-net.ipv4.ip_local_port_range = 3 4\n'
+    after = linux.set_file_value(before, 'net.ipv4.ip_local_port_range', '5 6')
+    assert after == 'net.ipv4.ip_local_port_range = 5 6\nfoo = 1\n'
+
+
+def test_set_file_value_appends_and_removes():
+    created = linux.set_file_value(None, 'a.b', '1')
+    assert created.endswith('a.b = 1\n') and created.startswith('# Managed by portwarden.ports')
+    assert linux.set_file_value('x = 1\n', 'a.b', '2') == 'x = 1\na.b = 2\n'
+    assert linux.set_file_value('x = 1\na.b = 2\n', 'a.b', None) == 'x = 1\n'
+    assert linux.set_file_value('# a.b = 1\n', 'a.b', '3') == '# a.b = 1\na.b = 3\n'
+
+
+def test_file_value_last_wins():
+    assert linux.file_value('a.b = 1\na/b=2\n', 'a.b') == '2'
+    assert linux.file_value('# a.b = 1\n', 'a.b') is None
+    assert linux.file_value(None, 'a.b') is None
+
+
+# ---------------------------------------------------------------- boot order
+
+@pytest.fixture
+def tree(tmp_path):
+    dirs = tuple(str(tmp_path / d) for d in ('etc', 'run', 'usrlocal', 'usr', 'lib'))
+    for d in dirs:
+        os.makedirs(d)
+    conf = str(tmp_path / 'sysctl.conf')
+    return dirs, conf
+
+
+def write(path, text):
+    with open(path, 'w') as handle:
+        handle.write(text)
+
+
+def test_boot_order_first_dir_wins_and_sorted(tree):
+    (etc, run, dummy, usr, dummy2), conf = tree
+    write(os.path.join(usr, '10-a.conf'), '')
+    write(os.path.join(etc, '10-a.conf'), '')
+    write(os.path.join(run, '05-b.conf'), '')
+    write(os.path.join(usr, 'README'), '')
+    write(conf, '')
+    assert linux.boot_order(tree[0], conf) == [os.path.join(run, '05-b.conf'), os.path.join(etc, '10-a.conf'), conf]
+
+
+def test_boot_overrides_names_later_file(tree):
+    dirs, conf = tree
+    ours = os.path.join(dirs[0], '90-portwarden.conf')
+    write(ours, 'net.ipv4.ip_local_port_range = 40000 50001\n')
+    write(os.path.join(dirs[3], '95-vendor.conf'), 'net.ipv4.ip_local_port_range = 1024 65000\n')
+    write(os.path.join(dirs[0], '10-early.conf'), 'net.ipv4.ip_local_port_range = 1 2\n')
+    write(conf, 'net/ipv4/ip_local_port_range = 3 4\n')
+    warnings = linux.boot_overrides(ours, 'net.ipv4.ip_local_port_range', dirs, conf)
+    assert len(warnings) == 2
+    assert '95-vendor.conf sets net.ipv4.ip_local_port_range = 1024 65000' in warnings[0]
+    assert warnings[1].startswith(conf + ' sets')
+    assert not any('10-early' in w for w in warnings)
+
+
+def test_boot_overrides_shadow_and_bad_names(tree):
+    dirs, conf = tree
+    ours = os.path.join(dirs[3], '90-p.conf')
+    write(os.path.join(dirs[0], '90-p.conf'), '')
+    assert 'shadows' in linux.boot_overrides(ours, 'a.b', dirs, conf)[0]
+    assert 'must end in .conf' in linux.boot_overrides(os.path.join(dirs[0], 'x.txt'), 'a.b', dirs, conf)[0]
+    assert 'not in a directory that is applied at boot' in linux.boot_overrides('/tmp/x.conf', 'a.b', dirs, conf)[0]
+    assert linux.boot_overrides(os.path.join(dirs[0], 'quiet.conf'), 'a.b', dirs, conf) == []
+
+
+# ---------------------------------------------------------------- backends, fake /proc/sys
+
+def test_ephemeral_range_check_then_apply(procsys, tmp_path):
+    dropin = str(tmp_path / 'etc' / '90-portwarden.conf')
+    kwargs = dict(persist=True, sysctl_file=dropin, move=move, proc_sys=procsys)
+    check = linux.set_ephemeral_range(40000, 50001, check_mode=True, **kwargs)
+    assert check['changed'] and check['before'] == {'start': 32768, 'end': 60999, 'size': 28232}
+    assert check['after'] == {'start': 40000, 'end': 50001, 'size': 10002}
+    assert read(procsys, 'ip_local_port_range') == '32768\t60999' and not os.path.exists(dropin)
+    assert check['diff'][1]['after'].endswith('net.ipv4.ip_local_port_range = 40000 50001\n')
+    applied = linux.set_ephemeral_range(40000, 50001, **kwargs)
+    assert applied['changed'] and read(procsys, 'ip_local_port_range') == '40000 50001'
+    assert linux.file_value(linux.read_text(dropin), linux.RANGE_KEY) == '40000 50001'
+    assert not linux.set_ephemeral_range(40000, 50001, check_mode=True, **kwargs)['changed']
+    assert not linux.set_ephemeral_range(40000, 50001, **kwargs)['changed']
+
+
+def test_ephemeral_range_whitespace_is_not_a_change(procsys, tmp_path):
+    dropin = str(tmp_path / 'd.conf')
+    write(dropin, 'net.ipv4.ip_local_port_range=32768\t\t60999\n')
+    result = linux.set_ephemeral_range(32768, 60999, sysctl_file=dropin, move=move, proc_sys=procsys)
+    assert not result['changed']
+
+
+@pytest.mark.parametrize('start, end, fragment', [
+    (50000, 40000, 'start 50000 is greater than end 40000'),
+    (0, 100, 'Invalid start 0'),
+    (1024, 70000, 'Invalid end 70000'),
+    (100, 60000, 'below net.ipv4.ip_unprivileged_port_start (1024)'),
+    (True, 60000, 'Invalid start True'),
+])
+def test_ephemeral_range_refuses(procsys, tmp_path, start, end, fragment):
+    dropin = str(tmp_path / 'd.conf')
+    with pytest.raises(PortwardenError) as info:
+        linux.set_ephemeral_range(start, end, sysctl_file=dropin, move=move, proc_sys=procsys)
+    assert fragment in str(info.value)
+    assert read(procsys, 'ip_local_port_range') == '32768\t60999' and not os.path.exists(dropin)
+
+
+def test_ephemeral_range_warnings(procsys, tmp_path):
+    result = linux.set_ephemeral_range(40000, 50000, persist=False, check_mode=True, proc_sys=procsys,
+                                       listeners=lambda: linux.PortSet.parse('45000,22'))
+    assert any('same parity' in w for w in result['warnings'])
+    assert any('covers port(s) 45000' in w for w in result['warnings'])
+    assert 'sysctl_file' not in result and len(result['diff']) == 1
+
+
+def test_reserved_ports_states(procsys, tmp_path):
+    dropin = str(tmp_path / 'd.conf')
+    kwargs = dict(sysctl_file=dropin, move=move, proc_sys=procsys)
+    first = linux.set_reserved_ports(['9100', '8080-8081'], **kwargs)
+    assert first['changed'] and first['added'] == ['8080-8081', 9100]
+    assert read(procsys, 'ip_local_reserved_ports') == '8080-8081,9100'
+    assert not linux.set_reserved_ports(['9100,8081', '8080'], **kwargs)['changed']
+    removed = linux.set_reserved_ports(['8081'], state='absent', **kwargs)
+    assert removed['removed'] == [8081] and removed['after']['ports'] == '8080,9100'
+    exact = linux.set_reserved_ports([], state='exact', **kwargs)
+    assert exact['changed'] and exact['after'] == {'ports': '', 'list': []}
+    assert read(procsys, 'ip_local_reserved_ports') == ''
+    assert linux.file_value(linux.read_text(dropin), linux.RESERVED_KEY) == ''
+
+
+def test_reserved_ports_bad_input_changes_nothing(procsys, tmp_path):
+    dropin = str(tmp_path / 'd.conf')
+    with pytest.raises(PortwardenError) as info:
+        linux.set_reserved_ports(['22', '70000'], sysctl_file=dropin, move=move, proc_sys=procsys)
+    assert "'70000'" in str(info.value)
+    assert not os.path.exists(dropin) and read(procsys, 'ip_local_reserved_ports') == ''
+
+
+def test_read_only_proc_is_explained(procsys, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise IOError(30, 'Read-only file system')
+    monkeypatch.setattr('builtins.open', refuse)
+    with pytest.raises(PortwardenError) as info:
+        linux.write_sysctl(linux.RANGE_KEY, '1 2', proc_sys=procsys)
+    assert 'read-only' in str(info.value) and 'privileged' in str(info.value)
