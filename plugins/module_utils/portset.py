@@ -189,8 +189,7 @@ class PortSet(object):
 
     def __iter__(self):
         for r in self._ranges:
-            for port in r:
-                yield port
+            yield from r
 
     def __contains__(self, item):
         if isinstance(item, PortRange):

@@ -22,7 +22,9 @@ description:
     applied later at boot sets the same key (naming the file), and when the new range covers ports that a service
     listens on without a reservation.
 author:
-  - portwarden.ports contributors
+  - Portwarden maintainers (@portwarden)
+extends_documentation_fragment:
+  - portwarden.ports.attributes
 attributes:
   check_mode:
     support: full

@@ -19,7 +19,9 @@ description:
   - Compares in the kernel's canonical form (sorted, adjacent ports merged, as in C(8080-8081,9100)), so the same
     ports written in any order or grouping are idempotent.
 author:
-  - portwarden.ports contributors
+  - Portwarden maintainers (@portwarden)
+extends_documentation_fragment:
+  - portwarden.ports.attributes
 attributes:
   check_mode:
     support: full
