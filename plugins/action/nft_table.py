@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of portwarden.ports.nft_table: apply, reconnect, confirm.
+
+1. Run the module (apply phase) with a fresh token: it checks the script,
+   saves the current table, starts the host's rollback timer and loads the
+   new table, then returns at once.
+2. Drop the connection (so that a persistent SSH master that survives through
+   conntrack's established state cannot fake reachability) and run the module
+   again over a NEW connection (confirm phase) until it succeeds or the
+   rollback timeout has passed.
+3. Without a confirmation, wait for the timer, reach the host again, read the
+   rollback outcome (status phase) and fail saying the change was rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
+
+# After the timer should have fired: how long to keep trying to reach the host
+# to learn the outcome (restoring the table takes a fraction of a second).
+GRACE = 5
+
+
+class ActionModule(ActionBase):
+
+    _VALID_ARGS = frozenset(('content', 'path', 'family', 'name', 'rollback_timeout', 'state_dir', 'mode'))
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _reset(self):
+        try:
+            self._connection.reset()
+        except (AttributeError, NotImplementedError):
+            pass
+        except AnsibleConnectionFailure:
+            pass
+
+    def _try_module(self, args, task_vars):
+        """Run the module once over a new connection; None if the host cannot be reached."""
+        self._reset()
+        try:
+            result = self._execute_module(module_name='portwarden.ports.nft_table', module_args=args,
+                                          task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            display.vvv('nft_table: host not reachable yet: %s' % exc)
+            return None
+        if result.get('unreachable'):
+            display.vvv('nft_table: host not reachable yet: %s' % result.get('msg'))
+            return None
+        return result
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        timeout = args.get('rollback_timeout', 30)
+        try:
+            timeout = int(timeout)
+        except (TypeError, ValueError):
+            raise AnsibleActionFail('rollback_timeout: invalid value %r: expected a number of seconds (0 disables the rollback).'
+                                    % (timeout,))
+        check_mode = self._task.check_mode or self._play_context.check_mode
+        token = os.urandom(8).hex()
+        if timeout > 0 and not check_mode:
+            args['_token'] = token
+            conn_timeout = getattr(self._play_context, 'timeout', None) or 10
+            if self._connection.transport not in ('local', 'ansible.builtin.local') and timeout <= conn_timeout:
+                display.warning('nft_table: rollback_timeout (%ds) is not greater than the connection timeout (%ds): a '
+                                'working host may be rolled back before the controller can confirm.' % (timeout, conn_timeout))
+
+        applied = self._execute_module(module_name='portwarden.ports.nft_table', module_args=args, task_vars=task_vars)
+        result.update(applied)
+        if applied.get('failed') or not applied.get('pending'):
+            result.pop('pending', None)
+            return result
+
+        # Phase 2: reach the host again through a new connection and confirm.
+        started = time.time()
+        deadline = started + timeout
+        confirm_args = dict(args, _phase='confirm')
+        confirm_args['content'] = args['content']
+        confirmed = None
+        while time.time() < deadline:
+            confirmed = self._try_module(confirm_args, task_vars)
+            if confirmed is not None:
+                break
+            time.sleep(1)
+        result.pop('pending', None)
+        if confirmed is not None and not confirmed.get('failed'):
+            result['confirmed'] = True
+            result['changed'] = True
+            return result
+        if confirmed is not None and not confirmed.get('rolled_back'):
+            result.update(failed=True, confirmed=False, msg='nft_table: confirming the new table failed: %s' % confirmed.get('msg'))
+            return result
+
+        # Phase 3: the timer fired (or is about to): reach the host again to learn the outcome.
+        status_args = dict(args, _phase='status')
+        status = None
+        give_up = max(deadline, time.time()) + GRACE + (getattr(self._play_context, 'timeout', None) or 10) * 2
+        while time.time() < give_up:
+            status = self._try_module(status_args, task_vars)
+            if status is not None and not status.get('failed') and not status.get('waiting'):
+                break
+            time.sleep(1)
+        result['confirmed'] = False
+        result['failed'] = True
+        result['changed'] = True
+        if status is not None and status.get('rolled_back'):
+            result['rolled_back'] = True
+            result['rollback_output'] = status.get('rollback_output')
+            result['msg'] = ('ROLLED BACK: the controller could not reach the host again within %ds after loading the new '
+                             'table %s %s, so the host restored the previous table by itself. The new rules probably cut '
+                             'the management path: check host_firewall_management_ports / host_firewall_management_sources. '
+                             '(%s)' % (timeout, args.get('family', 'inet'), args.get('name', 'portwarden'),
+                                       status.get('rollback_output')))
+        else:
+            result['rolled_back'] = None
+            result['msg'] = ('nft_table: the new table was loaded but could not be confirmed within %ds, and the host could not '
+                             'be reached afterwards to learn whether its rollback timer restored the previous table.' % timeout)
+        return result

@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: nft_table
+short_description: Replace one nftables table atomically, with a rollback the host runs by itself
+version_added: 0.1.0
+description:
+  - Loads an nftables script that replaces exactly one table (for example C(inet portwarden)) in one
+    C(nft -f) transaction, after checking it with C(nft -c -f). Other tables are never read or changed,
+    and the ruleset is never flushed; a script containing C(flush ruleset) is refused.
+  - "Lockout safe: before loading, the current table (or its absence) is saved and a detached rollback
+    timer is started on the host. The action plugin then drops its connection, connects again and
+    confirms. Without a confirmation within O(rollback_timeout) seconds, the host restores the saved
+    table by itself and the task fails with a message saying so."
+  - After the confirmation the script is written to O(path) (for loading at boot) and a record of the
+    loaded table is kept in O(state_dir), so that a run that changes nothing reports no change, and a
+    table changed behind Ansible's back is loaded again.
+  - The script is expected to declare, delete and define the table, for example
+    C(table inet portwarden {}), C(delete table inet portwarden), C(table inet portwarden { ... }).
+author:
+  - portwarden.ports contributors
+options:
+  content:
+    description:
+      - The complete nftables script that replaces the table, as the P(portwarden.ports.host_firewall#role)
+        role renders it.
+    type: str
+    required: true
+  path:
+    description:
+      - The file the script is written to once the change is confirmed, for the nftables service to
+        include at boot. Written atomically.
+    type: path
+    required: true
+  family:
+    description:
+      - The family of the table the script replaces.
+    type: str
+    choices: [inet, ip, ip6, arp, bridge, netdev]
+    default: inet
+  name:
+    description:
+      - The name of the table the script replaces.
+    type: str
+    default: portwarden
+  rollback_timeout:
+    description:
+      - Seconds the host waits for the controller to reach it again (through a new connection) and
+        confirm, before it restores the previous table.
+      - V(0) applies without a rollback timer.
+      - Should be greater than the connection timeout (C(ansible_timeout), 10 seconds by default),
+        so that the controller has at least one complete attempt to reconnect.
+    type: int
+    default: 30
+  state_dir:
+    description:
+      - Directory on the host for the saved table, the rollback timer's files and the record of the
+        loaded table. Created with mode C(0700) if missing.
+    type: path
+    default: /var/lib/portwarden
+  mode:
+    description:
+      - Permissions of O(path).
+    type: raw
+    default: '0644'
+extends_documentation_fragment: []
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the table or O(path) would change, and checks the script with C(nft -c -f).
+  diff_mode:
+    support: full
+    description: Before is the file previously written (or the listing of the live table when it was changed
+      by someone else or is not recorded), after is O(content).
+  platform:
+    platforms: linux
+    support: full
+    description: Needs the C(nft) binary and the C(CAP_NET_ADMIN) capability (root).
+  idempotent:
+    support: full
+    description: The live table is compared with the record of what was loaded, without dynamic state
+      (counters, rate limit meters).
+notes:
+  - Works with any connection plugin; with C(local) the reconnection is a no-op but the confirmation still runs.
+  - The rollback timer is a detached C(sh) process; on hosts where C(systemd-logind) kills a session's
+    processes when it ends (C(KillUserProcesses=yes)), connect with a user whose session is not killed.
+  - The nftables service is not restarted (the stock configuration of several distributions starts with
+    C(flush ruleset)); the table is loaded directly.
+seealso:
+  - name: nftables wiki, atomic rule replacement
+    description: Replacing a table in one transaction.
+    link: https://wiki.nftables.org/wiki-nftables/index.php/Atomic_rule_replacement
+'''
+
+EXAMPLES = r'''
+- name: Replace the table inet portwarden, roll back unless the host is reachable again within 30 s
+  portwarden.ports.nft_table:
+    content: "{{ lookup('ansible.builtin.template', 'portwarden.nft.j2') }}"
+    path: /etc/portwarden/portwarden.nft
+    rollback_timeout: 30
+
+- name: Same, without the rollback timer (console access, or local connection)
+  portwarden.ports.nft_table:
+    content: |
+      table inet example {}
+      delete table inet example
+      table inet example {
+        chain input { type filter hook input priority filter; policy accept; }
+      }
+    name: example
+    path: /etc/portwarden/example.nft
+    rollback_timeout: 0
+'''
+
+RETURN = r'''
+table_changed:
+  description: Whether the live table was (or in check mode would be) replaced.
+  returned: always
+  type: bool
+  sample: true
+file_changed:
+  description: Whether O(path) was (or would be) written.
+  returned: always
+  type: bool
+  sample: true
+drifted:
+  description: Whether the live table differed from the one recorded at the last successful run.
+  returned: always
+  type: bool
+  sample: false
+confirmed:
+  description: Whether the controller reached the host again and confirmed the new table.
+  returned: when the table was replaced with O(rollback_timeout) greater than 0
+  type: bool
+  sample: true
+rolled_back:
+  description: Whether the host restored the previous table because no confirmation came in time.
+  returned: always
+  type: bool
+  sample: false
+rollback_output:
+  description: What C(nft) printed while restoring, and its return code.
+  returned: when RV(rolled_back) is true
+  type: str
+  sample: rc=0
+'''
+
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.nftables import (
+    TableManager, apply_table, cleanup_token, confirm_table, status_table)
+
+TOKEN_RE = re.compile(r'^[a-f0-9]{8,32}\Z')
+
+
+def run(module):
+    params = module.params
+    mgr = TableManager(module, params['family'], params['name'], params['state_dir'])
+    mode = params['mode']
+    file_mode = int(mode, 8) if isinstance(mode, str) else int(mode)
+    phase = params['_phase']
+    token = params['_token'] or os.urandom(8).hex()
+    if not TOKEN_RE.match(token):
+        raise PortwardenError('invalid internal token %r.' % token)
+    if phase == 'confirm':
+        return confirm_table(mgr, params['content'], params['path'], token, file_mode)
+    if phase == 'status':
+        result = status_table(mgr, token)
+        if not result['waiting']:
+            cleanup_token(mgr, token)
+        return result
+    timeout = params['rollback_timeout'] if params['_token'] else 0
+    if timeout < 0:
+        raise PortwardenError('invalid rollback_timeout %d: expected 0 (no rollback) or a number of seconds.' % timeout)
+    return apply_table(mgr, params['content'], params['path'], timeout, token, module.check_mode, file_mode)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            content=dict(type='str', required=True),
+            path=dict(type='path', required=True),
+            family=dict(type='str', default='inet', choices=['inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev']),
+            name=dict(type='str', default='portwarden'),
+            rollback_timeout=dict(type='int', default=30),
+            state_dir=dict(type='path', default='/var/lib/portwarden'),
+            mode=dict(type='raw', default='0644'),
+            _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
+            _token=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module)
+    except PortwardenError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
