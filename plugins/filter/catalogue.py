@@ -16,6 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services as _normalize
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import service_ports as _service_ports
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
 NORMALIZED_KEYS = frozenset(('name', 'port', 'start', 'end', 'proto', 'sources', 'sources_v4', 'sources_v6',
                              'rate_limit', 'description'))
@@ -43,6 +44,22 @@ def service_ports(services, proto=None):
     return _service_ports(services, proto).format()
 
 
+def services_overlapping(services, ports):
+    """The services (normalized) that have a port in ``ports``, each with ``overlap``: the shared ports."""
+    if not _is_normalized(services):
+        services = normalize_services(services)
+    try:
+        wanted = PortSet([PortRange(ports['start'], ports['end'])]) if isinstance(ports, dict) else PortSet.parse(ports)
+    except (PortwardenError, KeyError) as exc:
+        raise AnsibleFilterError('services_overlapping: invalid ports %r: %s' % (ports, getattr(exc, 'msg', exc)))
+    result = []
+    for service in services:
+        overlap = PortSet([PortRange(service['start'], service['end'])]) & wanted
+        if overlap:
+            result.append(dict(service, overlap=overlap.format()))
+    return result
+
+
 class FilterModule(object):
     """Service catalogue filters."""
 
@@ -50,4 +67,5 @@ class FilterModule(object):
         return {
             'normalize_services': normalize_services,
             'service_ports': service_ports,
+            'services_overlapping': services_overlapping,
         }

@@ -24,7 +24,8 @@ CATALOGUE = [
 
 def test_filter_names_are_stable():
     assert sorted(FILTERS) == ['normalize_services', 'portset', 'portset_difference', 'portset_intersection',
-                               'portset_list', 'portset_size', 'portset_union', 'service_ports']
+                               'portset_list', 'portset_size', 'portset_union', 'service_ports',
+                               'services_overlapping']
 
 
 def test_normalize_services_returns_canonical_entries():
@@ -92,3 +93,16 @@ def test_portset_bad_input_is_a_filter_error(name, args, words):
         FILTERS[name](*args)
     for word in words:
         assert word in str(info.value)
+
+
+def test_services_overlapping_names_the_services_and_the_shared_ports():
+    hits = FILTERS['services_overlapping'](CATALOGUE, {'start': 32000, 'end': 60999})
+    assert [(s['name'], s['overlap']) for s in hits] == [('node-ports', '32000-32767'), ('metrics', '45000')]
+    normalized = FILTERS['normalize_services'](CATALOGUE)
+    assert FILTERS['services_overlapping'](normalized, '53') == [dict(normalized[3], overlap='53')]
+    assert FILTERS['services_overlapping'](CATALOGUE, '') == []
+
+
+def test_services_overlapping_bad_ports():
+    with pytest.raises(AnsibleFilterError, match='services_overlapping: invalid ports'):
+        FILTERS['services_overlapping'](CATALOGUE, 'x')

@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ephemeral_ports role on a real kernel, in a private network namespace.
+
+Every state-changing path runs check (predicts change) -> apply (changes) ->
+check (predicts none) -> apply (no change), and the kernel values and the
+sysctl.d drop-in are read back from the namespace itself.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+DROPIN = '/etc/sysctl.d/90-portwarden.conf'
+CATALOGUE = [
+    {'name': 'ssh', 'port': 22},
+    {'name': 'node-ports', 'port': '30000-32767'},
+    {'name': 'legacy-api', 'port': 45000},
+    {'name': 'dns', 'port': 53, 'proto': 'udp'},
+]
+RANGE = {'start': 32000, 'end': 60999}
+
+
+def run_role(host, role_vars, check=False):
+    task = {'name': 'apply the role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.ephemeral_ports'}}
+    return host.playbook([task], check=check, play_vars=dict({'portwarden_services': CATALOGUE}, **role_vars))
+
+
+def results(data):
+    """Task name -> the result on localhost, for every task that ran."""
+    found = {}
+    for task in data['plays'][0]['tasks']:
+        found[task['task']['name'].split(' : ', 1)[-1]] = task['hosts'].get('localhost', {})
+    return found
+
+
+def changed_tasks(data):
+    return sorted(name for name, result in results(data).items() if result.get('changed'))
+
+
+def failure(data):
+    for name, result in results(data).items():
+        if result.get('failed'):
+            return name, result.get('msg', '')
+    return None
+
+
+def kernel(host):
+    return (host.sysctl('net.ipv4.ip_local_port_range').split(), host.sysctl('net.ipv4.ip_local_reserved_ports'))
+
+
+@pytest.fixture
+def fresh(nshost):
+    nshost.set_sysctl('net.ipv4.ip_local_port_range', '32768 60999')
+    nshost.set_sysctl('net.ipv4.ip_local_reserved_ports', '')
+    return nshost
+
+
+def test_reserve_check_apply_check_apply(fresh):
+    host = fresh
+    role_vars = {'ephemeral_ports_range': RANGE}
+
+    first_check = run_role(host, role_vars, check=True)
+    assert first_check['rc'] == 0, failure(first_check)
+    assert changed_tasks(first_check) == ['Reserve the catalogue ports inside the range and the extra ports',
+                                          'Set the ephemeral port range']
+    reserve = results(first_check)['Reserve the catalogue ports inside the range and the extra ports']
+    assert reserve['after']['ports'] == '32000-32767,45000'
+    assert kernel(host) == (['32768', '60999'], ''), 'check mode changed the kernel'
+    assert host.read_file(DROPIN) is None, 'check mode wrote the drop-in'
+    assert 'Check mode' in results(first_check)['Note that the verification on the host is skipped in check mode']['msg']
+
+    applied = run_role(host, role_vars)
+    assert applied['rc'] == 0, failure(applied)
+    assert changed_tasks(applied) == changed_tasks(first_check)
+    assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
+    dropin = host.read_file(DROPIN)
+    assert 'net.ipv4.ip_local_port_range' in dropin and '32000-32767,45000' in dropin
+    verified = results(applied)['Read the host\'s port space after the change']
+    assert verified['ephemeral_range']['start'] == 32000
+    assert not [c for c in verified['conflicts'] if c['type'] == 'service_in_range']
+
+    second_check = run_role(host, role_vars, check=True)
+    assert second_check['rc'] == 0 and changed_tasks(second_check) == [], changed_tasks(second_check)
+    second = run_role(host, role_vars)
+    assert second['rc'] == 0 and changed_tasks(second) == [], changed_tasks(second)
+    assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
+
+
+def test_range_omitted_keeps_range_and_reserves_inside_it(fresh):
+    host = fresh
+    role_vars = {'ephemeral_ports_reserved': ['50000-50001', 9999]}
+    check = run_role(host, role_vars, check=True)
+    assert changed_tasks(check) == ['Reserve the catalogue ports inside the range and the extra ports']
+    assert results(check)['Set the ephemeral port range'].get('skipped') is True
+    applied = run_role(host, role_vars)
+    assert applied['rc'] == 0, failure(applied)
+    # 30000-32767 is below the unchanged range 32768-60999: only 45000 and the extra ports are reserved.
+    assert kernel(host) == (['32768', '60999'], '9999,45000,50000-50001')
+    assert changed_tasks(run_role(host, role_vars, check=True)) == []
+    assert changed_tasks(run_role(host, role_vars)) == []
+
+
+def test_fail_names_the_ports_and_changes_nothing(fresh):
+    host = fresh
+    data = run_role(host, {'ephemeral_ports_range': RANGE, 'ephemeral_ports_conflict_action': 'fail'})
+    assert data['rc'] != 0
+    name, msg = failure(data)
+    assert name == 'Refuse catalogue ports inside the ephemeral range (conflict action fail)'
+    assert '32000-32767,45000' in msg and 'node-ports, legacy-api' in msg and '32000-60999' in msg
+    assert kernel(host) == (['32768', '60999'], '')
+    assert host.read_file(DROPIN) is None
+
+
+def test_fail_passes_when_extra_reservations_cover_the_catalogue(fresh):
+    host = fresh
+    role_vars = {'ephemeral_ports_range': RANGE, 'ephemeral_ports_conflict_action': 'fail',
+                 'ephemeral_ports_reserved': ['32000-32767', 45000]}
+    data = run_role(host, role_vars)
+    assert data['rc'] == 0, failure(data)
+    assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
+
+
+def test_warn_leaves_ports_and_says_so(fresh):
+    host = fresh
+    role_vars = {'ephemeral_ports_range': RANGE, 'ephemeral_ports_conflict_action': 'warn'}
+    check = run_role(host, role_vars, check=True)
+    warning = results(check)['Warn about catalogue ports left inside the range (conflict action warn)']
+    assert '32000-32767,45000' in warning['msg'] and warning['msg'].startswith('WARNING')
+    applied = run_role(host, role_vars)
+    assert applied['rc'] == 0, failure(applied)
+    assert changed_tasks(applied) == ['Set the ephemeral port range']
+    assert kernel(host) == (['32000', '60999'], '')
+    assert 'node-ports, legacy-api' in results(applied)[
+        'Warn about catalogue ports left inside the range (conflict action warn)']['msg']
+    assert changed_tasks(run_role(host, role_vars)) == []
+
+
+def test_exact_releases_foreign_reservations_present_keeps_them(fresh):
+    host = fresh
+    host.set_sysctl('net.ipv4.ip_local_reserved_ports', '9999')
+    assert run_role(host, {})['rc'] == 0
+    assert kernel(host)[1] == '9999,45000'
+
+    role_vars = {'ephemeral_ports_reserved_state': 'exact'}
+    check = run_role(host, role_vars, check=True)
+    assert changed_tasks(check) == ['Release the reservations the role does not make (reserved state exact)']
+    assert results(check)['Release the reservations the role does not make (reserved state exact)']['removed'] == [9999]
+    assert kernel(host)[1] == '9999,45000'
+    applied = run_role(host, role_vars)
+    assert applied['rc'] == 0, failure(applied)
+    assert kernel(host)[1] == '45000'
+    assert changed_tasks(run_role(host, role_vars, check=True)) == []
+    assert changed_tasks(run_role(host, role_vars)) == []
+
+
+def test_listener_in_range_outside_the_catalogue_is_pointed_out(fresh):
+    host = fresh
+    # A listener inside the range that no catalogue entry declares: the role cannot
+    # reserve what it does not know, but it must say so.
+    proc = subprocess.Popen(host.nsenter() + ['python3', '-c', (
+        'import socket,time\n'
+        's=socket.socket(); s.bind(("127.0.0.1", 47001)); s.listen(); print("up", flush=True); time.sleep(120)')],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == 'up'
+        data = run_role(host, {'ephemeral_ports_range': RANGE})
+        assert data['rc'] == 0, failure(data)
+        note = results(data)['Point out listeners inside the range that the catalogue does not declare']
+        assert any('47001' in line for line in note['msg']), note
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize('role_vars, words', [
+    ({'portwarden_services': [{'name': 'web', 'port': 'http'}]}, ["'http'", 'service #0 (web)']),
+    ({'ephemeral_ports_range': {'start': 60999, 'end': 32768}}, ['60999-32768', 'not greater than end']),
+    ({'ephemeral_ports_conflict_action': 'ignore'}, ['ephemeral_ports_conflict_action', 'reserve, fail, warn']),
+    ({'ephemeral_ports_range': {'start': 32768}}, ['missing required arguments: end', 'ephemeral_ports_range']),
+])
+def test_bad_input_fails_clearly_before_any_change(fresh, role_vars, words):
+    host = fresh
+    data = run_role(host, role_vars)
+    assert data['rc'] != 0
+    found = failure(data)
+    assert found, data
+    text = str(found[1])
+    for word in words:
+        assert word in text, text
+    assert 'Traceback' not in text
+    assert kernel(host) == (['32768', '60999'], '')
+
