@@ -121,7 +121,7 @@ class ActionModule(ActionBase):
             result['rollback_output'] = status.get('rollback_output')
             result['msg'] = ('ROLLED BACK: the controller could not reach the host again within %ds after loading the new '
                              'table %s %s, so the host restored the previous table by itself. The new rules probably cut '
-                             'the management path: check host_firewall_management_ports / host_firewall_management_sources. '
+                             'the management path (host_firewall role: check host_firewall_management_ports and _sources). '
                              '(%s)' % (timeout, args.get('family', 'inet'), args.get('name', 'portwarden'),
                                        status.get('rollback_output')))
         else:

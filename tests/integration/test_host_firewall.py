@@ -1,0 +1,537 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""host_firewall on a real kernel, with real packets.
+
+A "server" namespace gets the table the role renders (the role runs in it
+through Ansible); a "client" namespace, joined by a veth pair, holds an
+allowed and a disallowed source address for each family and connects to
+it. Other tools' tables (Docker-like ip nat / ip filter, a kube-proxy-like
+inet table) must come out byte-identical. The lockout test runs Ansible over
+SSH from the client to an sshd inside the server namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import NsHost, ansible_env, _bin
+
+SERVER_V4, ALLOWED_V4, DENIED_V4 = '10.77.0.1', '10.77.0.2', '10.77.0.3'
+SERVER_V6, ALLOWED_V6, DENIED_V6 = 'fd77::1', 'fd77::2', 'fd77::3'
+
+CATALOGUE = [
+    {'name': 'web', 'port': 8080, 'proto': 'tcp', 'sources': ['10.77.0.2/32', 'fd77::2/128'], 'description': 'allowed sources only'},
+    {'name': 'open', 'port': '8081', 'proto': 'tcp'},
+    {'name': 'limited', 'port': 8082, 'proto': 'tcp', 'rate_limit': '3/minute'},
+    {'name': 'dns', 'port': 5353, 'proto': 'udp', 'sources': ['10.77.0.2/32', 'fd77::2/128']},
+]
+UNDECLARED = 9999          # a listener the catalogue does not declare
+RETURN_PORT = 7000         # a server in the client namespace, for the return path
+
+OTHER_TABLES = textwrap.dedent('''\
+    table ip nat {
+        chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; fib daddr type local jump DOCKER; }
+        chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; ip saddr 172.17.0.0/16 oifname != "docker0" masquerade; }
+        chain DOCKER { iifname "docker0" return; }
+    }
+    table ip filter {
+        chain INPUT { type filter hook input priority filter; policy accept; }
+        chain FORWARD { type filter hook forward priority filter; policy drop; jump DOCKER-USER; oifname "docker0" ct state related,established accept; }
+        chain DOCKER-USER { return; }
+    }
+    table inet kube-proxy {
+        comment "rules for kube-proxy"
+        set cluster-ips { type ipv4_addr; elements = { 10.96.0.1, 10.96.0.10 }; }
+        chain filter-input { type filter hook input priority -110; policy accept; ct state new ip daddr @cluster-ips reject; }
+    }
+''')
+STOCK_NFTABLES_CONF = textwrap.dedent('''\
+    #!/usr/sbin/nft -f
+
+    flush ruleset
+
+    table inet filter {
+    \tchain input {
+    \t\ttype filter hook input priority filter;
+    \t}
+    }
+    include "/nonexistent-portwarden-test/*.nft"
+''')
+
+SERVER_SCRIPT = r'''
+import socket, sys, threading
+socks = []
+for spec in sys.argv[1:]:
+    proto, port = spec.split('/')
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(('::', int(port)))
+    if proto == 'tcp':
+        s.listen(128)
+    socks.append((proto, s))
+def tcp(s):
+    while True:
+        c, _ = s.accept()
+        try:
+            c.sendall(b'ok\n')
+        finally:
+            c.close()
+def udp(s):
+    while True:
+        data, addr = s.recvfrom(512)
+        s.sendto(b'ok\n', addr)
+for proto, s in socks:
+    threading.Thread(target=tcp if proto == 'tcp' else udp, args=(s,), daemon=True).start()
+print('ready', flush=True)
+threading.Event().wait()
+'''
+
+PROBE_SCRIPT = r'''
+import json, socket, sys, concurrent.futures
+probes, sequential = json.loads(sys.argv[1]), sys.argv[2] == 'seq'
+def probe(p):
+    fam = socket.AF_INET6 if ':' in p['dst'] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM if p['proto'] == 'tcp' else socket.SOCK_DGRAM)
+    s.settimeout(p.get('timeout', 1.0))
+    try:
+        if p.get('src'):
+            s.bind((p['src'], 0))
+        if p['proto'] == 'tcp':
+            s.connect((p['dst'], p['port']))
+            return 'open' if s.recv(16).startswith(b'ok') else 'open-nodata'
+        s.connect((p['dst'], p['port']))
+        s.send(b'hello')
+        return 'open' if s.recv(16).startswith(b'ok') else 'open-nodata'
+    except ConnectionRefusedError:
+        return 'refused'
+    except socket.timeout:
+        return 'filtered'
+    except OSError as exc:
+        return 'error: %s' % exc
+    finally:
+        s.close()
+if sequential:
+    out = [probe(p) for p in probes]
+else:
+    with concurrent.futures.ThreadPoolExecutor(len(probes)) as pool:
+        out = list(pool.map(probe, probes))
+print(json.dumps(out))
+'''
+
+
+# ---------------------------------------------------------------- helpers
+def tcp(dst, port, src=None, timeout=1.0):
+    return {'proto': 'tcp', 'dst': dst, 'port': port, 'src': src, 'timeout': timeout}
+
+
+def udp(dst, port, src=None, timeout=1.0):
+    return {'proto': 'udp', 'dst': dst, 'port': port, 'src': src, 'timeout': timeout}
+
+
+def probe(host, probes, sequential=False):
+    result = host.run(['python3', '-c', PROBE_SCRIPT, json.dumps(probes), 'seq' if sequential else 'par'])
+    return json.loads(result.stdout)
+
+
+def start_listener(host, specs):
+    proc = subprocess.Popen(host.nsenter() + ['python3', '-c', SERVER_SCRIPT] + list(specs),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    assert line == 'ready', proc.stderr.read()
+    return proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
+def list_table(host, family, name):
+    result = host.run(['nft', 'list', 'table', family, name], check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def other_tables(host):
+    return {t: list_table(host, *t.split()) for t in ('ip nat', 'ip filter', 'inet kube-proxy')}
+
+
+def link(server, client):
+    """A veth pair server:pwsrv0 <-> client:pwcli0 with both families' addresses."""
+    server.run(['ip', 'link', 'add', 'pwsrv0', 'type', 'veth', 'peer', 'name', 'pwcli0', 'netns', str(client.pid)])
+    server.sh('ip addr add %s/24 dev pwsrv0 && ip -6 addr add %s/64 dev pwsrv0 nodad && ip link set pwsrv0 up'
+              % (SERVER_V4, SERVER_V6))
+    client.sh('ip addr add %s/24 dev pwcli0 && ip addr add %s/24 dev pwcli0 && '
+              'ip -6 addr add %s/64 dev pwcli0 nodad && ip -6 addr add %s/64 dev pwcli0 nodad && ip link set pwcli0 up'
+              % (ALLOWED_V4, DENIED_V4, ALLOWED_V6, DENIED_V6))
+
+
+def role_vars(tmpdir, **extra):
+    conf = os.path.join(tmpdir, 'etc', 'nftables.conf')
+    if not os.path.exists(conf):
+        os.makedirs(os.path.dirname(conf), exist_ok=True)
+        with open(conf, 'w') as handle:
+            handle.write(STOCK_NFTABLES_CONF)
+    values = {
+        'portwarden_services': CATALOGUE,
+        'host_firewall_management_ports': [],
+        'host_firewall_rules_path': os.path.join(tmpdir, 'etc', 'portwarden', 'portwarden.nft'),
+        'host_firewall_state_dir': os.path.join(tmpdir, 'state'),
+        'host_firewall_nftables_conf': conf,
+        'host_firewall_install': False,
+        'host_firewall_rollback_timeout': 10,
+    }
+    values.update(extra)
+    return values
+
+
+ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
+APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (checked with nft -c; rolled back by the host unless confirmed)'
+
+
+def task_result(data, name):
+    for task in data['plays'][0]['tasks']:
+        if task['task']['name'] == name:
+            return task['hosts']['localhost']
+    raise AssertionError('task %r not in the play: %s' % (name, [t['task']['name'] for t in data['plays'][0]['tasks']]))
+
+
+def run_role(host, check=False, **extra):
+    data = host.playbook([ROLE_TASK], check=check, play_vars=role_vars(host.tmpdir, **extra))
+    assert data['rc'] == 0, json.dumps(data, indent=1)[-4000:] + data['stderr']
+    return data
+
+
+# ---------------------------------------------------------------- Ansible contract
+def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
+    nshost.write_file(os.path.join(nshost.tmpdir, 'other.nft'), OTHER_TABLES)
+    nshost.run(['nft', '-f', os.path.join(nshost.tmpdir, 'other.nft')])
+    others = other_tables(nshost)
+    assert all(others.values()), others
+    conf = os.path.join(nshost.tmpdir, 'etc', 'nftables.conf')
+    rules = os.path.join(nshost.tmpdir, 'etc', 'portwarden', 'portwarden.nft')
+
+    # 1. check mode predicts the change, shows the ruleset diff, changes nothing
+    data = run_role(nshost, check=True)
+    applied = task_result(data, APPLY_TASK)
+    assert applied['changed'] is True and applied['table_changed'] is True
+    after = applied['diff']['after']
+    assert after.startswith('#!/usr/sbin/nft -f')
+    assert 'table inet portwarden {}\ndelete table inet portwarden\ntable inet portwarden {\n' in after
+    assert 'tcp dport 8080 ip saddr @svc1_web_tcp_v4 accept comment "web"' in after
+    assert 'flush ruleset' not in after.replace('the ruleset is never flushed', '')
+    assert list_table(nshost, 'inet', 'portwarden') is None
+    assert not os.path.exists(rules)
+    assert nshost.read_file(conf) == STOCK_NFTABLES_CONF
+    assert data['stats']['localhost']['changed'] >= 1
+
+    # 2. apply changes
+    data = run_role(nshost)
+    assert task_result(data, APPLY_TASK)['changed'] is True
+    assert task_result(data, APPLY_TASK)['confirmed'] is True
+    live = list_table(nshost, 'inet', 'portwarden')
+    assert 'policy drop' in live and 'set svc1_web_tcp_v4' in live
+    with open(rules) as handle:
+        assert handle.read() == after
+    conf_text = nshost.read_file(conf)
+    assert conf_text == STOCK_NFTABLES_CONF + 'include "%s"\n' % rules
+    assert other_tables(nshost) == others
+
+    # 3. check mode predicts no change; 4. apply changes nothing
+    for check in (True, False):
+        data = run_role(nshost, check=check)
+        assert data['stats']['localhost']['changed'] == 0, (check, json.dumps(data['plays'][0]['tasks'], indent=1)[-3000:])
+    assert list_table(nshost, 'inet', 'portwarden') == live
+    assert nshost.read_file(conf) == conf_text
+
+    # Drift: someone opens a port behind Ansible's back; check mode sees it, apply puts the table back.
+    nshost.run(['nft', 'insert', 'rule', 'inet', 'portwarden', 'input', 'tcp', 'dport', '4444', 'accept'])
+    data = run_role(nshost, check=True)
+    applied = task_result(data, APPLY_TASK)
+    assert applied['changed'] is True and applied['drifted'] is True
+    assert 'tcp dport 4444 accept' in applied['diff']['before']
+    data = run_role(nshost)
+    assert task_result(data, APPLY_TASK)['changed'] is True
+    assert list_table(nshost, 'inet', 'portwarden') == live
+    assert other_tables(nshost) == others
+
+    # The persisted files load at boot: the whole nftables.conf passes nft -c (it includes ours).
+    nshost.run(['nft', '-c', '-f', conf])
+
+
+BAD_ENTRIES = [
+    # (catalogue or extra vars, words the error must contain)
+    ({'portwarden_services': [{'name': 'web\nchain x { }', 'port': 80}]}, ['service #0', 'name']),
+    ({'portwarden_services': [{'name': 'ok', 'port': 80}, {'name': 'web', 'port': '80; flush ruleset'}]}, ['service #1 (web)', 'port']),
+    ({'portwarden_services': [{'name': 'web', 'port': 80, 'proto': 'tcp }'}]}, ['service #0 (web)', 'proto']),
+    ({'portwarden_services': [{'name': 'web', 'port': 80, 'sources': ['10.0.0.0/8 } accept #']}]}, ['service #0 (web)', 'sources']),
+    ({'portwarden_services': [{'name': 'web', 'port': 80, 'rate_limit': '1/second } accept'}]}, ['service #0 (web)', 'rate_limit']),
+    ({'portwarden_services': [{'name': 'web', 'port': 80, 'description': 'x"; flush ruleset; #'}]}, ['service #0 (web)', 'description']),
+    ({'portwarden_services': [{'name': 'web', 'port': 80, 'description': 'line\nchain evil {}'}]}, ['service #0 (web)', 'description']),
+    ({'portwarden_services': [{'name': 'web', 'port': 70000}]}, ['service #0 (web)', 'port']),
+    ({'portwarden_services': [{'name': 'web', 'port': '90-80'}]}, ['service #0 (web)', 'port']),
+    ({'portwarden_services': [{'name': 'web', 'port': 80, 'sources': ['10.0.0.1/8']}]}, ['service #0 (web)', 'sources']),
+    ({'host_firewall_log_prefix': 'x" ; flush ruleset #'}, ['host_firewall_log_prefix']),
+    ({'host_firewall_forward_policy': 'accept; flush ruleset'}, ['host_firewall_forward_policy']),
+    ({'host_firewall_management_sources': ['0.0.0.0/0 } ']}, ['host_firewall_management_sources']),
+    ({'host_firewall_rules_path': '/etc/x"\ninclude "/tmp/evil'}, ['host_firewall_rules_path']),
+]
+
+
+def test_bad_input_fails_naming_entry_and_field_and_changes_nothing(nshost):
+    """Each bad value fails in its own block (one play for all, rescue records the message)."""
+    tasks = [{'name': 'init', 'ansible.builtin.set_fact': {'errors': []}}]
+    base = role_vars(nshost.tmpdir)
+    for index, (override, _words) in enumerate(BAD_ENTRIES):
+        variables = dict(base, **override)
+        if 'portwarden_services' in variables:
+            variables['host_firewall_services'] = variables.pop('portwarden_services')
+        tasks.append({'name': 'case %d' % index, 'block': [dict(ROLE_TASK, vars=variables)],
+                      'rescue': [{'ansible.builtin.set_fact': {'errors': "{{ errors + [ansible_failed_result.msg | default('') | string] }}"}}]})
+    tasks.append({'name': 'report', 'ansible.builtin.debug': {'var': 'errors'}})
+    data = nshost.playbook(tasks, play_vars={})
+    assert data['rc'] == 0, data['stderr']
+    errors = task_result(data, 'report')['errors']
+    print("\n".join(errors))
+    assert len(errors) == len(BAD_ENTRIES), errors
+    for (override, words), message in zip(BAD_ENTRIES, errors):
+        for word in words:
+            assert word in message, (override, message)
+    assert list_table(nshost, 'inet', 'portwarden') is None
+    assert not os.path.exists(os.path.join(nshost.tmpdir, 'etc', 'portwarden', 'portwarden.nft'))
+    assert nshost.read_file(base['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
+
+
+# ---------------------------------------------------------------- real packets
+@pytest.fixture(scope='module')
+def net(tmp_path_factory):
+    """server + client namespaces, listeners, baseline probes, then the role's table in the server."""
+    base = tmp_path_factory.mktemp('hfnet')
+    hosts, procs = [], []
+    try:
+        for name in ('server', 'client'):
+            path = base / name
+            path.mkdir()
+            hosts.append(NsHost(str(path)))
+        server, client = hosts
+        link(server, client)
+        procs.append(start_listener(server, ['tcp/8080', 'tcp/8081', 'tcp/8082', 'tcp/%d' % UNDECLARED, 'udp/5353']))
+        procs.append(start_listener(client, ['tcp/%d' % RETURN_PORT]))
+        baseline = probe(client, [tcp(SERVER_V4, UNDECLARED, DENIED_V4), tcp(SERVER_V6, UNDECLARED, DENIED_V6),
+                                  tcp(SERVER_V4, 8080, DENIED_V4), udp(SERVER_V4, 5353, DENIED_V4)])
+        nmap_baseline = nmap(client, SERVER_V4, '-sN')
+        server.write_file(str(base / 'other.nft'), OTHER_TABLES)
+        server.run(['nft', '-f', str(base / 'other.nft')])
+        others = other_tables(server)
+        run_role(server)
+        yield {'server': server, 'client': client, 'baseline': baseline, 'nmap_baseline': nmap_baseline, 'others': others}
+    finally:
+        for proc in procs:
+            stop(proc)
+        for host in hosts:
+            host.close()
+
+
+def nmap(client, target, scan):
+    argv = ['nmap', scan, '-Pn', '-n', '--max-retries', '1', '--host-timeout', '20s', '-T4', '-p', '8080,8081,%d,9998' % UNDECLARED,
+            '-oG', '-', target]
+    if ':' in target:
+        argv.insert(1, '-6')
+    out = client.run(argv).stdout
+    ports = {}
+    for line in out.splitlines():
+        if 'Ports:' in line:
+            for item in line.split('Ports:')[1].split('\t')[0].split(','):
+                fields = item.strip().split('/')
+                ports[int(fields[0])] = fields[1]
+    return ports
+
+
+def test_the_probes_can_see_open_ports_without_the_table(net):
+    # Without the table everything listening answers: what the tests below see is the table's doing.
+    assert net['baseline'] == ['open', 'open', 'open', 'open']
+    assert net['nmap_baseline'][9998] == 'closed'  # an RST comes back without the table
+
+
+def test_ipv4_declared_from_allowed_only_and_undeclared_closed(net):
+    got = probe(net['client'], [
+        tcp(SERVER_V4, 8080, ALLOWED_V4), tcp(SERVER_V4, 8080, DENIED_V4),
+        tcp(SERVER_V4, 8081, DENIED_V4), tcp(SERVER_V4, UNDECLARED, ALLOWED_V4),
+        udp(SERVER_V4, 5353, ALLOWED_V4), udp(SERVER_V4, 5353, DENIED_V4)])
+    assert got == ['open', 'filtered', 'open', 'filtered', 'open', 'filtered']
+
+
+def test_ipv6_declared_from_allowed_only_and_undeclared_closed(net):
+    got = probe(net['client'], [
+        tcp(SERVER_V6, 8080, ALLOWED_V6), tcp(SERVER_V6, 8080, DENIED_V6),
+        tcp(SERVER_V6, 8081, DENIED_V6), tcp(SERVER_V6, UNDECLARED, ALLOWED_V6),
+        udp(SERVER_V6, 5353, ALLOWED_V6), udp(SERVER_V6, 5353, DENIED_V6)])
+    assert got == ['open', 'filtered', 'open', 'filtered', 'open', 'filtered']
+
+
+def test_return_path_of_connections_the_host_starts(net):
+    # The server connects out (from its ephemeral range); the answers come back through established,related.
+    got = probe(net['server'], [tcp(ALLOWED_V4, RETURN_PORT), tcp(ALLOWED_V6, RETURN_PORT),
+                                tcp(DENIED_V4, RETURN_PORT), tcp(DENIED_V6, RETURN_PORT)])
+    assert got == ['open', 'open', 'open', 'open']
+    # ...while the same kind of connection into the server is dropped.
+    assert probe(net['client'], [tcp(SERVER_V4, UNDECLARED, ALLOWED_V4)]) == ['filtered']
+
+
+@pytest.mark.parametrize('scan', ['-sN', '-sX'])
+@pytest.mark.parametrize('target', [SERVER_V4, SERVER_V6])
+def test_null_and_xmas_scans_get_no_answer(net, scan, target):
+    ports = nmap(net['client'], target, scan)
+    # open|filtered for every port = nothing came back, not even an RST from the closed port 9998.
+    assert ports == {8080: 'open|filtered', 8081: 'open|filtered', UNDECLARED: 'open|filtered', 9998: 'open|filtered'}
+
+
+def test_rate_limit_drops_connections_past_the_limit(net):
+    # limited: 3/minute per source -> 3 new connections at once pass, the following ones are dropped.
+    got = probe(net['client'], [tcp(SERVER_V4, 8082, ALLOWED_V4, timeout=0.7) for _ in range(6)], sequential=True)
+    assert got == ['open', 'open', 'open', 'filtered', 'filtered', 'filtered']
+    # The limit is per source: another address still gets its own 3; and IPv6 has its own meter.
+    got = probe(net['client'], [tcp(SERVER_V4, 8082, DENIED_V4, timeout=0.7) for _ in range(4)]
+                + [tcp(SERVER_V6, 8082, ALLOWED_V6, timeout=0.7) for _ in range(4)], sequential=True)
+    assert got == ['open'] * 3 + ['filtered'] + ['open'] * 3 + ['filtered']
+    # An unlimited service from the same exhausted source is unaffected.
+    assert probe(net['client'], [tcp(SERVER_V4, 8081, ALLOWED_V4)]) == ['open']
+
+
+def test_other_tables_untouched_by_apply(net):
+    assert other_tables(net['server']) == net['others']
+    assert all(net['others'].values())
+
+
+# ---------------------------------------------------------------- lockout safety over SSH
+SSHD_CONFIG = '''\
+Port 2222
+ListenAddress 0.0.0.0
+HostKey {d}/host_key
+AuthorizedKeysFile {d}/authorized_keys
+PidFile {d}/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+'''
+
+
+def controller_playbook(client, tmpdir, key, play_vars, name):
+    """ansible-playbook run in the CLIENT namespace, reaching the server over SSH."""
+    inventory = os.path.join(tmpdir, 'inventory.ini')
+    with open(inventory, 'w') as handle:
+        handle.write('server ansible_host=%s ansible_port=2222 ansible_user=root ansible_ssh_private_key_file=%s '
+                     'ansible_python_interpreter=/usr/bin/python3\n' % (SERVER_V4, key))
+    play = [{'name': name, 'hosts': 'server', 'gather_facts': False, 'vars': play_vars,
+             'tasks': [ROLE_TASK, {'name': 'reachable after', 'ansible.builtin.ping': {}}]}]
+    path = os.path.join(tmpdir, '%s.yml' % name)
+    with open(path, 'w') as handle:
+        json.dump(play, handle)
+    env = ansible_env(ANSIBLE_TIMEOUT='2', ANSIBLE_PIPELINING='1', ANSIBLE_HOST_KEY_CHECKING='0',
+                      ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null '
+                                       '-o StrictHostKeyChecking=no -o LogLevel=ERROR',
+                      ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(tmpdir, 'cp'), ANSIBLE_SSH_RETRIES='0')
+    argv = client.nsenter() + [_bin('ansible-playbook'), '-i', inventory, path]
+    started = time.time()
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError('no JSON (rc=%d): %s %s' % (result.returncode, result.stdout, result.stderr))
+    data['rc'], data['seconds'] = result.returncode, time.time() - started
+    return data
+
+
+def server_task(data, name):
+    for task in data['plays'][0]['tasks']:
+        if task['task']['name'] in (name, 'portwarden.ports.host_firewall : ' + name):
+            return task['hosts']['server']
+    return None
+
+
+def test_lockout_rolls_back_by_itself_and_the_play_fails(tmp_path):
+    sshd = shutil.which('sshd') or '/usr/sbin/sshd'
+    assert os.path.exists(sshd), 'sshd is missing: the lockout test needs the Debian package openssh-server'
+    hosts, procs = [], []
+    try:
+        for name in ('server', 'client'):
+            (tmp_path / name).mkdir()
+            hosts.append(NsHost(str(tmp_path / name)))
+        server, client = hosts
+        link(server, client)
+        d = str(tmp_path / 'ssh')
+        os.makedirs(d)
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(d, 'host_key')], check=True)
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(d, 'client_key')], check=True)
+        shutil.copy(os.path.join(d, 'client_key.pub'), os.path.join(d, 'authorized_keys'))
+        with open(os.path.join(d, 'sshd_config'), 'w') as handle:
+            handle.write(SSHD_CONFIG.format(d=d))
+        os.makedirs('/run/sshd', exist_ok=True)   # sshd's privilege separation directory
+        procs.append(subprocess.Popen(server.nsenter() + [sshd, '-D', '-e', '-f', os.path.join(d, 'sshd_config')],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for _ in range(50):
+            if server.run(['ss', '-Hltn', 'sport = :2222']).stdout.strip():
+                break
+            time.sleep(0.1)
+        server.write_file(str(tmp_path / 'other.nft'), OTHER_TABLES)
+        server.run(['nft', '-f', str(tmp_path / 'other.nft')])
+        others = other_tables(server)
+        key = os.path.join(d, 'client_key')
+        state = str(tmp_path / 'server')
+
+        # 1. Management port kept open: applied over SSH, confirmed over a NEW connection.
+        good = role_vars(state, host_firewall_management_ports=[2222], host_firewall_rollback_timeout=6)
+        data = controller_playbook(client, str(tmp_path), key, good, 'good')
+        assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
+        applied = server_task(data, APPLY_TASK)
+        assert applied['changed'] is True and applied['confirmed'] is True
+        kept = list_table(server, 'inet', 'portwarden')
+        assert 'tcp dport 2222 accept comment "management"' in kept
+        with open(good['host_firewall_rules_path']) as handle:
+            kept_file = handle.read()
+
+        # 2. A change that cuts the management path: the host rolls back by itself, the play fails saying so.
+        bad = role_vars(state, host_firewall_management_ports=[22], host_firewall_rollback_timeout=6,
+                        portwarden_services=CATALOGUE + [{'name': 'extra', 'port': 8443}])
+        data = controller_playbook(client, str(tmp_path), key, bad, 'bad')
+        assert data['rc'] != 0
+        failed = server_task(data, APPLY_TASK)
+        assert failed['failed'] is True and failed['rolled_back'] is True, failed
+        print(failed['msg'], data['seconds'])
+        assert 'ROLLED BACK' in failed['msg'] and 'restored the previous table' in failed['msg']
+        assert failed['rollback_output'] == 'rc=0'
+        assert server_task(data, 'reachable after') is None   # the play stopped at the failure
+        assert data['seconds'] < 40
+        # The host is back on the previous table, file untouched, other tables identical.
+        assert list_table(server, 'inet', 'portwarden') == kept
+        with open(good['host_firewall_rules_path']) as handle:
+            assert handle.read() == kept_file
+        assert other_tables(server) == others
+
+        # 3. ...and reachable again over SSH: the good ruleset runs as a no-op.
+        data = controller_playbook(client, str(tmp_path), key, good, 'again')
+        assert data['rc'] == 0
+        assert server_task(data, APPLY_TASK)['changed'] is False
+        assert server_task(data, 'reachable after')['ping'] == 'pong'
+    finally:
+        for proc in procs:
+            stop(proc)
+        for host in hosts:
+            host.close()
