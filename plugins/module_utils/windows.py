@@ -38,7 +38,9 @@ from __future__ import annotations
 import csv
 import re
 
+from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
 NETSH = 'netsh'
@@ -151,6 +153,11 @@ _EXCLUDED_ROW = re.compile(r'^\s*(\d+)\s+(\d+)\s*(\*)?\s*$')
 
 def _excerpt(text, limit=400):
     text = text if isinstance(text, str) else str(text)
+    # undecodable bytes arrive as lone surrogates (surrogateescape): show them as U+FFFD
+    try:
+        text = text.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+    except UnicodeEncodeError:
+        text = text.encode('utf-8', 'replace').decode('utf-8')
     text = text.strip()
     return text if len(text) <= limit else text[:limit] + '...'
 
@@ -332,7 +339,7 @@ def explain_failure(argv, rc, out, err, context=''):
         if verb == 'delete':
             remedy += (' An exclusion that Windows or a service holds (no "*" in the table) cannot be deleted with netsh '
                        'at all; this collection never tries to.')
-    elif verb == 'add' or kind == 'in_use':
+    elif verb == 'add':
         remedy = ('netsh refuses an exclusion when a port of it is in use (a socket bound to it) or when it overlaps an '
                   'exclusion that already exists. Stop the program that uses the port, add the exclusion, then start '
                   'the program again (an administered exclusion does not stop a service from binding the port '
@@ -341,9 +348,12 @@ def explain_failure(argv, rc, out, err, context=''):
         remedy = 'The exclusion is no longer in the table as listed; run the task again to plan from the current table.'
     elif verb == 'set':
         remedy = ('netsh accepts a dynamic port range that starts at %d or above, holds at least %d ports and ends at '
-                  '%d or below; run as an administrator.' % (MIN_START, MIN_PORTS, MAX_PORT))
+                  '%d or below, from an administrator.' % (MIN_START, MIN_PORTS, MAX_PORT))
     else:
-        remedy = REMEDY_ELEVATION
+        remedy = ''
+    if kind is None:
+        # The message is in a language (or code page) not recognised: give every remedy that applies.
+        remedy = (remedy + ' If netsh says the operation needs elevation or access is denied: ' + REMEDY_ELEVATION).strip()
     msg = '"%s" failed (rc=%s): %s %s%s' % (line, rc, said, (context + ' ') if context else '', remedy)
     return PortwardenError(msg.strip(), command=line, rc=rc, stdout=out or '', stderr=err or '')
 
@@ -640,3 +650,206 @@ def reserved_ports(run, ports, state='present', protocol='all', family='all', pe
         'warnings': warnings,
         'diff': diff,
     }
+
+
+# --------------------------------------------------------------------------- port_info (Windows and BSD)
+
+def _ratio(part, whole):
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def sockets_usage(sockets, ranges, reserved, time_wait_seconds, top=10, tcp_tw_reuse=None):
+    """Ephemeral usage from parsed socket rows, in port_info's ``usage`` shape.
+
+    ``sockets``: dicts with proto, family, port, remote_address, remote_port,
+    state, listening and time_wait (bool). ``ranges`` and ``reserved`` map
+    (family, proto) to the PortRange and PortSet of that table; the counts are
+    against the IPv4 TCP table, the one port_info reports as its range.
+    Used by the Windows action plugin and by the FreeBSD/macOS backend.
+    """
+    main = ('ipv4', 'tcp')
+    erange = ranges[main]
+    usable = erange.size - (reserved[main] & PortSet([erange])).size
+    listen_ports = set(s['port'] for s in sockets if s['proto'] == 'tcp' and s['listening'])
+    states = {}
+    endpoints = {}
+    ports = set()
+    inbound = 0
+    time_wait = 0
+    udp = 0
+    for s in sockets:
+        table = (s['family'], s['proto'])
+        if table not in ranges or s['port'] not in ranges[table]:
+            continue
+        if s['port'] in reserved[table]:
+            continue
+        if s['proto'] == 'udp':
+            udp += 1
+            ports.add(s['port'])
+            continue
+        if s['listening']:
+            ports.add(s['port'])
+            continue
+        if s['port'] in listen_ports:
+            inbound += 1
+            continue
+        name = 'TIME_WAIT' if s.get('time_wait') else (s.get('state') or 'UNKNOWN')
+        states[name] = states.get(name, 0) + 1
+        if s.get('time_wait'):
+            time_wait += 1
+        ports.add(s['port'])
+        key = (s['family'], s['remote_address'], s['remote_port'])
+        counts = endpoints.setdefault(key, {})
+        counts[name] = counts.get(name, 0) + 1
+    rate = (lambda n: round(float(n) / time_wait_seconds, 2)) if time_wait_seconds else (lambda n: None)
+    busiest = sorted(endpoints.items(), key=lambda kv: (-sum(kv[1].values()), kv[0][0], kv[0][1], kv[0][2]))
+    top_list = []
+    for (family, address, port), counts in busiest[:top]:
+        in_use = sum(counts.values())
+        tw = counts.get('TIME_WAIT', 0)
+        top_list.append({
+            'address': address, 'port': port, 'family': family, 'ports_in_use': in_use, 'states': counts,
+            'time_wait': tw, 'utilization_percent': _ratio(in_use, usable), 'sustainable_rate': rate(usable),
+            'recent_rate': rate(tw), 'headroom_rate': rate(max(usable - in_use, 0)),
+        })
+    return {
+        'sockets_total': len(sockets),
+        'tcp_sockets': sum(states.values()),
+        'tcp_states': states,
+        'time_wait': time_wait,
+        'udp_sockets': udp,
+        'inbound_excluded': inbound,
+        'range_size': erange.size,
+        'reserved_in_range': erange.size - usable,
+        'usable_ports': usable,
+        'ports_in_use': len(ports),
+        'utilization_percent': _ratio(len(ports), usable),
+        'time_wait_seconds': time_wait_seconds,
+        'sustainable_rate': rate(usable),
+        'tcp_tw_reuse': tcp_tw_reuse,
+        'destinations': len(endpoints),
+        'busiest': top_list,
+    }
+
+
+def listener_dicts(sockets, names=None):
+    """Sorted, de-duplicated listeners in port_info's ``listeners`` shape."""
+    seen = set()
+    result = []
+    for s in sorted((s for s in sockets if s['listening']),
+                    key=lambda s: (s['proto'], s['port'], s['family'], s['address'], s.get('pid') or 0)):
+        item = {'proto': s['proto'], 'family': s['family'], 'address': s['address'], 'port': s['port']}
+        if names is not None:
+            item['pid'] = s.get('pid')
+            item['process'] = names.get(s.get('pid')) if s.get('pid') is not None else s.get('process')
+        key = (item['proto'], item['family'], item['address'], item['port'], item.get('pid'))
+        if key not in seen:
+            seen.add(key)
+            result.append(item)
+    return result
+
+
+def table_conflicts(ranges, reserved, listeners, services=None):
+    """port_info conflicts with a range and reservations per (family, protocol).
+
+    The catalogue checks use the IPv4 table of each protocol; a listener is
+    checked against the table of its own family and protocol.
+    """
+    conflicts = []
+    for proto in PROTOCOLS:
+        of_proto = [item for item in listeners if item['proto'] == proto]
+        svc = [s for s in services if s['proto'] == proto] if services else None
+        v4 = ('ipv4', proto)
+        v6 = ('ipv6', proto)
+        if (ranges[v6], reserved[v6]) == (ranges[v4], reserved[v4]):
+            conflicts.extend(portinfo.conflicts_report(ranges[v4], reserved[v4], of_proto, svc))
+            continue
+        found = [c for c in portinfo.conflicts_report(ranges[v4], reserved[v4], [i for i in of_proto if i['family'] == 'ipv4'], svc)]
+        ports = set(c['port'] for c in found if c['type'] == 'listener_in_range')
+        for c in portinfo.conflicts_report(ranges[v6], reserved[v6], [i for i in of_proto if i['family'] == 'ipv6']):
+            if c['type'] == 'listener_in_range' and c['port'] not in ports:
+                found.append(c)
+        conflicts.extend(found)
+    order = dict((name, index) for index, name in enumerate(portinfo.CONFLICT_ORDER))
+    conflicts.sort(key=lambda c: (order[c['type']], c['port'] if isinstance(c['port'], int) else 0))
+    return conflicts
+
+
+def _top(top):
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise PortwardenError('Invalid top %r: expected a whole number of destinations, 0 or more.' % (top,))
+    return top
+
+
+# Windows keeps a closed connection in TIME_WAIT for TcpTimedWaitDelay seconds:
+# 120 by default since Windows Vista / Server 2008 (a registry value can change it).
+WINDOWS_TIME_WAIT_SECONDS = 120
+
+
+def port_info(run, processes=False, services=None, top=10):
+    """port_info's report for a Windows target, from netsh and netstat."""
+    top = _top(top)
+    services = normalize_services(services) if services is not None else None
+    netsh = Netsh(run)
+    ranges = dict((table, netsh.dynamic(table)) for table in TABLE_ORDER)
+    excluded = dict((table, netsh.excluded(table)) for table in TABLE_ORDER)
+    reserved = dict((table, excluded[table].all) for table in TABLE_ORDER)
+    sockets = netsh.sockets()
+    for s in sockets:
+        s['time_wait'] = s['proto'] == 'tcp' and not s['listening'] and s['pid'] == 0
+    names = netsh.process_names() if processes else None
+    listeners = listener_dicts(sockets, names)
+    main = ('ipv4', 'tcp')
+    return {
+        'ephemeral_range': ranges[main].to_dict(),
+        'unprivileged_port_start': 0,
+        'reserved_ports': _ports_dict(reserved[main]),
+        'listeners': listeners,
+        'conflicts': table_conflicts(ranges, reserved, listeners, services),
+        'usage': sockets_usage(sockets, ranges, reserved, WINDOWS_TIME_WAIT_SECONDS, top=top),
+        'tables': dict((table_name(t), {
+            'ephemeral_range': ranges[t].to_dict(),
+            'reserved_ports': _ports_dict(reserved[t]),
+            'administered': excluded[t].administered.format(),
+            'held_by_system': excluded[t].held.format(),
+        }) for t in TABLE_ORDER),
+    }
+
+# --------------------------------------------------------------------------- action plugin glue
+
+def is_windows_shell(shell):
+    """True when the connection's shell plugin is PowerShell or cmd (a Windows target).
+
+    ansible-core 2.16 to 2.19 set ``_IS_WINDOWS`` on both Windows shell plugins
+    and ``SHELL_FAMILY`` to ``powershell`` or ``cmd``; either is enough.
+    """
+    if getattr(shell, '_IS_WINDOWS', False):
+        return True
+    return getattr(shell, 'SHELL_FAMILY', None) in ('powershell', 'cmd')
+
+
+def runner(execute):
+    """``run(argv)`` over ``execute(command_line) -> {'rc', 'stdout', 'stderr'}`` (the action's low-level execute)."""
+    def run(argv):
+        answer = execute(command_line(argv))
+        return answer.get('rc'), answer.get('stdout') or '', answer.get('stderr') or ''
+    return run
+
+
+def action_result(result, report, diff_mode):
+    """Merge a backend report into an action result the way a module's exit_json would."""
+    warnings = report.pop('warnings', [])
+    diff = report.pop('diff', None)
+    result.update(report)
+    if warnings:
+        result['warnings'] = list(result.get('warnings', [])) + warnings
+    if diff_mode and diff is not None:
+        result['diff'] = diff
+    return result
+
+
+def action_failure(result, exc):
+    result.update(exc.details)
+    result['failed'] = True
+    result['msg'] = exc.msg
+    return result
