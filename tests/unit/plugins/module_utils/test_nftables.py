@@ -1,0 +1,339 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""module_utils/nftables.py: the rendering model, listings, and the apply /
+confirm / rollback state machine (nft replaced by a fake at run_command;
+the rollback timer's shell script runs for real with a fake nft)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import jinja2
+import pytest
+from hypothesis import example, given, settings, strategies as st
+
+from ansible_collections.portwarden.ports.plugins.module_utils import nftables
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+TEMPLATE = os.path.join(REPO, 'roles', 'host_firewall', 'templates', 'portwarden.nft.j2')
+IDENT_RE = re.compile(r'^[a-z][a-z0-9_]*\Z')
+
+CATALOGUE = [
+    {'name': 'ssh', 'port': 22, 'sources': ['10.0.0.0/8', '10.1.0.0/16', '2001:db8::/32'], 'rate_limit': '10/minute'},
+    {'name': 'node-ports', 'port': '30000-32767'},
+    {'name': 'dns', 'port': 53, 'proto': 'udp', 'description': 'resolver; # {x}'},
+    {'name': 'dns', 'port': 53, 'proto': 'tcp'},
+]
+
+
+def render(model):
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined)
+    with open(TEMPLATE) as handle:
+        return env.from_string(handle.read()).render(__host_firewall_model=model)
+
+
+# ---------------------------------------------------------------- model
+def test_model_of_a_catalogue():
+    model = nftables.build_model(CATALOGUE, management_ports=[22, '2222-2223'], management_sources=['192.0.2.0/24'])
+    ids = [s['id'] for s in model['services']]
+    assert ids == ['svc1_ssh_tcp', 'svc2_node_ports_tcp', 'svc3_dns_udp', 'svc4_dns_tcp']
+    assert all(IDENT_RE.match(i) for i in ids)
+    ssh = model['services'][0]
+    assert ssh['sources_v4'] == ['10.0.0.0/8']          # 10.1.0.0/16 merged into 10.0.0.0/8
+    assert ssh['sources_v6'] == ['2001:db8::/32']
+    assert ssh['rate'] == {'text': '10/minute', 'count': 10, 'unit': 'minute', 'timeout': '1m'}
+    assert model['services'][1]['nft_port'] == '30000-32767' and model['services'][1]['any_source'] is True
+    assert model['management'] == {'ports': '22,2222-2223', 'sources_v4': ['192.0.2.0/24'], 'sources_v6': [],
+                                   'any_source': False}
+    assert (model['forward_policy'], model['output_policy'], model['log']) == ('drop', 'accept', True)
+
+
+def test_rendered_table_replaces_only_its_own_table():
+    text = render(nftables.build_model(CATALOGUE, management_ports=[22]))
+    lines = text.splitlines()
+    assert lines[0] == '#!/usr/sbin/nft -f'
+    statements = [l for l in lines if l.strip() and not l.strip().startswith('#')]
+    assert statements[:3] == ['table inet portwarden {}', 'delete table inet portwarden', 'table inet portwarden {']
+    assert sum(1 for l in statements if l.startswith('table ') or l.startswith('delete ')) == 3
+    assert 'flush' not in ''.join(statements)
+    assert '\t\ttcp dport 22 ip saddr @svc1_ssh_tcp_v4 jump svc1_ssh_tcp comment "ssh"' in lines
+    assert '\t\tudp dport 53 accept comment "dns"' in lines
+    assert text.count('{') == text.count('}')
+    assert '\t# dns: udp 53 - resolver; # {x}' in lines   # description only ever in a comment line
+
+
+def test_rendered_policies_and_logging_switches():
+    text = render(nftables.build_model([], management_ports=[], log=False, forward_policy='accept', output_policy='drop'))
+    assert 'log prefix' not in text and 'jump log_' not in text
+    assert 'type filter hook forward priority filter; policy accept;' in text
+    assert 'type filter hook output priority filter; policy drop;' in text
+    assert 'management' not in text.split('table inet portwarden {\n', 1)[1]
+
+
+INJECTIONS = ['x\ny', 'x"y', "x'y", 'x{y', 'x}y', 'x;y', 'x#y', 'x\\y', 'x\ry', '80;', '{80}', '10.0.0.0/8;', '1/second;']
+
+
+@pytest.mark.parametrize('bad', INJECTIONS)
+@pytest.mark.parametrize('field', ['name', 'port', 'proto', 'sources', 'rate_limit'])
+def test_no_catalogue_field_accepts_statement_characters(field, bad):
+    entry = {'name': 'web', 'port': 80}
+    entry[field] = [bad] if field == 'sources' else bad
+    with pytest.raises(PortwardenError) as info:
+        nftables.build_model([entry])
+    assert 'service #0' in info.value.msg and field in info.value.msg
+
+
+@pytest.mark.parametrize('bad', INJECTIONS)
+@pytest.mark.parametrize('option', ['log_prefix', 'log_rate', 'forward_policy', 'output_policy', 'rules_path'])
+def test_no_option_accepts_statement_characters(option, bad):
+    with pytest.raises(PortwardenError) as info:
+        nftables.build_model([], **{option: bad})
+    assert 'host_firewall_' + option in info.value.msg
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({'management_ports': ['22;']}, ['host_firewall_management_ports', '22;']),
+    ({'management_sources': ['10.0.0.1/8']}, ['host_firewall_management_sources', 'host bits']),
+    ({'allow_ping': 'yes'}, ['host_firewall_allow_ping']),
+    ({'rules_path': '/etc/../x'}, ['host_firewall_rules_path']),
+    ({'rules_path': 'relative.nft'}, ['host_firewall_rules_path']),
+])
+def test_bad_options_are_named(kwargs, words):
+    with pytest.raises(PortwardenError) as info:
+        nftables.build_model([], **kwargs)
+    for word in words:
+        assert word in info.value.msg
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30), st.sampled_from(['name', 'description', 'rate_limit', 'source', 'log_prefix']))
+@example('10.0.0.0/8', 'source')
+@example('fd00::/8', 'source')
+@example('5/minute', 'rate_limit')
+@example('a b: c', 'log_prefix')
+def test_any_accepted_text_stays_inside_its_token(text, where):
+    """Whatever text a user writes: refused, or rendered without any character that could end a statement."""
+    entry = {'name': 'web', 'port': 80}
+    kwargs = {}
+    if where == 'source':
+        entry['sources'] = [text]
+    elif where == 'log_prefix':
+        kwargs['log_prefix'] = text
+    else:
+        entry[where] = text
+    try:
+        model = nftables.build_model([entry], **kwargs)
+    except PortwardenError:
+        return
+    rendered = render(model)
+    baseline = render(nftables.build_model([{'name': 'web', 'port': 80}]))
+    # a source adds one set (6 lines), a rate limit a comment, two sets and a chain (21 lines); nothing else adds a line
+    assert len(rendered.splitlines()) - len(baseline.splitlines()) in (0, 6, 21)
+    forbidden = '\n\r;{}"#\\' if where != 'description' else '\n\r"\\'
+    assert not any(c in forbidden for c in text)
+
+
+# ---------------------------------------------------------------- listings
+LISTING = '''table inet portwarden {
+\tset static_v4 {
+\t\ttype ipv4_addr
+\t\tflags interval
+\t\telements = { 10.0.0.0/8, 192.0.2.0/24 }
+\t}
+
+\tset svc1_rate_v4 {
+\t\ttype ipv4_addr
+\t\tsize 65535
+\t\tflags dynamic,timeout
+\t\ttimeout 1m
+\t\telements = { 10.0.0.7 limit rate over 3/minute burst 3 packets expires 41s,
+\t\t\t     10.0.0.8 limit rate over 3/minute burst 3 packets expires 55s }
+\t}
+
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\ttcp dport 22 accept
+\t}
+}
+'''
+
+
+def test_normalize_listing_drops_dynamic_elements_only():
+    out = nftables.normalize_listing(LISTING)
+    assert 'elements = { 10.0.0.0/8, 192.0.2.0/24 }' in out
+    assert '10.0.0.7' not in out and '10.0.0.8' not in out and 'expires' not in out
+    assert 'flags dynamic,timeout' in out and 'tcp dport 22 accept' in out
+    assert nftables.normalize_listing(out) == out
+    empty = LISTING.replace('\t\telements = { 10.0.0.7 limit rate over 3/minute burst 3 packets expires 41s,\n'
+                            '\t\t\t     10.0.0.8 limit rate over 3/minute burst 3 packets expires 55s }\n', '')
+    assert nftables.normalize_listing(empty) == out
+
+
+def test_restore_script_declares_deletes_defines():
+    assert nftables.restore_script('inet', 'portwarden', None) == 'table inet portwarden {}\ndelete table inet portwarden\n'
+    assert nftables.restore_script('inet', 'portwarden', 'table inet portwarden {\n}\n').endswith(
+        'delete table inet portwarden\ntable inet portwarden {\n}\n')
+
+
+# ---------------------------------------------------------------- state machine
+class FakeModule(object):
+    """run_command with a pretend nft: one table, loaded from the last -f script."""
+
+    def __init__(self, check_fails=False):
+        self.live = None
+        self.calls = []
+        self.check_fails = check_fails
+
+    def get_bin_path(self, name, required=False):
+        return '/usr/sbin/' + name
+
+    def atomic_move(self, src, dst):
+        os.rename(src, dst)
+
+    def run_command(self, argv, check_rc=False):
+        self.calls.append(argv[1:])
+        if argv[1:3] == ['-s', 'list']:
+            return (0, self.live, '') if self.live is not None else (1, '', 'Error: No such file or directory')
+        if argv[1] == '-c':
+            return (1, '', 'Error: syntax error') if self.check_fails else (0, '', '')
+        if argv[1] == '-f':
+            with open(argv[2]) as handle:
+                script = handle.read()
+            body = script.split('delete table inet portwarden\n', 1)[1]
+            self.live = body if body.strip() else None
+            return 0, '', ''
+        raise AssertionError(argv)
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    module = FakeModule()
+    mgr = nftables.TableManager(module, 'inet', 'portwarden', str(tmp_path / 'state'))
+    timers = []
+    monkeypatch.setattr(mgr, 'start_watchdog', lambda *args: timers.append(args))
+    return module, mgr, str(tmp_path / 'etc' / 'portwarden.nft'), timers
+
+
+CONTENT = 'table inet portwarden {}\ndelete table inet portwarden\ntable inet portwarden {\n\tchain input {\n\t}\n}\n'
+
+
+def test_check_apply_check_apply_without_rollback(setup):
+    module, mgr, path, timers = setup
+    result = nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=True)
+    assert result['changed'] and result['table_changed'] and result['file_changed']
+    assert module.live is None and not os.path.exists(path)
+    assert result['diff']['after'] == CONTENT and result['diff']['before'] == ''
+
+    result = nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=False)
+    assert result['changed'] and result['pending'] is None and not timers
+    assert module.live.startswith('table inet portwarden {')
+    with open(path) as handle:
+        assert handle.read() == CONTENT
+    for check in (True, False):
+        result = nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=check)
+        assert not result['changed'], check
+    assert sorted(os.listdir(mgr.state_dir)) == ['inet-portwarden.record']
+
+
+def test_drift_is_seen_and_repaired(setup):
+    module, mgr, path, _timers = setup
+    nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=False)
+    module.live = module.live.replace('chain input {', 'chain input {\n\t\ttcp dport 4444 accept')
+    result = nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=True)
+    assert result['changed'] and result['drifted'] and 'tcp dport 4444' in result['diff']['before']
+    nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=False)
+    assert '4444' not in module.live
+
+
+def test_rollback_armed_then_confirmed(setup):
+    module, mgr, path, timers = setup
+    result = nftables.apply_table(mgr, CONTENT, path, 30, 'aa11bb22', check_mode=False)
+    assert result['pending'] == 'aa11bb22'
+    (timeout, pending, restore, outcome), = timers
+    assert timeout == 30 and os.path.exists(pending) and outcome.endswith('aa11bb22.rolledback')
+    with open(restore) as handle:
+        assert handle.read() == 'table inet portwarden {}\ndelete table inet portwarden\n'  # the table did not exist
+    assert not os.path.exists(path)                       # persisted only once confirmed
+    # the timer is armed before the new table is loaded
+    assert module.calls.index(['-f', mgr.state_path('candidate')]) > module.calls.index(['-c', '-f', restore])
+    assert nftables.confirm_table(mgr, CONTENT, path, 'aa11bb22')['confirmed'] is True
+    assert not os.path.exists(pending) and os.path.exists(path)
+    assert not nftables.apply_table(mgr, CONTENT, path, 30, 'cc33dd44', check_mode=False)['changed']
+
+
+def test_confirm_after_the_timer_fired_reports_the_rollback(setup):
+    module, mgr, path, timers = setup
+    nftables.apply_table(mgr, CONTENT, path, 30, 'aa11bb22', check_mode=False)
+    _timeout, pending, _restore, outcome = timers[0]
+    os.rename(pending, pending + '.expired')              # what the timer does first
+    with open(outcome, 'w') as handle:
+        handle.write('rc=0\n')
+    with pytest.raises(PortwardenError) as info:
+        nftables.confirm_table(mgr, CONTENT, path, 'aa11bb22')
+    assert info.value.details == {'rolled_back': True} and 'restored the previous table' in info.value.msg
+    assert nftables.status_table(mgr, 'aa11bb22') == {'rolled_back': True, 'rollback_output': 'rc=0', 'waiting': True}
+    assert not os.path.exists(path)
+
+
+def test_invalid_script_changes_nothing(tmp_path):
+    module = FakeModule(check_fails=True)
+    mgr = nftables.TableManager(module, 'inet', 'portwarden', str(tmp_path / 'state'))
+    with pytest.raises(PortwardenError) as info:
+        nftables.apply_table(mgr, CONTENT, str(tmp_path / 'x.nft'), 30, 'aa11bb22', check_mode=True)
+    assert 'nft -c -f' in info.value.msg and 'syntax error' in info.value.msg
+    assert [c for c in module.calls if c[0] == '-f'] == [] and os.listdir(mgr.state_dir) == []
+
+
+def test_flush_ruleset_is_refused(setup):
+    _module, mgr, path, _timers = setup
+    with pytest.raises(PortwardenError) as info:
+        nftables.apply_table(mgr, 'flush ruleset\n' + CONTENT, path, 0, 'aa11bb22', check_mode=False)
+    assert 'flush ruleset' in info.value.msg
+
+
+@pytest.mark.parametrize('family, name', [('inet6', 'x'), ('inet', 'a b'), ('inet', 'x;y'), ('inet', '')])
+def test_table_identity_is_checked(tmp_path, family, name):
+    with pytest.raises(PortwardenError):
+        nftables.TableManager(FakeModule(), family, name, str(tmp_path))
+
+
+# ---------------------------------------------------------------- the timer script, for real
+@pytest.fixture
+def fake_nft(tmp_path):
+    path = tmp_path / 'nft'
+    path.write_text('#!/bin/sh\necho "loaded $*" >> %s\n' % (tmp_path / 'nft.log'))
+    path.chmod(0o755)
+    return str(path)
+
+
+def run_timer(tmp_path, fake_nft, timeout):
+    pending, restore, outcome = (str(tmp_path / n) for n in ('t.pending', 't.restore', 't.rolledback'))
+    for f in (pending, restore):
+        open(f, 'w').close()
+    proc = subprocess.Popen([shutil.which('sh'), '-c', nftables.WATCHDOG, 'portwarden-rollback', str(timeout),
+                             pending, restore, fake_nft, outcome])
+    return proc, pending, restore, outcome
+
+
+def test_timer_restores_when_not_confirmed(tmp_path, fake_nft):
+    proc, pending, restore, outcome = run_timer(tmp_path, fake_nft, 1)
+    assert proc.wait(timeout=10) == 0
+    assert (tmp_path / 'nft.log').read_text() == 'loaded -f %s\n' % restore
+    with open(outcome) as handle:
+        assert handle.read() == 'rc=0\n'
+    assert not os.path.exists(pending) and not os.path.exists(pending + '.expired')
+
+
+def test_timer_stands_down_when_confirmed(tmp_path, fake_nft):
+    proc, pending, _restore, outcome = run_timer(tmp_path, fake_nft, 3)
+    time.sleep(0.3)
+    os.rename(pending, pending + '.confirmed')
+    assert proc.wait(timeout=10) == 0
+    assert not (tmp_path / 'nft.log').exists() and not os.path.exists(outcome)
