@@ -1,0 +1,375 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""FreeBSD and macOS: the ``net.inet.ip.portrange.*`` sysctls, /etc/sysctl.conf, sockets.
+
+Both kernels hand out ephemeral ports from ``net.inet.ip.portrange.first`` ..
+``last`` (the default range, for TCP and UDP over IPv4 and IPv6 alike) and,
+for sockets that ask for it with ``IP_PORTRANGE_HIGH``, from ``hifirst`` ..
+``hilast`` (the high range). Neither has a per-port reservation.
+
+Values are read with ``sysctl -n KEY`` and set with ``sysctl KEY=VALUE``;
+the persistent values live in /etc/sysctl.conf, in the ``key=value`` form
+(no blanks: FreeBSD's rc.d/sysctl splits each line at the first blank),
+written atomically, changing only this module's keys and keeping every other
+line. No Ansible I/O here: commands go through ``run(argv) -> (rc, out, err)``
+and file writes through ``move(tmp, dest)`` (the module's atomic_move).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+from ansible_collections.portwarden.ports.plugins.module_utils import linux
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import windows
+
+SYSTEMS = ('FreeBSD', 'Darwin')
+SYSCTL_CONF = '/etc/sysctl.conf'
+PREFIX = 'net.inet.ip.portrange.'
+PAIRS = {
+    'default': (PREFIX + 'first', PREFIX + 'last'),
+    'high': (PREFIX + 'hifirst', PREFIX + 'hilast'),
+}
+PORTRANGE_CHOICES = ('default', 'high', 'both')
+# IPPORT_RESERVED: both kernels refuse (or clamp) first/last/hifirst/hilast below it;
+# the ports under it belong to the low range (lowfirst/lowlast) for privileged sockets.
+MIN_START = 1024
+TABLES = windows.TABLE_ORDER
+
+
+def pairs_for(portrange):
+    if portrange not in PORTRANGE_CHOICES:
+        raise PortwardenError('Invalid bsd_portrange %r: allowed values are %s.' % (portrange, ', '.join(PORTRANGE_CHOICES)))
+    return ['default', 'high'] if portrange == 'both' else [portrange]
+
+
+class Sysctl(object):
+    """``sysctl`` through ``run(argv)``."""
+
+    def __init__(self, run, binary='sysctl'):
+        self.run = run
+        self.binary = binary
+
+    def get(self, key, required=True):
+        rc, out, err = self.run([self.binary, '-n', key])
+        value = (out or '').strip()
+        if rc != 0 or not value.lstrip('-').isdigit():
+            if not required:
+                return None
+            raise PortwardenError('Cannot read %s with "%s -n %s" (rc=%s): %s' % (key, self.binary, key, rc,
+                                                                                (err or out or '').strip() or 'no value'))
+        return int(value)
+
+    def set(self, key, value):
+        argv = [self.binary, '%s=%d' % (key, value)]
+        rc, out, err = self.run(argv)
+        if rc != 0:
+            raise PortwardenError('"%s" failed (rc=%s): %s. Setting a sysctl needs root (become: true); in a jail '
+                                  'the host must allow it.' % (' '.join(argv), rc, (err or out or '').strip()))
+
+    def range(self, pair, required=True):
+        first, last = PAIRS[pair]
+        start = self.get(first, required)
+        end = self.get(last, required)
+        if start is None or end is None:
+            return None
+        if not 1 <= start <= end <= 65535:
+            raise PortwardenError('%s=%d and %s=%d do not form a port range.' % (first, start, last, end))
+        return PortRange(start, end)
+
+
+# --------------------------------------------------------------------------- /etc/sysctl.conf
+
+_CONF_LINE = re.compile(r'^\s*([A-Za-z0-9_.]+)\s*=\s*(\S*)')
+
+
+def conf_value(content, key):
+    """The last value /etc/sysctl.conf gives ``key`` (the one applied last), or None."""
+    value = None
+    for line in (content or '').splitlines():
+        if line.strip().startswith('#'):
+            continue
+        match = _CONF_LINE.match(line)
+        if match and match.group(1) == key:
+            value = match.group(2)
+    return value
+
+
+def set_conf_values(content, values):
+    """``content`` with each key of ``values`` set; other lines untouched.
+
+    The first line of a key is rewritten in place as ``key=value`` (keeping a
+    trailing comment), later lines of the same key are dropped (they would win
+    at boot), missing keys are appended.
+    """
+    lines = (content or '').splitlines()
+    out = []
+    done = set()
+    for line in lines:
+        match = None if line.strip().startswith('#') else _CONF_LINE.match(line)
+        if match and match.group(1) in values:
+            key = match.group(1)
+            if key not in done:
+                comment = line[line.index('#'):] if '#' in line else ''
+                out.append(('%s=%d' % (key, values[key])) + ((' ' + comment) if comment else ''))
+                done.add(key)
+            continue
+        out.append(line)
+    for key in sorted(values, key=list(values).index):
+        if key not in done:
+            out.append('%s=%d' % (key, values[key]))
+    return '\n'.join(out) + '\n'
+
+
+def _conf_int(text):
+    text = (text or '').strip()
+    return int(text) if text.isdigit() else None
+
+
+# --------------------------------------------------------------------------- ephemeral range
+
+def validate_range(start, end):
+    for name, value in (('start', start), ('end', end)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise PortwardenError('Invalid %s %r: ports go from 1 to 65535.' % (name, value))
+    if start > end:
+        raise PortwardenError('Invalid range: start %d is greater than end %d.' % (start, end))
+    if start < MIN_START:
+        raise PortwardenError('Invalid range %d-%d: FreeBSD and macOS do not take an ephemeral range below %d '
+                              '(IPPORT_RESERVED; the ports under it are the low range, net.inet.ip.portrange.lowfirst/'
+                              'lowlast, for privileged sockets). Use a start of at least %d.' % (start, end, MIN_START, MIN_START))
+    return PortRange(start, end)
+
+
+def _set_order(have, want, first, last):
+    """Keys to write, in an order that keeps first <= last after every step."""
+    steps = []
+    if want.start > have.end:
+        steps = [(last, want.end), (first, want.start)]
+    else:
+        steps = [(first, want.start), (last, want.end)]
+    return [(key, value) for key, value in steps if value != (have.start if key == first else have.end)]
+
+
+def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysctl_file=SYSCTL_CONF, check_mode=False,
+                        move=None, sysctl='sysctl', read_file=linux.read_text):
+    """Plan and (unless check_mode) apply first/last (and/or hifirst/hilast), runtime and persisted."""
+    want = validate_range(start, end)
+    ctl = Sysctl(run, sysctl)
+    selected = pairs_for(portrange)
+    have = {}
+    for pair in selected:
+        found = ctl.range(pair, required=False)
+        if found is None:
+            raise PortwardenError('This kernel has no %s/%s (bsd_portrange=%s); use bsd_portrange=default.'
+                                  % (PAIRS[pair][0], PAIRS[pair][1], pair))
+        have[pair] = found
+    steps = []
+    for pair in selected:
+        steps.extend(_set_order(have[pair], want, *PAIRS[pair]))
+    file_before = file_after = None
+    if persist:
+        file_before = read_file(sysctl_file)
+        values = {}
+        for pair in selected:
+            for key, value in zip(PAIRS[pair], (want.start, want.end)):
+                if _conf_int(conf_value(file_before, key)) != value:
+                    values[key] = value
+        file_after = set_conf_values(file_before, values) if values else file_before
+    file_changed = persist and file_after != file_before
+    changed = bool(steps) or file_changed
+    if changed and not check_mode:
+        for key, value in steps:
+            ctl.set(key, value)
+        for pair in selected:
+            got = ctl.range(pair)
+            if got != want:
+                raise PortwardenError('The kernel did not take %s/%s = %d/%d: it reads back %d/%d.'
+                                      % (PAIRS[pair][0], PAIRS[pair][1], want.start, want.end, got.start, got.end))
+        if file_changed:
+            linux.write_file_atomic(sysctl_file, file_after, move)
+    diff = [{
+        'before_header': '%s (runtime)' % PREFIX + '*',
+        'after_header': '%s (runtime)' % PREFIX + '*',
+        'before': ''.join('%s=%d\n%s=%d\n' % (PAIRS[p][0], have[p].start, PAIRS[p][1], have[p].end) for p in selected),
+        'after': ''.join('%s=%d\n%s=%d\n' % (PAIRS[p][0], want.start, PAIRS[p][1], want.end) for p in selected),
+    }]
+    if persist:
+        diff.append({'before_header': sysctl_file, 'after_header': sysctl_file, 'before': file_before or '',
+                     'after': file_after or ''})
+    result = {
+        'changed': changed,
+        'before': have[selected[0]].to_dict(),
+        'after': want.to_dict(),
+        'ranges': dict((p, {'before': have[p].to_dict(), 'after': want.to_dict()}) for p in selected),
+        'warnings': [],
+        'diff': diff,
+    }
+    if persist:
+        result['sysctl_file'] = sysctl_file
+    return result
+
+
+# --------------------------------------------------------------------------- reserved ports
+
+def _empty():
+    return {'ports': '', 'list': []}
+
+
+def reserved_ports(run, ports, state='present', sysctl='sysctl', system='FreeBSD'):
+    """There is nothing to reserve on these kernels: succeed when nothing is at stake, else fail with the remedy."""
+    requested = PortSet.parse(ports)
+    name = 'macOS' if system == 'Darwin' else system
+    result = {'changed': False, 'before': _empty(), 'after': _empty(), 'added': [], 'removed': [], 'diff': None}
+    if state == 'absent' or not requested:
+        result['warnings'] = ['%s has no per-port reservation, so no port is reserved: nothing to release.' % name]
+        return result
+    ctl = Sysctl(run, sysctl)
+    default = ctl.range('default')
+    high = ctl.range('high', required=False)
+    ranges = PortSet([default] + ([high] if high else []))
+    inside = requested & ranges
+    shown = '%d-%d' % (default.start, default.end) + ((' and %d-%d (hifirst-hilast)' % (high.start, high.end)) if high else '')
+    if not inside:
+        result['warnings'] = ['%s has no per-port reservation; %s lie outside its ephemeral port ranges (%s), so the '
+                              'kernel never hands them out: nothing to do.' % (name, requested.format(), shown)]
+        return result
+    suggestion = portinfo.suggest_range(default, inside)
+    if suggestion is None:
+        move = 'no part of the range %d-%d is free of them' % (default.start, default.end)
+    else:
+        move = ('portwarden.ports.ephemeral_range with start: %d and end: %d (%d ports instead of %d)'
+                % (suggestion.start, suggestion.end, suggestion.size, default.size))
+    raise PortwardenError('FreeBSD/macOS have no per-port reservation (nothing like Linux\'s ip_local_reserved_ports or '
+                          'Windows\' excluded port ranges), and port(s) %s lie inside the ephemeral port range %s of this '
+                          '%s host, so an outgoing connection can take them. Remedy: move the ephemeral range so that it '
+                          'excludes them - %s - or move the service to a port outside the range.'
+                          % (inside.format(), shown, name, move), ports=inside.format())
+
+
+# --------------------------------------------------------------------------- sockets
+
+_PROTO = re.compile(r'^(tcp|udp)(4|6|46)$')
+
+
+def _any_address(family):
+    return '::' if family == 'ipv6' else '0.0.0.0'
+
+
+def _family(digits, address):
+    if digits == '4':
+        return 'ipv4'
+    if digits == '6' or ':' in address:
+        return 'ipv6'
+    return 'ipv6' if digits == '46' else 'ipv4'
+
+
+def parse_sockstat(text):
+    """FreeBSD ``sockstat -46l``: USER COMMAND PID FD PROTO LOCAL FOREIGN -> listener rows."""
+    rows = []
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if len(fields) < 7:
+            continue
+        match = _PROTO.match(fields[4])
+        if not match:
+            continue
+        address, sep, port = fields[5].rpartition(':')
+        if not sep or not port.isdigit():
+            continue
+        family = _family(match.group(2), address)
+        rows.append({
+            'proto': match.group(1), 'family': family,
+            'address': _any_address(family) if address == '*' else address,
+            'port': int(port), 'remote_address': None, 'remote_port': None, 'state': None,
+            'pid': int(fields[2]) if fields[2].isdigit() else None,
+            'process': fields[1] if fields[1] != '?' else None,
+            'listening': True, 'time_wait': False,
+        })
+    return rows
+
+
+def _split_dot(endpoint):
+    address, sep, port = endpoint.rpartition('.')
+    if not sep:
+        return endpoint, None
+    return address, int(port) if port.isdigit() else None
+
+
+def parse_netstat(text):
+    """``netstat -an -p tcp`` / ``-p udp`` (macOS and FreeBSD): ``addr.port`` endpoints.
+
+    A listener is a row whose foreign endpoint is ``*.*`` (TCP in LISTEN, UDP
+    bound and not connected); by structure, not by the state word.
+    """
+    rows = []
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        match = _PROTO.match(fields[0])
+        if not match:
+            continue
+        address, port = _split_dot(fields[3])
+        remote_address, remote_port = _split_dot(fields[4])
+        if port is None:
+            continue
+        family = _family(match.group(2), address)
+        listening = fields[4] == '*.*'
+        state = fields[5] if len(fields) > 5 and match.group(1) == 'tcp' else None
+        rows.append({
+            'proto': match.group(1), 'family': family,
+            'address': _any_address(family) if address == '*' else address, 'port': port,
+            'remote_address': remote_address, 'remote_port': remote_port, 'state': state, 'pid': None, 'process': None,
+            'listening': listening, 'time_wait': state == 'TIME_WAIT',
+        })
+    return rows
+
+
+def port_info(run, system, processes=False, services=None, top=10, sysctl='sysctl', netstat='netstat', sockstat='sockstat'):
+    """port_info's report on FreeBSD or macOS. Never writes anything."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise PortwardenError('Invalid top %r: expected a whole number of destinations, 0 or more.' % (top,))
+    services = normalize_services(services) if services is not None else None
+    ctl = Sysctl(run, sysctl)
+    erange = ctl.range('default')
+    high = ctl.range('high', required=False)
+    reserved_high = ctl.get(PREFIX + 'reservedhigh', required=False)
+    msl = ctl.get('net.inet.tcp.msl', required=False)
+    sockets = []
+    for proto in ('tcp', 'udp'):
+        argv = [netstat, '-an', '-p', proto]
+        rc, out, err = run(argv)
+        if rc != 0:
+            raise PortwardenError('"%s" failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
+        sockets.extend(parse_netstat(out))
+    listeners_from = sockets
+    in_use = sockets
+    if system == 'FreeBSD':
+        argv = [sockstat, '-46l']
+        rc, out, err = run(argv)
+        if rc != 0:
+            raise PortwardenError('"%s" failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
+        listeners_from = parse_sockstat(out)
+        in_use = [s for s in sockets if not s['listening']] + listeners_from
+    names = None
+    if processes:
+        names = dict((s['pid'], s['process']) for s in listeners_from if s.get('pid') is not None)
+    listeners = windows.listener_dicts(listeners_from, names)
+    ranges = dict((table, erange) for table in TABLES)
+    reserved = dict((table, PortSet()) for table in TABLES)
+    report = {
+        'ephemeral_range': erange.to_dict(),
+        'unprivileged_port_start': reserved_high + 1 if reserved_high is not None else None,
+        'reserved_ports': _empty(),
+        'listeners': listeners,
+        'conflicts': windows.table_conflicts(ranges, reserved, listeners, services),
+        'usage': windows.sockets_usage(in_use, ranges, reserved, (2 * msl // 1000) if msl else None, top=top),
+        'high_range': high.to_dict() if high else None,
+    }
+    return report

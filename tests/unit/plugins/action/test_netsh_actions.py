@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The three action plugins: which path they take, what they pass on, and that
+their Windows argument specs match the modules' documentation."""
+
+from __future__ import annotations
+
+import importlib
+from unittest import mock
+
+import pytest
+import yaml
+
+from ansible.plugins.shell.cmd import ShellModule as CmdShell
+from ansible.plugins.shell.powershell import ShellModule as PowerShell
+from ansible.plugins.shell.sh import ShellModule as ShShell
+
+from ansible_collections.portwarden.ports.plugins.module_utils import windows
+
+NAMES = ('ephemeral_range', 'reserved_ports', 'port_info')
+
+
+def action_module(name):
+    return importlib.import_module('ansible_collections.portwarden.ports.plugins.action.%s' % name)
+
+
+def module_doc(name):
+    mod = importlib.import_module('ansible_collections.portwarden.ports.plugins.modules.%s' % name)
+    return yaml.safe_load(mod.DOCUMENTATION)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_windows_spec_matches_module_documentation(name):
+    spec = action_module(name).ARGUMENT_SPEC
+    options = module_doc(name)['options']
+    assert sorted(spec) == sorted(options)
+    for option, doc in options.items():
+        mine = spec[option]
+        assert mine.get('type', 'str') == doc.get('type', 'str'), option
+        assert mine.get('default') == doc.get('default'), option
+        assert mine.get('choices') == doc.get('choices'), option
+        assert bool(mine.get('required')) == bool(doc.get('required')), option
+        assert mine.get('elements') == doc.get('elements'), option
+
+
+def test_shell_detection():
+    assert windows.is_windows_shell(PowerShell())
+    assert windows.is_windows_shell(CmdShell())
+    assert not windows.is_windows_shell(ShShell())
+
+
+def make_action(name, shell, args, check_mode=False, diff=False):
+    task = mock.MagicMock()
+    task.args = dict(args)
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    task.action = 'portwarden.ports.' + name
+    connection = mock.MagicMock()
+    connection._shell = shell
+    connection.has_native_async = False
+    plugin = action_module(name).ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                              mock.MagicMock())
+    return plugin
+
+
+DYN = '\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\nStart Port      : 49152\r\nNumber of Ports : 16384\r\n'
+
+
+def test_windows_path_runs_netsh_through_the_connection():
+    plugin = make_action('ephemeral_range', PowerShell(), {'start': 49152, 'end': 65535, 'protocol': 'tcp', 'family': 'ipv4'},
+                         diff=True)
+    plugin._low_level_execute_command = mock.MagicMock(return_value={'rc': 0, 'stdout': DYN, 'stderr': ''})
+    plugin._execute_module = mock.MagicMock()
+    result = plugin.run(task_vars={})
+    assert result['changed'] is False
+    assert result['diff'][0]['before_header'] == 'dynamicportrange ipv4/tcp'
+    plugin._low_level_execute_command.assert_called_once_with('netsh interface ipv4 show dynamicportrange protocol=tcp')
+    plugin._execute_module.assert_not_called()
+
+
+def test_windows_path_failure_is_a_failed_result():
+    plugin = make_action('ephemeral_range', PowerShell(), {'start': 1024, 'end': 65535})
+    plugin._low_level_execute_command = mock.MagicMock()
+    result = plugin.run(task_vars={})
+    assert result['failed'] and 'below 1025' in result['msg']
+    plugin._low_level_execute_command.assert_not_called()
+
+
+def test_windows_path_validates_arguments():
+    plugin = make_action('reserved_ports', PowerShell(), {'ports': ['9100'], 'state': 'gone'})
+    from ansible.errors import AnsibleActionFail
+    with pytest.raises(AnsibleActionFail) as err:
+        plugin.run(task_vars={})
+    assert 'state' in str(err.value)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_other_targets_run_the_module_unchanged(name):
+    plugin = make_action(name, ShShell(), {'whatever': 1}, check_mode=True)
+    plugin._execute_module = mock.MagicMock(return_value={'changed': True, 'x': 1})
+    plugin._low_level_execute_command = mock.MagicMock()
+    plugin._remove_tmp_path = mock.MagicMock()
+    result = plugin.run(task_vars={'a': 1})
+    assert result['changed'] is True and result['x'] == 1
+    plugin._execute_module.assert_called_once_with(task_vars={'a': 1}, wrap_async=0)
+    plugin._low_level_execute_command.assert_not_called()
