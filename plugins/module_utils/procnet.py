@@ -1,0 +1,291 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Linux sockets straight from procfs: /proc/net/{tcp,tcp6,udp,udp6} and /proc/*/fd.
+
+No ``ss`` or ``netstat``: the tables are read as bytes and each line costs one
+bounded ``split`` and a comparison of the local port's hexadecimal digits.
+Addresses are decoded only for the few lines that need it (listeners, and the
+distinct remote endpoints of sockets in the ephemeral range), so a host with
+tens of thousands of sockets is read in well under a second.
+
+/proc/net is the table of the reading process's network namespace, so inside
+a container (or ``nsenter -n``) this sees that namespace's sockets.
+
+The kernel prints, per line (fields split on blanks)::
+
+    sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+    0: 0100007F:1F90 00000000:0000 0A ...
+
+Addresses are the raw 32-bit words of ``struct in_addr``/``in6_addr`` printed
+with ``%08X`` in host byte order; ports are ``%04X`` in host order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+
+PROC = '/proc'
+
+# include/net/tcp_states.h. NEW_SYN_RECV request sockets are printed as 03.
+TCP_STATES = {
+    b'01': 'ESTABLISHED',
+    b'02': 'SYN_SENT',
+    b'03': 'SYN_RECV',
+    b'04': 'FIN_WAIT1',
+    b'05': 'FIN_WAIT2',
+    b'06': 'TIME_WAIT',
+    b'07': 'CLOSE',
+    b'08': 'CLOSE_WAIT',
+    b'09': 'LAST_ACK',
+    b'0A': 'LISTEN',
+    b'0B': 'CLOSING',
+    b'0C': 'NEW_SYN_RECV',
+}
+ST_LISTEN = b'0A'
+ST_TIME_WAIT = b'06'
+ST_UNCONNECTED = b'07'  # UDP: TCP_CLOSE, i.e. bound and not connected
+
+# (proto, family, file under /proc/net)
+TABLES = (
+    ('tcp', 'ipv4', 'tcp'),
+    ('tcp', 'ipv6', 'tcp6'),
+    ('udp', 'ipv4', 'udp'),
+    ('udp', 'ipv6', 'udp6'),
+)
+
+_LITTLE = sys.byteorder == 'little'
+_V4_MAPPED_PREFIX = '0000000000000000FFFF0000'
+
+
+def _word_bytes(word_hex):
+    raw = bytes.fromhex(word_hex)
+    return raw[::-1] if _LITTLE else raw
+
+
+def decode_address(hex_addr):
+    """Decode a /proc/net address field (no port) into ``(family, text)``.
+
+    ``0100007F`` -> ``('ipv4', '127.0.0.1')`` on a little-endian host; 32 hex
+    digits are IPv6. IPv4-mapped IPv6 addresses (``::ffff:a.b.c.d``) are
+    returned as ``('ipv4', 'a.b.c.d')``: only IPv4 traffic can use them.
+    """
+    if isinstance(hex_addr, bytes):
+        hex_addr = hex_addr.decode('ascii')
+    try:
+        if len(hex_addr) == 8:
+            return 'ipv4', str(ipaddress.IPv4Address(_word_bytes(hex_addr)))
+        if len(hex_addr) == 32:
+            raw = b''.join(_word_bytes(hex_addr[i:i + 8]) for i in range(0, 32, 8))
+            addr = ipaddress.IPv6Address(raw)
+            if addr.ipv4_mapped is not None:
+                return 'ipv4', str(addr.ipv4_mapped)
+            return 'ipv6', str(addr)
+    except ValueError:
+        pass
+    raise PortwardenError('Cannot decode the socket address %r from /proc/net: expected 8 or 32 hexadecimal digits.' % (hex_addr,))
+
+
+def decode_endpoint(field):
+    """``b'0100007F:1F90'`` -> ``('ipv4', '127.0.0.1', 8080)``."""
+    if isinstance(field, bytes):
+        field = field.decode('ascii')
+    addr, _sep, port = field.rpartition(':')
+    family, text = decode_address(addr)
+    return family, text, int(port, 16)
+
+
+def read_table(name, root=PROC, chunk=1 << 20):
+    """The bytes of /proc/net/<name>, or None when the table does not exist (IPv6 disabled).
+
+    Read with large ``os.read`` calls: procfs reports no size, and every read
+    call makes the kernel find its place in the socket hash again.
+    """
+    path = os.path.join(root, 'net', name)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IOError, OSError) as exc:
+        if not os.path.exists(path):
+            return None
+        raise PortwardenError('Cannot read %s: %s.' % (path, exc.strerror or exc))
+    try:
+        chunks = []
+        while True:
+            data = os.read(fd, chunk)
+            if not data:
+                break
+            chunks.append(data)
+    except (IOError, OSError) as exc:
+        raise PortwardenError('Cannot read %s: %s.' % (path, exc.strerror or exc))
+    finally:
+        os.close(fd)
+    return b''.join(chunks)
+
+
+class Listener(object):
+    """One listening socket: TCP in LISTEN, or UDP bound and not connected."""
+
+    __slots__ = ('proto', 'family', 'address', 'port', 'inode')
+
+    def __init__(self, proto, family, address, port, inode):
+        self.proto = proto
+        self.family = family
+        self.address = address
+        self.port = port
+        self.inode = inode
+
+    def key(self):
+        return (self.proto, self.port, self.family, self.address)
+
+    def __repr__(self):
+        return 'Listener(%s %s %s:%d inode=%s)' % (self.proto, self.family, self.address, self.port, self.inode)
+
+
+class Scan(object):
+    """What one pass over the socket tables found.
+
+    ``listeners``: :class:`Listener` objects.
+    ``tcp_in_range``: ``(local_port, state, remote_field)`` of every TCP socket
+    that is not listening and whose local port is in ``start..end``
+    (``state`` is the two hex digits, ``remote_field`` the raw ``ADDR:PORT`` bytes).
+    ``udp_in_range``: local ports of the UDP sockets in ``start..end``.
+    ``totals``: sockets read per table name.
+    """
+
+    __slots__ = ('listeners', 'tcp_in_range', 'udp_in_range', 'totals', 'tables')
+
+    def __init__(self):
+        self.listeners = []
+        self.tcp_in_range = []
+        self.udp_in_range = []
+        self.totals = {}
+        self.tables = []
+
+    @property
+    def sockets(self):
+        return sum(self.totals.values())
+
+
+def _listener_from_line(proto, line):
+    fields = line.split()
+    family, address, port = decode_endpoint(fields[1])
+    inode = fields[9].decode('ascii') if len(fields) > 9 else '0'
+    return Listener(proto, family, address, port, inode)
+
+
+def scan_tables(start, end, root=PROC):
+    """Read the four socket tables once; keep what the report needs.
+
+    ``start``/``end`` bound the ephemeral range. Lines cost one
+    ``split(None, 4)`` and string comparisons: the ``%04X`` port digits sort
+    like the numbers they print, so the range test needs no ``int()``.
+    """
+    lo = ('%04X' % start).encode('ascii')
+    hi = ('%04X' % end).encode('ascii')
+    scan = Scan()
+    found = False
+    for proto, _family, name in TABLES:
+        data = read_table(name, root)
+        if data is None:
+            continue
+        found = True
+        scan.tables.append(name)
+        lines = data.split(b'\n')
+        count = 0
+        listeners = []
+        if proto == 'tcp':
+            in_range = scan.tcp_in_range
+            append = in_range.append
+            for line in lines[1:]:
+                fields = line.split(None, 4)
+                if len(fields) < 4:
+                    continue
+                count += 1
+                state = fields[3]
+                if state == ST_LISTEN:
+                    listeners.append(line)
+                    continue
+                port = fields[1][-4:]
+                if lo <= port <= hi:
+                    append((int(port, 16), state, fields[2]))
+        else:
+            append = scan.udp_in_range.append
+            for line in lines[1:]:
+                fields = line.split(None, 4)
+                if len(fields) < 4:
+                    continue
+                count += 1
+                port = fields[1][-4:]
+                if fields[3] == ST_UNCONNECTED and fields[2].endswith(b':0000'):
+                    listeners.append(line)
+                if lo <= port <= hi:
+                    append(int(port, 16))
+        scan.totals[name] = count
+        for line in listeners:
+            scan.listeners.append(_listener_from_line(proto, line))
+    if not found:
+        raise PortwardenError('No socket table found under %s/net (tcp, tcp6, udp, udp6): this module needs Linux procfs.' % root)
+    return scan
+
+
+def socket_owners(inodes, root=PROC):
+    """Map socket inodes to the owning process: ``{inode: (pid, name)}``.
+
+    Walks ``/proc/<pid>/fd`` in ascending pid order and reads each link
+    (``socket:[12345]``). When several processes share a socket (a forked
+    server), the lowest pid wins; so the walk stops as soon as every wanted
+    inode has an owner (servers usually start early and have low pids).
+    Processes that vanish or that this user may not inspect are skipped, so
+    without root the map holds only the user's own processes.
+    """
+    wanted = set('socket:[%s]' % inode for inode in inodes if inode and inode != '0')
+    owners = {}
+    if not wanted:
+        return owners
+    try:
+        entries = [e for e in os.listdir(root) if e.isdigit()]
+    except OSError as exc:
+        raise PortwardenError('Cannot list %s: %s.' % (root, exc.strerror or exc))
+    readlink = os.readlink
+    flags = os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0)
+    for pid_text in sorted(entries, key=int):
+        try:
+            dir_fd = os.open(os.path.join(root, pid_text, 'fd'), flags)
+        except OSError:
+            continue
+        hits = []
+        try:
+            fds = os.listdir(dir_fd)
+            for fd in fds:
+                try:
+                    link = readlink(fd, dir_fd=dir_fd)
+                except OSError:
+                    continue
+                if link in wanted:
+                    hits.append(link)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+        if not hits:
+            continue
+        owner = (int(pid_text), _process_name(root, pid_text))
+        for link in hits:
+            owners.setdefault(link[8:-1], owner)
+            wanted.discard(link)
+        if not wanted:
+            break
+    return owners
+
+
+def _process_name(root, pid_text):
+    try:
+        with open(os.path.join(root, pid_text, 'comm'), 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace').strip()
+    except (IOError, OSError):
+        return None

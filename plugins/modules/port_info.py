@@ -1,0 +1,388 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: port_info
+short_description: Report a host's port space - ranges, reservations, listeners, conflicts and ephemeral exhaustion
+version_added: 0.1.0
+description:
+  - Reads the ephemeral port range, C(ip_unprivileged_port_start) and the reserved ports from C(/proc/sys), and every
+    socket from C(/proc/net/tcp), C(/proc/net/tcp6), C(/proc/net/udp) and C(/proc/net/udp6) directly. It runs no
+    C(ss) or C(netstat), so it works in minimal containers.
+  - Reports the listeners, the B(conflicts) (listeners inside the ephemeral range that are not reserved, each with a
+    concrete remedy; with O(services), also the drift between the service catalogue and the host), and the
+    B(usage) of the ephemeral range (sockets by TCP state, TIME_WAIT, the busiest destinations with their
+    utilization and headroom in new connections per second).
+  - Reads the network namespace the module runs in; in a container that is the container's own sockets and range.
+  - Never changes anything.
+author:
+  - portwarden.ports contributors
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it reports the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+    details: Linux only (procfs). Fails with a clear message elsewhere.
+  idempotent:
+    support: full
+notes:
+  - A TCP listener is a socket in state C(LISTEN). A UDP listener is a UDP socket that is bound and not connected; a
+    UDP client that sends without connecting looks the same and is reported too.
+  - IPv4-mapped IPv6 addresses (C(::ffff:192.0.2.1)) are reported as the IPv4 address with RV(listeners[].family=ipv4).
+  - Linux keeps a closed TCP connection in TIME_WAIT for 60 seconds (the kernel constant C(TCP_TIMEWAIT_LEN); no sysctl
+    changes it). A port toward one destination can therefore be reused at most once per 60 seconds, which gives the
+    sustainable rates in RV(usage). C(net.ipv4.tcp_tw_reuse) lets the kernel reuse TIME_WAIT ports for new outgoing
+    connections earlier (by default only toward loopback); it is reported in RV(usage.tcp_tw_reuse).
+  - With O(processes=true), the owners of listening sockets are found through C(/proc/<pid>/fd); without root only the
+    user's own processes are seen, the others have RV(listeners[].pid) and RV(listeners[].process) null.
+seealso:
+  - module: portwarden.ports.ephemeral_range
+  - module: portwarden.ports.reserved_ports
+  - module: community.general.listen_ports_facts
+    description: Lists listeners through C(ss) or C(netstat); knows nothing of the ephemeral range.
+options:
+  processes:
+    description:
+      - Also find the process (name and pid) that owns each listener, by reading C(/proc/<pid>/fd).
+      - Costs one C(readlink) per open file descriptor on the host.
+    type: bool
+    default: false
+  services:
+    description:
+      - The service catalogue, in the shape of C(portwarden_services) (a list of dictionaries with C(name), C(port), C(proto),
+        and optionally C(sources), C(rate_limit), C(description)). It is validated strictly; an invalid entry fails the task.
+      - When given, RV(conflicts) also holds declared service ports inside the ephemeral range that are not reserved
+        (V(service_in_range)), declared services that nothing listens on (V(service_not_listening)), and listeners that no
+        service declares (V(listener_not_declared)).
+    type: list
+    elements: dict
+  top:
+    description:
+      - How many of the busiest destinations to list in RV(usage.busiest). V(0) lists none.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Read the port space of the host
+  portwarden.ports.port_info:
+  register: ports
+
+- name: Fail when a listener sits in the ephemeral range unreserved
+  ansible.builtin.assert:
+    that: ports.conflicts | selectattr('type', 'equalto', 'listener_in_range') | list | length == 0
+    fail_msg: "{{ ports.conflicts | map(attribute='remedy') | list }}"
+
+- name: Compare the host with the service catalogue, with process names
+  portwarden.ports.port_info:
+    processes: true
+    services: "{{ portwarden_services }}"
+    top: 5
+  register: ports
+
+- name: Show the destination closest to ephemeral port exhaustion
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.address }}:{{ item.port }} uses {{ item.utilization_percent }}% of the range;
+      about {{ item.headroom_rate }} more new connections per second are sustainable
+  loop: "{{ ports.usage.busiest[:1] }}"
+"""
+
+RETURN = r"""
+ephemeral_range:
+  description: The ephemeral port range, C(net.ipv4.ip_local_port_range) (TCP and UDP, IPv4 and IPv6).
+  returned: success
+  type: dict
+  contains:
+    start:
+      description: First port of the range.
+      type: int
+      sample: 32768
+    end:
+      description: Last port of the range (inclusive).
+      type: int
+      sample: 60999
+    size:
+      description: Number of ports in the range.
+      type: int
+      sample: 28232
+unprivileged_port_start:
+  description: C(net.ipv4.ip_unprivileged_port_start), the first port that unprivileged processes may bind (1024 on kernels without the key).
+  returned: success
+  type: int
+  sample: 1024
+reserved_ports:
+  description: The reserved ports, C(net.ipv4.ip_local_reserved_ports), never handed out as ephemeral ports.
+  returned: success
+  type: dict
+  contains:
+    ports:
+      description: Canonical form, as the kernel prints it; empty when nothing is reserved.
+      type: str
+      sample: "8080-8081,9100"
+    list:
+      description: Canonical items, single ports as integers and ranges as C(start-end) strings.
+      type: list
+      elements: raw
+      sample: ["8080-8081", 9100]
+listeners:
+  description:
+    - Listening sockets, sorted by protocol, port, family and address. TCP sockets in C(LISTEN); UDP sockets bound and
+      not connected.
+    - One entry per protocol, family, address and port (and owner with O(processes=true)).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    proto:
+      description: V(tcp) or V(udp).
+      type: str
+      sample: tcp
+    family:
+      description: V(ipv4) or V(ipv6); IPv4-mapped IPv6 addresses count as V(ipv4).
+      type: str
+      sample: ipv4
+    address:
+      description: Local address; V(0.0.0.0) or V(::) for every address.
+      type: str
+      sample: 0.0.0.0
+    port:
+      description: Local port.
+      type: int
+      sample: 22
+    pid:
+      description: Lowest pid of the processes that hold the socket; null when unknown.
+      type: int
+      returned: when O(processes=true)
+      sample: 612
+    process:
+      description: Name (C(/proc/<pid>/comm)) of that process; null when unknown.
+      type: str
+      returned: when O(processes=true)
+      sample: sshd
+conflicts:
+  description:
+    - What endangers a service's port, sorted by type then port. Empty when all is well.
+    - V(listener_in_range) for every listener in the ephemeral range on a port that is not reserved. The other types
+      only with O(services).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    type:
+      description:
+        - V(listener_in_range), V(service_in_range), V(service_not_listening) or V(listener_not_declared).
+      type: str
+      sample: listener_in_range
+    proto:
+      description: V(tcp) or V(udp).
+      type: str
+      sample: tcp
+    port:
+      description: The listener's port (an integer), or the service's declared port or range (a string).
+      type: raw
+      sample: 40100
+    ports:
+      description: For V(service_in_range), the declared ports that are in the range and unreserved, canonical form.
+      type: str
+      returned: when RV(conflicts[].type=service_in_range)
+      sample: "40000-40099"
+    service:
+      description: The catalogue name of the service.
+      type: str
+      returned: when RV(conflicts[].type) is V(service_in_range) or V(service_not_listening)
+      sample: metrics
+    addresses:
+      description: The addresses the port is listened on.
+      type: list
+      elements: str
+      returned: when RV(conflicts[].type) is V(listener_in_range) or V(listener_not_declared)
+      sample: ["0.0.0.0", "::"]
+    processes:
+      description: Names of the processes that listen, when known (O(processes=true)).
+      type: list
+      elements: str
+      returned: when known
+      sample: [node_exporter]
+    msg:
+      description: What is wrong, in one sentence.
+      type: str
+      sample: TCP port 40100 is listened on inside the ephemeral range 32768-60999 and is not reserved.
+    remedy:
+      description: What to do about it, with the task or values that fix it.
+      type: str
+      sample: >-
+        Reserve it so that the kernel never hands it out: portwarden.ports.reserved_ports with ports: [40100]
+        (state: present), ...; or move the ephemeral range so that it excludes 40100: portwarden.ports.ephemeral_range
+        with start: 40101 and end: 60998 (20898 ports instead of 28232).
+    reserve:
+      description: The ports to reserve to fix it, canonical items (the value for the O(portwarden.ports.reserved_ports#module:ports) option).
+      type: list
+      elements: raw
+      returned: when RV(conflicts[].type) is V(listener_in_range) or V(service_in_range)
+      sample: [40100]
+    suggested_range:
+      description:
+        - The largest part of the current ephemeral range that excludes every conflicting port (start and end of
+          different parity, as the kernel prefers); null when no part is free.
+      type: dict
+      returned: when RV(conflicts[].type) is V(listener_in_range) or V(service_in_range)
+      sample: {"start": 40101, "end": 60998}
+usage:
+  description:
+    - Use of the ephemeral range by the sockets whose local port is in it.
+    - TCP listeners are left out (see RV(listeners)), and so are the connections they accepted (they share the
+      listener's port and take nothing from the pool; counted in RV(usage.inbound_excluded)).
+    - Rates are steady-state estimates in new connections per second toward one destination address and port, from the
+      60-second TIME_WAIT of Linux (RV(usage.time_wait_seconds)).
+  returned: success
+  type: dict
+  contains:
+    sockets_total:
+      description: All sockets read from the four tables, in or out of the range.
+      type: int
+      sample: 50012
+    tcp_sockets:
+      description: TCP sockets counted in the range (the sum of RV(usage.tcp_states)).
+      type: int
+      sample: 25000
+    tcp_states:
+      description: TCP sockets in the range by state name (C(ESTABLISHED), C(TIME_WAIT), C(SYN_SENT), ...).
+      type: dict
+      sample: {"ESTABLISHED": 24000, "TIME_WAIT": 1000}
+    time_wait:
+      description: TCP sockets in the range in TIME_WAIT.
+      type: int
+      sample: 1000
+    udp_sockets:
+      description: UDP sockets with a local port in the range, bound or connected.
+      type: int
+      sample: 3
+    inbound_excluded:
+      description: Connections accepted by TCP listeners in the range, left out of the counts.
+      type: int
+      sample: 0
+    range_size:
+      description: Ports in the ephemeral range.
+      type: int
+      sample: 28232
+    reserved_in_range:
+      description: Reserved ports inside the range (the kernel skips them).
+      type: int
+      sample: 0
+    usable_ports:
+      description: RV(usage.range_size) minus RV(usage.reserved_in_range).
+      type: int
+      sample: 28232
+    ports_in_use:
+      description:
+        - Distinct usable ports of the range held by any socket (TCP, UDP, listeners). Outgoing TCP connections to
+          different destinations may share a port, so this is below the number of sockets on a busy client.
+      type: int
+      sample: 14000
+    utilization_percent:
+      description: RV(usage.ports_in_use) as a percentage of RV(usage.usable_ports).
+      type: float
+      sample: 49.59
+    time_wait_seconds:
+      description: How long Linux keeps a socket in TIME_WAIT (a kernel constant, 60).
+      type: int
+      sample: 60
+    sustainable_rate:
+      description: New connections per second that one destination can sustain, RV(usage.usable_ports) / RV(usage.time_wait_seconds).
+      type: float
+      sample: 470.53
+    tcp_tw_reuse:
+      description: C(net.ipv4.tcp_tw_reuse) (0 off, 1 on, 2 loopback only); null when unreadable.
+      type: int
+      sample: 2
+    destinations:
+      description: Distinct remote endpoints (address and port) of the TCP sockets counted.
+      type: int
+      sample: 4
+    busiest:
+      description: The O(top) remote endpoints with the most ports in use toward them, most first.
+      type: list
+      elements: dict
+      contains:
+        address:
+          description: Remote address (IPv4-mapped addresses as IPv4).
+          type: str
+          sample: 10.0.0.5
+        port:
+          description: Remote port.
+          type: int
+          sample: 5432
+        family:
+          description: V(ipv4) or V(ipv6).
+          type: str
+          sample: ipv4
+        ports_in_use:
+          description:
+            - Sockets in the range connected to this endpoint, each holding one local port. With several local
+              addresses the kernel has a full range per local address, so this can overstate the pressure.
+          type: int
+          sample: 20000
+        states:
+          description: Those sockets by TCP state.
+          type: dict
+          sample: {"ESTABLISHED": 19000, "TIME_WAIT": 1000}
+        time_wait:
+          description: Those sockets in TIME_WAIT.
+          type: int
+          sample: 1000
+        utilization_percent:
+          description: RV(usage.busiest[].ports_in_use) as a percentage of RV(usage.usable_ports).
+          type: float
+          sample: 70.84
+        sustainable_rate:
+          description: New connections per second toward this endpoint that the range sustains when connections are short-lived.
+          type: float
+          sample: 470.53
+        recent_rate:
+          description: RV(usage.busiest[].time_wait) / 60, an estimate of the connections per second this host closed toward it in the last minute.
+          type: float
+          sample: 16.67
+        headroom_rate:
+          description:
+            - Further new connections per second toward this endpoint before the range runs out, the free usable ports
+              divided by the TIME_WAIT seconds.
+          type: float
+          sample: 137.2
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            processes=dict(type='bool', default=False),
+            services=dict(type='list', elements='dict'),
+            top=dict(type='int', default=10),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        report = portinfo.gather(processes=module.params['processes'], services=module.params['services'],
+                                 top=module.params['top'])
+    except PortwardenError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(changed=False, **report)
+
+
+if __name__ == '__main__':
+    main()
