@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin of portwarden.ports.fleet_report: render the fleet report on the controller.
+
+Nothing runs on the target: the port_info results of the fleet come in as
+O(hosts), the model and the files are made by plugin_utils/fleet_report.py
+and written atomically into O(dest) on the controller.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
+
+# The module's argument spec (the same as DOCUMENTATION in plugins/modules/fleet_report.py).
+ARGUMENT_SPEC = dict(
+    hosts=dict(type='dict', required=True),
+    dest=dict(type='path', default='portwarden-report'),
+    title=dict(type='str', default='Port space of the fleet'),
+    formats=dict(type='list', elements='str', default=list(fleet_report.FORMATS), choices=list(fleet_report.FORMATS)),
+)
+
+
+def write_atomic(path, data):
+    """Write ``data`` (text) to ``path`` through a temp file in the same directory."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(to_bytes(data))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_or_none(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dest = os.path.abspath(os.path.expanduser(args['dest']))
+        formats = []
+        for fmt in args['formats']:
+            if fmt not in formats:
+                formats.append(fmt)
+        try:
+            model = fleet_report.build_model(args['hosts'], title=args['title'])
+            texts = fleet_report.render(model, formats)
+        except PortwardenError as exc:
+            raise AnsibleActionFail('fleet_report: %s' % exc.msg)
+
+        files = {}
+        changed = []
+        for fmt in formats:
+            path = os.path.join(dest, fleet_report.FILE_NAMES[fmt])
+            files[fmt] = path
+            if read_or_none(path) != to_bytes(texts[fmt]):
+                changed.append((fmt, path))
+        if changed and not self._task.check_mode:
+            try:
+                if not os.path.isdir(dest):
+                    os.makedirs(dest, mode=0o755)
+                for fmt, path in changed:
+                    write_atomic(path, texts[fmt])
+            except (IOError, OSError) as exc:
+                raise AnsibleActionFail('fleet_report: cannot write the report into %s: %s' % (dest, to_native(exc)))
+
+        result.update(
+            changed=bool(changed),
+            dest=dest,
+            files=files,
+            written=[] if self._task.check_mode else [path for dummy, path in changed],
+            fleet=model['fleet'],
+            summary=fleet_report.summary_rows(model),
+            table=fleet_report.text_table(model),
+        )
+        return result
