@@ -25,7 +25,7 @@ description:
   - The script is expected to declare, delete and define the table, for example
     C(table inet portwarden {}), C(delete table inet portwarden), C(table inet portwarden { ... }).
 author:
-  - portwarden.ports contributors
+  - Portwarden maintainers (@portwarden)
 options:
   content:
     description:
@@ -70,22 +70,33 @@ options:
       - Permissions of O(path).
     type: raw
     default: '0644'
-extends_documentation_fragment: []
+  _phase:
+    description:
+      - Internal, set by the action plugin; do not set it.
+    type: str
+    choices: [apply, confirm, status]
+    default: apply
+  _token:
+    description:
+      - Internal, set by the action plugin (identifies one pending change); do not set it.
+    type: str
+extends_documentation_fragment:
+  - portwarden.ports.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports whether the table or O(path) would change, and checks the script with C(nft -c -f).
+    details: Reports whether the table or O(path) would change, and checks the script with C(nft -c -f).
   diff_mode:
     support: full
-    description: Before is the file previously written (or the listing of the live table when it was changed
+    details: Before is the file previously written (or the listing of the live table when it was changed
       by someone else or is not recorded), after is O(content).
   platform:
     platforms: linux
     support: full
-    description: Needs the C(nft) binary and the C(CAP_NET_ADMIN) capability (root).
+    details: Needs the C(nft) binary and the C(CAP_NET_ADMIN) capability (root).
   idempotent:
     support: full
-    description: The live table is compared with the record of what was loaded, without dynamic state
+    details: The live table is compared with the record of what was loaded, without dynamic state
       (counters, rate limit meters).
 notes:
   - Works with any connection plugin; with C(local) the reconnection is a no-op but the confirmation still runs.
@@ -197,7 +208,7 @@ def main():
             state_dir=dict(type='path', default='/var/lib/portwarden'),
             mode=dict(type='raw', default='0644'),
             _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
-            _token=dict(type='str'),
+            _token=dict(type='str', no_log=False),
         ),
         supports_check_mode=True,
     )

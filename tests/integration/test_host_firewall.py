@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
 import time
 
@@ -230,7 +229,7 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     applied = task_result(data, APPLY_TASK)
     assert applied['changed'] is True and applied['table_changed'] is True
     after = applied['diff']['after']
-    assert after.startswith('#!/usr/sbin/nft -f')
+    assert after.startswith('# Managed by Ansible: portwarden.ports.host_firewall.')
     assert 'table inet portwarden {}\ndelete table inet portwarden\ntable inet portwarden {\n' in after
     assert 'tcp dport 8080 ip saddr @svc1_web_tcp_v4 accept comment "web"' in after
     assert 'flush ruleset' not in after.replace('the ruleset is never flushed', '')
@@ -306,7 +305,6 @@ def test_bad_input_fails_naming_entry_and_field_and_changes_nothing(nshost):
     data = nshost.playbook(tasks, play_vars={})
     assert data['rc'] == 0, data['stderr']
     errors = task_result(data, 'report')['errors']
-    print("\n".join(errors))
     assert len(errors) == len(BAD_ENTRIES), errors
     for (override, words), message in zip(BAD_ENTRIES, errors):
         for word in words:
@@ -402,11 +400,11 @@ def test_null_and_xmas_scans_get_no_answer(net, scan, target):
 
 def test_rate_limit_drops_connections_past_the_limit(net):
     # limited: 3/minute per source -> 3 new connections at once pass, the following ones are dropped.
-    got = probe(net['client'], [tcp(SERVER_V4, 8082, ALLOWED_V4, timeout=0.7) for _ in range(6)], sequential=True)
+    got = probe(net['client'], [tcp(SERVER_V4, 8082, ALLOWED_V4, timeout=0.7) for dummy in range(6)], sequential=True)
     assert got == ['open', 'open', 'open', 'filtered', 'filtered', 'filtered']
     # The limit is per source: another address still gets its own 3; and IPv6 has its own meter.
-    got = probe(net['client'], [tcp(SERVER_V4, 8082, DENIED_V4, timeout=0.7) for _ in range(4)]
-                + [tcp(SERVER_V6, 8082, ALLOWED_V6, timeout=0.7) for _ in range(4)], sequential=True)
+    got = probe(net['client'], [tcp(SERVER_V4, 8082, DENIED_V4, timeout=0.7) for dummy in range(4)]
+                + [tcp(SERVER_V6, 8082, ALLOWED_V6, timeout=0.7) for dummy in range(4)], sequential=True)
     assert got == ['open'] * 3 + ['filtered'] + ['open'] * 3 + ['filtered']
     # An unlimited service from the same exhausted source is unaffected.
     assert probe(net['client'], [tcp(SERVER_V4, 8081, ALLOWED_V4)]) == ['open']
@@ -486,7 +484,7 @@ def test_lockout_rolls_back_by_itself_and_the_play_fails(tmp_path):
         os.makedirs('/run/sshd', exist_ok=True)   # sshd's privilege separation directory
         procs.append(subprocess.Popen(server.nsenter() + [sshd, '-D', '-e', '-f', os.path.join(d, 'sshd_config')],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for _ in range(50):
+        for dummy in range(50):
             if server.run(['ss', '-Hltn', 'sport = :2222']).stdout.strip():
                 break
             time.sleep(0.1)
@@ -514,7 +512,6 @@ def test_lockout_rolls_back_by_itself_and_the_play_fails(tmp_path):
         assert data['rc'] != 0
         failed = server_task(data, APPLY_TASK)
         assert failed['failed'] is True and failed['rolled_back'] is True, failed
-        print(failed['msg'], data['seconds'])
         assert 'ROLLED BACK' in failed['msg'] and 'restored the previous table' in failed['msg']
         assert failed['rollback_output'] == 'rc=0'
         assert server_task(data, 'reachable after') is None   # the play stopped at the failure
