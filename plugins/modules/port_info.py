@@ -21,8 +21,13 @@ description:
     utilization and headroom in new connections per second).
   - Reads the network namespace the module runs in; in a container that is the container's own sockets and range.
   - Never changes anything.
+  - On FreeBSD and macOS the same report comes from C(sysctl net.inet.ip.portrange.*), C(netstat -an) and (FreeBSD)
+    C(sockstat -46l); these kernels have no port reservations. On Windows (a PowerShell or cmd shell) the action plugin
+    of the same name reads C(netsh) and C(netstat) through the connection; no module code is sent.
 author:
-  - portwarden.ports contributors
+  - Portwarden maintainers (@portwarden)
+extends_documentation_fragment:
+  - portwarden.ports.attributes
 attributes:
   check_mode:
     support: full
@@ -31,8 +36,8 @@ attributes:
     support: none
   platform:
     support: full
-    platforms: posix
-    details: Linux only (procfs). Fails with a clear message elsewhere.
+    platforms: [posix, windows]
+    details: Linux reads procfs directly; FreeBSD and macOS through their tools; Windows through the action plugin.
   idempotent:
     support: full
 notes:
@@ -359,12 +364,27 @@ usage:
               divided by the TIME_WAIT seconds.
           type: float
           sample: 137.2
+high_range:
+  description: FreeBSD and macOS only, the C(hifirst)-C(hilast) range, or null when the kernel has none.
+  returned: on FreeBSD and macOS
+  type: dict
+  sample: {"start": 49152, "end": 65535, "size": 16384}
+tables:
+  description:
+    - Windows only. Each of the four tables (C(ipv4/tcp), C(ipv4/udp), C(ipv6/tcp), C(ipv6/udp)) has its own dynamic range
+      and excluded ranges; RV(ephemeral_range) and RV(reserved_ports) show the IPv4 TCP table.
+    - Per table, C(ephemeral_range), C(reserved_ports), C(administered) (exclusions made by an administrator, C(*) in
+      netsh) and C(held_by_system) (exclusions held by the system, for example by Hyper-V).
+  returned: on Windows
+  type: dict
+  sample: {"ipv4/tcp": {"ephemeral_range": {"start": 49152, "end": 65535, "size": 16384},
+           "reserved_ports": {"ports": "50000-50059", "list": ["50000-50059"]}, "administered": "", "held_by_system": "50000-50059"}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import backend
 
 
 def main():
@@ -377,8 +397,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        report = portinfo.gather(processes=module.params['processes'], services=module.params['services'],
-                                 top=module.params['top'])
+        report = backend.port_info(module)
     except PortwardenError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(changed=False, **report)

@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The port_info module: main() end to end against a fake procfs, failures as
+fail_json, and RETURN documenting every key the module returns."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import pytest
+import yaml
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, portinfo
+from ansible_collections.portwarden.ports.plugins.modules import port_info
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
+from test_procnet import FakeProc  # noqa: E402
+
+
+@pytest.fixture
+def fake_host(tmp_path, monkeypatch):
+    proc = FakeProc(tmp_path / 'proc')
+    proc.sysctl['ip_local_port_range'] = '40000\t40999'
+    proc.add('tcp', ('0.0.0.0', 40100), state='0A', inode=1)
+    proc.add('tcp', ('0.0.0.0', 22), state='0A', inode=2)
+    proc.add('udp6', ('::', 5353), state='07', inode=3)
+    for i in range(30):
+        proc.add('tcp', ('10.0.0.1', 40200 + i), ('10.0.0.9', 443), '06' if i < 6 else '01')
+    proc.process(77, 'api', [1])
+    root = proc.write()
+    monkeypatch.setattr(backend, 'system', lambda: 'Linux')
+    monkeypatch.setattr(portinfo, 'gather', functools.partial(portinfo.gather, proc=root, system='Linux'))
+    return proc
+
+
+def run(args, capsys, check_mode=False):
+    if check_mode:
+        args = dict(args, _ansible_check_mode=True)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            port_info.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_report(fake_host, capsys):
+    result = run({'processes': True, 'services': [{'name': 'ssh', 'port': 22}], 'top': 1}, capsys)
+    assert result['changed'] is False
+    assert 'failed' not in result
+    assert result['ephemeral_range'] == {'start': 40000, 'end': 40999, 'size': 1000}
+    assert result['listeners'][0] == {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 22,
+                                      'pid': None, 'process': None}
+    assert [(c['type'], c['port']) for c in result['conflicts']] == [
+        ('listener_in_range', 40100), ('listener_not_declared', 5353), ('listener_not_declared', 40100)]
+    assert result['conflicts'][0]['processes'] == ['api']
+    busiest = result['usage']['busiest']
+    assert [(b['address'], b['port'], b['ports_in_use'], b['time_wait']) for b in busiest] == [('10.0.0.9', 443, 30, 6)]
+
+
+def test_check_mode_reports_the_same(fake_host, capsys):
+    assert run({}, capsys, check_mode=True) == run({}, capsys)
+
+
+def test_invalid_catalogue_fails_cleanly(fake_host, capsys):
+    result = run({'services': [{'name': 'web', 'port': '80-70'}]}, capsys)
+    assert result['failed'] is True
+    assert result['msg'] == ("service #0 (web): field port: Invalid port range '80-70': the start (80) is greater "
+                             "than the end (70).")
+    assert 'exception' not in result
+
+
+def test_invalid_top_fails_cleanly(fake_host, capsys):
+    result = run({'top': -2}, capsys)
+    assert result['failed'] is True
+    assert result['msg'] == 'Invalid top -2: expected a whole number of destinations, 0 or more.'
+
+
+def test_non_linux_fails_cleanly(capsys, monkeypatch):
+    monkeypatch.setattr(backend, 'system', lambda: 'SunOS')
+    monkeypatch.setattr(portinfo.platform, 'system', lambda: 'SunOS')
+    result = run({}, capsys)
+    assert result['failed'] is True
+    assert 'does not support SunOS' in result['msg']
+
+
+# ---------------------------------------------------------------- documentation
+
+def _documented(spec):
+    """{key: contains-spec or None} of one RETURN level."""
+    return dict((key, value.get('contains')) for key, value in spec.items())
+
+
+def _check(value, spec, where, missing):
+    if isinstance(value, list):
+        for item in value:
+            _check(item, spec, where + '[]', missing)
+        return
+    if not isinstance(value, dict) or spec is None:
+        return
+    documented = _documented(spec)
+    for key, sub in value.items():
+        if key not in documented:
+            missing.append('%s.%s' % (where, key))
+        elif documented[key] is not None:
+            _check(sub, documented[key], '%s.%s' % (where, key), missing)
+
+
+def test_return_documents_every_key(fake_host, capsys):
+    ret = yaml.safe_load(port_info.RETURN)
+    missing = []
+    args = {'processes': True, 'top': 5,
+            'services': [{'name': 'ssh', 'port': 22}, {'name': 'api', 'port': '40100-40101'}, {'name': 'gone', 'port': 9}]}
+    result = run(args, capsys)
+    kinds = set(c['type'] for c in result['conflicts'])
+    assert kinds == set(portinfo.CONFLICT_ORDER)  # every kind of conflict is exercised
+    result.pop('changed')
+    result.pop('invocation', None)  # added by AnsibleModule, not by the module
+    _check(result, ret, 'result', missing)
+    assert missing == []
+    assert set(['ephemeral_range', 'unprivileged_port_start', 'reserved_ports', 'listeners', 'conflicts', 'usage']) <= set(ret)
+
+
+def test_options_documented_as_specified():
+    doc = yaml.safe_load(port_info.DOCUMENTATION)
+    options = doc['options']
+    assert sorted(options) == ['processes', 'services', 'top']
+    assert (options['processes']['type'], options['processes']['default']) == ('bool', False)
+    assert (options['services']['type'], options['services']['elements']) == ('list', 'dict')
+    assert (options['top']['type'], options['top']['default']) == ('int', 10)
+    assert doc['attributes']['check_mode']['support'] == 'full'
