@@ -14,7 +14,9 @@ from __future__ import annotations
 import platform
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils import bsd
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 
 def system():
@@ -22,8 +24,8 @@ def system():
 
 
 def _unsupported(what):
-    return PortwardenError('%s is not supported on %s by this module; supported: Linux (and Windows through the action '
-                           'plugin of the same name).' % (what, system()))
+    return PortwardenError('%s is not supported on %s by this module; supported: Linux, FreeBSD, macOS (and Windows '
+                           'through the action plugin of the same name).' % (what, system()))
 
 
 def _mover(module):
@@ -32,26 +34,60 @@ def _mover(module):
     return move
 
 
+def _runner(module):
+    def run(argv):
+        return module.run_command(argv, check_rc=False)
+    return run
+
+
+def _one_for_all(params, what):
+    """Linux, FreeBSD and macOS have one range (and one reservation list) for TCP and UDP over IPv4 and IPv6."""
+    if params.get('protocol', 'all') != 'all' or params.get('family', 'all') != 'all':
+        raise PortwardenError('protocol=%s family=%s: %s has one %s for TCP and UDP over IPv4 and IPv6, so protocol and '
+                              'family must both be "all" here (they select tables on Windows only).'
+                              % (params.get('protocol'), params.get('family'), system(), what))
+
+
 def ephemeral_range(module):
     params = module.params
     if system() == 'Linux':
-        if params['protocol'] != 'all' or params['family'] != 'all':
-            raise PortwardenError('protocol=%s family=%s: Linux has one ephemeral range for TCP and UDP over IPv4 and IPv6 '
-                                  '(net.ipv4.ip_local_port_range), so protocol and family must both be "all" here.'
-                                  % (params['protocol'], params['family']))
+        _one_for_all(params, 'ephemeral range (net.ipv4.ip_local_port_range)')
         return linux.set_ephemeral_range(
-            params['start'], params['end'], persist=params['persist'], sysctl_file=params['sysctl_file'],
+            params['start'], params['end'], persist=params['persist'],
+            sysctl_file=params['sysctl_file'] or linux.DEFAULT_SYSCTL_FILE,
             check_mode=module.check_mode, move=_mover(module))
+    if system() in bsd.SYSTEMS:
+        _one_for_all(params, 'ephemeral range (net.inet.ip.portrange.*)')
+        return bsd.set_ephemeral_range(
+            _runner(module), params['start'], params['end'], portrange=params['bsd_portrange'],
+            persist=params['persist'], sysctl_file=params['sysctl_file'] or bsd.SYSCTL_CONF,
+            check_mode=module.check_mode, move=_mover(module), sysctl=module.get_bin_path('sysctl', required=True))
     raise _unsupported('Setting the ephemeral port range')
 
 
 def reserved_ports(module):
     params = module.params
     if system() == 'Linux':
+        _one_for_all(params, 'list of reserved ports (net.ipv4.ip_local_reserved_ports)')
         return linux.set_reserved_ports(
             params['ports'], state=params['state'], persist=params['persist'], sysctl_file=params['sysctl_file'],
             check_mode=module.check_mode, move=_mover(module))
+    if system() in bsd.SYSTEMS:
+        _one_for_all(params, 'ephemeral range')
+        return bsd.reserved_ports(_runner(module), params['ports'], state=params['state'],
+                                  sysctl=module.get_bin_path('sysctl', required=True), system=system())
     raise _unsupported('Reserving ports')
+
+
+def port_info(module):
+    """port_info's report (without ``changed``) on Linux, FreeBSD or macOS."""
+    params = module.params
+    if system() in bsd.SYSTEMS:
+        return bsd.port_info(
+            _runner(module), system(), processes=params['processes'], services=params['services'], top=params['top'],
+            sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
+            sockstat=module.get_bin_path('sockstat', required=system() == 'FreeBSD') or 'sockstat')
+    return portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
 
 
 def exit(module, result):

@@ -61,8 +61,8 @@ class Sysctl(object):
         if rc != 0 or not value.lstrip('-').isdigit():
             if not required:
                 return None
-            raise PortwardenError('Cannot read %s with "%s -n %s" (rc=%s): %s' % (key, self.binary, key, rc,
-                                                                                (err or out or '').strip() or 'no value'))
+            said = (err or out or '').strip() or 'no value'
+            raise PortwardenError('Cannot read %s with "%s -n %s" (rc=%s): %s' % (key, self.binary, key, rc, said))
         return int(value)
 
     def set(self, key, value):

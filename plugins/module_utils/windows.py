@@ -764,7 +764,7 @@ def table_conflicts(ranges, reserved, listeners, services=None):
         if (ranges[v6], reserved[v6]) == (ranges[v4], reserved[v4]):
             conflicts.extend(portinfo.conflicts_report(ranges[v4], reserved[v4], of_proto, svc))
             continue
-        found = [c for c in portinfo.conflicts_report(ranges[v4], reserved[v4], [i for i in of_proto if i['family'] == 'ipv4'], svc)]
+        found = portinfo.conflicts_report(ranges[v4], reserved[v4], [i for i in of_proto if i['family'] == 'ipv4'], svc)
         ports = set(c['port'] for c in found if c['type'] == 'listener_in_range')
         for c in portinfo.conflicts_report(ranges[v6], reserved[v6], [i for i in of_proto if i['family'] == 'ipv6']):
             if c['type'] == 'listener_in_range' and c['port'] not in ports:
@@ -814,6 +814,7 @@ def port_info(run, processes=False, services=None, top=10):
             'held_by_system': excluded[t].held.format(),
         }) for t in TABLE_ORDER),
     }
+
 
 # --------------------------------------------------------------------------- action plugin glue
 

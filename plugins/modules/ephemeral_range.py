@@ -21,6 +21,14 @@ description:
   - Warns when both bounds have the same parity (the kernel prefers an even start and an odd end), when a sysctl file
     applied later at boot sets the same key (naming the file), and when the new range covers ports that a service
     listens on without a reservation.
+  - On Windows (a host reached with a PowerShell or cmd shell) the action plugin of the same name runs
+    C(netsh interface ipv4|ipv6 set dynamicportrange) through the connection and parses the output on the controller,
+    in any display language; no module code is sent. O(protocol) and O(family) select the tables (TCP and UDP, IPv4 and
+    IPv6, each with its own range). Windows' own limits are refused before anything runs - a start below 1025, fewer than
+    255 ports, an end above 65535. A range that already starts at 1024 (seen on some images) is read and reported as it is.
+  - On FreeBSD and macOS it sets C(net.inet.ip.portrange.first) and C(net.inet.ip.portrange.last) (and/or
+    C(hifirst)/C(hilast), see O(bsd_portrange)) with C(sysctl) and keeps them in C(/etc/sysctl.conf) as C(key=value)
+    lines, written atomically, changing only those keys.
 author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
@@ -34,8 +42,14 @@ attributes:
     details: Shows the runtime value and the drop-in file before and after.
   platform:
     support: full
-    platforms: posix
-    details: Linux. Each network namespace (and so each privileged container) has its own range.
+    platforms: [posix, windows]
+    details:
+      - Linux - C(net.ipv4.ip_local_port_range) and a sysctl.d drop-in. Each network namespace (and so each privileged
+        container) has its own range. Tested against the real kernel in network namespaces and containers.
+      - Windows - through the action plugin, C(netsh) over the connection (WinRM, PSRP, or SSH with a PowerShell or cmd
+        shell), persistent store. Tested end to end against a stand-in target that emulates netsh, not a real Windows host.
+      - FreeBSD and macOS - C(net.inet.ip.portrange.*) and C(/etc/sysctl.conf). Unit-tested with recorded outputs, not on
+        a real FreeBSD or macOS host.
   idempotent:
     support: full
 options:
@@ -52,15 +66,17 @@ options:
   protocol:
     description:
       - Which protocol's range to set.
-      - Linux has one range for TCP and UDP, so only V(all) is accepted there.
+      - On Windows, V(tcp) or V(udp) sets that protocol's range only; V(all) sets both.
+      - Linux, FreeBSD and macOS have one range for TCP and UDP, so only V(all) is accepted there.
     type: str
     choices: [tcp, udp, all]
     default: all
   family:
     description:
       - Which address family's range to set.
-      - Linux has one range for IPv4 and IPv6 (C(net.ipv4.ip_local_port_range) applies to both), so only V(all) is
-        accepted there.
+      - On Windows, V(ipv4) or V(ipv6) sets that family's range only (C(netsh interface ipv4|ipv6)); V(all) sets both.
+      - Linux has one range for IPv4 and IPv6 (C(net.ipv4.ip_local_port_range) applies to both), and so do FreeBSD and
+        macOS (C(net.inet.ip.portrange.*)), so only V(all) is accepted there.
     type: str
     choices: [ipv4, ipv6, all]
     default: all
@@ -68,18 +84,34 @@ options:
     description:
       - Also keep the value in O(sysctl_file) so that it survives a reboot.
       - With V(false) only the runtime value is set and the file is not read or written.
+      - On Windows, V(true) sets the range with C(store=persistent) (the value survives a reboot and applies at once)
+        and V(false) with C(store=active) (until the next boot). C(store=persistent) is also netsh's default; the module
+        names it explicitly.
     type: bool
     default: true
   sysctl_file:
     description:
-      - The sysctl.d drop-in that holds the persistent value. Written atomically; only the module's own key is
-        changed, other lines are kept. Created when missing.
+      - The file that holds the persistent value. Written atomically; only the module's own keys are changed, other
+        lines are kept. Created when missing.
+      - Defaults to C(/etc/sysctl.d/90-portwarden.conf) on Linux and C(/etc/sysctl.conf) on FreeBSD and macOS. Ignored
+        on Windows (with a warning when set), where netsh keeps the persistent value.
       - Files in a sysctl.d directory must end in C(.conf) to be read at boot.
     type: path
-    default: /etc/sysctl.d/90-portwarden.conf
+  bsd_portrange:
+    description:
+      - FreeBSD and macOS only; ignored elsewhere.
+      - V(default) sets C(net.inet.ip.portrange.first) and C(last), the range every socket gets its ephemeral port from.
+      - V(high) sets C(hifirst) and C(hilast), the range for sockets that ask for C(IP_PORTRANGE_HIGH).
+      - V(both) sets both pairs to the same range.
+    type: str
+    choices: [default, high, both]
+    default: default
 notes:
   - The reserved ports (M(portwarden.ports.reserved_ports)) are never handed out from the range, so reserve the ports
     of services that listen inside it.
+  - On Windows the user of the connection must be an administrator with an elevated token. Changing the range does not
+    move exclusions that Hyper-V or WinNAT already hold; they pick new ones inside the new range at their next start.
+  - On FreeBSD and macOS, setting a sysctl needs root (run the task with become); in a jail the host must allow it.
 seealso:
   - module: portwarden.ports.reserved_ports
   - module: portwarden.ports.port_info
@@ -106,6 +138,18 @@ EXAMPLES = r"""
     end: 60999
     sysctl_file: /etc/sysctl.d/80-ports.conf
   register: range_result
+
+- name: On Windows, set the TCP range of IPv4 and IPv6 only (netsh through the connection)
+  portwarden.ports.ephemeral_range:
+    start: 49152
+    end: 65535
+    protocol: tcp
+
+- name: On FreeBSD, set the default and the high range alike
+  portwarden.ports.ephemeral_range:
+    start: 20000
+    end: 60999
+    bsd_portrange: both
 
 - name: Show what the range was and is
   ansible.builtin.debug:
@@ -148,10 +192,30 @@ after:
       type: int
       sample: 44616
 sysctl_file:
-  description: The drop-in that holds the persistent value.
-  returned: when O(persist=true)
+  description: The file that holds the persistent value.
+  returned: when O(persist=true) on Linux, FreeBSD and macOS
   type: str
   sample: /etc/sysctl.d/90-portwarden.conf
+tables:
+  description:
+    - On Windows, each selected table (V(ipv4/tcp), V(ipv4/udp), V(ipv6/tcp), V(ipv6/udp)) with its range before and after
+      and whether it changed. RV(before) is the first selected table's range.
+  returned: on Windows
+  type: dict
+  sample: {"ipv4/tcp": {"before": {"start": 49152, "end": 65535, "size": 16384},
+           "after": {"start": 20000, "end": 29999, "size": 10000}, "changed": true}}
+commands:
+  description: On Windows, the netsh command lines that ran (in check mode, that would run).
+  returned: on Windows
+  type: list
+  elements: str
+  sample: ["netsh interface ipv4 set dynamicportrange protocol=tcp startport=20000 numberofports=10000 store=persistent"]
+ranges:
+  description: On FreeBSD and macOS, each pair of O(bsd_portrange) (V(default), V(high)) with its range before and after.
+  returned: on FreeBSD and macOS
+  type: dict
+  sample: {"default": {"before": {"start": 10000, "end": 65535, "size": 55536},
+           "after": {"start": 20000, "end": 60999, "size": 41000}}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -168,7 +232,8 @@ def main():
             protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
             family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
             persist=dict(type='bool', default=True),
-            sysctl_file=dict(type='path', default='/etc/sysctl.d/90-portwarden.conf'),
+            sysctl_file=dict(type='path'),
+            bsd_portrange=dict(type='str', default='default', choices=['default', 'high', 'both']),
         ),
         supports_check_mode=True,
     )

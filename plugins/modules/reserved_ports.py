@@ -18,6 +18,19 @@ description:
     sysctl.d drop-in (O(sysctl_file)), changing only that key in the file and keeping every other line.
   - Compares in the kernel's canonical form (sorted, adjacent ports merged, as in C(8080-8081,9100)), so the same
     ports written in any order or grouping are idempotent.
+  - On Windows (a host reached with a PowerShell or cmd shell) the action plugin of the same name manages the
+    B(administered) excluded port ranges (the rows that C(netsh interface ipv4 show excludedportrange) marks with C(*)),
+    per protocol and family (O(protocol), O(family)), with C(netsh ... add|delete excludedportrange ... store=persistent)
+    through the connection; no module code is sent. Like Linux's reserved ports, an administered exclusion is never handed
+    out as a dynamic port and can still be bound explicitly by a service.
+  - On Windows, exclusions without C(*) are held at runtime by Windows components and services (Hyper-V, WinNAT, Docker,
+    WSL ...). They are reported (RV(held_by_system)) and never deleted, also with O(state=absent) or O(state=exact), with a
+    warning. Adding an exclusion over one of them, or over a port that a socket uses, is refused before anything runs,
+    with the remedy (for WinNAT - C(net stop winnat), add the exclusion, C(net start winnat)).
+  - FreeBSD and macOS have no per-port reservation. With O(state=present) or O(state=exact), the task succeeds without a
+    change when every port lies outside the ephemeral port ranges (the kernel never hands them out), and fails otherwise,
+    naming the ports and the range that excludes them (M(portwarden.ports.ephemeral_range)). O(state=absent) has nothing
+    to release and succeeds without a change.
 author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
@@ -30,9 +43,14 @@ attributes:
     support: full
     details: Shows the runtime value and the drop-in file before and after.
   platform:
-    support: full
-    platforms: posix
-    details: Linux. Each network namespace (and so each privileged container) has its own reservations.
+    support: partial
+    platforms: [posix, windows]
+    details:
+      - Linux - C(net.ipv4.ip_local_reserved_ports) and a sysctl.d drop-in. Each network namespace (and so each privileged
+        container) has its own reservations. Tested against the real kernel.
+      - Windows - administered excluded port ranges through the action plugin and netsh. Tested end to end against a
+        stand-in target that emulates netsh, not a real Windows host.
+      - FreeBSD and macOS - no per-port reservation exists; see the description. Unit-tested only.
   idempotent:
     support: full
 options:
@@ -52,15 +70,31 @@ options:
     type: str
     choices: [present, absent, exact]
     default: present
+  protocol:
+    description:
+      - On Windows, V(tcp) or V(udp) manages that protocol's excluded port ranges only; V(all) manages both.
+      - Linux reservations cover TCP and UDP alike (and FreeBSD and macOS have none), so only V(all) is accepted there.
+    type: str
+    choices: [tcp, udp, all]
+    default: all
+  family:
+    description:
+      - On Windows, V(ipv4) or V(ipv6) manages that family's excluded port ranges only; V(all) manages both.
+      - Linux reservations cover IPv4 and IPv6 alike, so only V(all) is accepted there.
+    type: str
+    choices: [ipv4, ipv6, all]
+    default: all
   persist:
     description:
       - Also keep the resulting reservations in O(sysctl_file) so that they survive a reboot.
+      - On Windows, V(true) adds and deletes with C(store=persistent), V(false) with C(store=active) (until the next boot).
     type: bool
     default: true
   sysctl_file:
     description:
       - The sysctl.d drop-in that holds the persistent value. Written atomically; only the module's own key is
         changed, other lines are kept. Created when missing.
+      - Linux only; ignored on Windows (with a warning when set).
     type: path
     default: /etc/sysctl.d/90-portwarden.conf
 notes:
@@ -92,6 +126,16 @@ EXAMPLES = r"""
     ports: "{{ portwarden_services | map(attribute='port') | list }}"
     state: exact
   register: reservations
+
+- name: On Windows, exclude a TCP port from the dynamic range of IPv4 and IPv6
+  portwarden.ports.reserved_ports:
+    ports: [50100]
+    protocol: tcp
+  register: exclusions
+
+- name: Show the exclusions that Hyper-V or WinNAT hold (never deleted)
+  ansible.builtin.debug:
+    var: exclusions.held_by_system
 
 - name: Show what was added
   ansible.builtin.debug:
@@ -141,9 +185,36 @@ removed:
   sample: []
 sysctl_file:
   description: The drop-in that holds the persistent value.
-  returned: when O(persist=true)
+  returned: when O(persist=true) on Linux
   type: str
   sample: /etc/sysctl.d/90-portwarden.conf
+tables:
+  description:
+    - On Windows, each selected table (V(ipv4/tcp), V(ipv4/udp), V(ipv6/tcp), V(ipv6/udp)) with its administered exclusions
+      before and after (C(ports), C(list)), C(added), C(removed), C(held_by_system) and C(changed).
+    - RV(before), RV(after), RV(added) and RV(removed) are the union over the selected tables.
+  returned: on Windows
+  type: dict
+  sample: {"ipv4/tcp": {"before": {"ports": "", "list": []}, "after": {"ports": "9100", "list": [9100]},
+           "added": [9100], "removed": [], "held_by_system": "56638-56737", "changed": true}}
+administered:
+  description: On Windows, the administered exclusions (C(*)) of each selected table after the task, canonical form.
+  returned: on Windows
+  type: dict
+  sample: {"ipv4/tcp": "9100,50000-50059"}
+held_by_system:
+  description:
+    - On Windows, the exclusions of each selected table without C(*), held at runtime by Windows or a service (Hyper-V,
+      WinNAT, Docker ...). Never deleted by this module.
+  returned: on Windows
+  type: dict
+  sample: {"ipv4/tcp": "56638-56737"}
+commands:
+  description: On Windows, the netsh command lines that ran (in check mode, that would run).
+  returned: on Windows
+  type: list
+  elements: str
+  sample: ["netsh interface ipv4 add excludedportrange protocol=tcp startport=9100 numberofports=1 store=persistent"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -157,6 +228,8 @@ def main():
         argument_spec=dict(
             ports=dict(type='list', elements='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent', 'exact']),
+            protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
+            family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
             persist=dict(type='bool', default=True),
             sysctl_file=dict(type='path', default='/etc/sysctl.d/90-portwarden.conf'),
         ),

@@ -255,18 +255,19 @@ def test_reserved_ports_active_store_warns(win):
 def test_port_info_windows(win):
     excluded = _hyperv()
     excluded['ipv4/tcp'].append([50100, 50100, True])
-    win.update(excluded=excluded, locale='de', encoding='cp850', processes={'2840': 'node_exporter.exe', '968': 'svchost.exe'},
-               sockets=[
-                   {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 135, 'pid': 968},
-                   {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 50100, 'pid': 2840},
-                   {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 52000, 'pid': 2840},
-                   {'proto': 'tcp', 'family': 'ipv6', 'address': '::', 'port': 52000, 'pid': 2840},
-                   {'proto': 'tcp', 'family': 'ipv4', 'address': '10.0.0.5', 'port': 49822, 'pid': 3120,
-                    'state': 'ESTABLISHED', 'remote': '10.0.0.1:443'},
-                   {'proto': 'tcp', 'family': 'ipv4', 'address': '10.0.0.5', 'port': 49823, 'pid': 3120,
-                    'state': 'TIME_WAIT', 'remote': '10.0.0.1:443'},
-                   {'proto': 'udp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 123, 'pid': 1300},
-               ])
+    sockets = [
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 135, 'pid': 968},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 50100, 'pid': 2840},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 52000, 'pid': 2840},
+        {'proto': 'tcp', 'family': 'ipv6', 'address': '::', 'port': 52000, 'pid': 2840},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '10.0.0.5', 'port': 49822, 'pid': 3120, 'state': 'ESTABLISHED',
+         'remote': '10.0.0.1:443'},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '10.0.0.5', 'port': 49823, 'pid': 3120, 'state': 'TIME_WAIT',
+         'remote': '10.0.0.1:443'},
+        {'proto': 'udp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 123, 'pid': 1300},
+    ]
+    win.update(excluded=excluded, locale='de', encoding='cp850', sockets=sockets,
+               processes={'2840': 'node_exporter.exe', '968': 'svchost.exe'})
     for check in (True, False):
         result = win.task('port_info', {'processes': True, 'top': 3}, check=check)
         assert not result.get('failed') and not result['changed']

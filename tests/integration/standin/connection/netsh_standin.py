@@ -229,8 +229,8 @@ class NetshEmulator(object):
                 continue
             state = sock.get('state', 'LISTEN')
             remote = sock.get('remote') or ('[::]:0' if sock['family'] == 'ipv6' else '0.0.0.0:0')
-            lines.append('  TCP    %-22s %-22s %-15s %d' % (local, remote, self.text['states'].get(state, state),
-                                                           0 if state == 'TIME_WAIT' else sock['pid']))
+            pid = 0 if state == 'TIME_WAIT' else sock['pid']
+            lines.append('  TCP    %-22s %-22s %-15s %d' % (local, remote, self.text['states'].get(state, state), pid))
         return '\n'.join(lines) + '\n'
 
 
@@ -270,4 +270,3 @@ class Connection(ConnectionBase):
 
     def close(self):
         self._connected = False
-

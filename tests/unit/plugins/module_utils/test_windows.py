@@ -23,8 +23,9 @@ FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures',
 
 
 def fixture(name):
+    """A recorded output with the CRLF line ends it has when it arrives through WinRM (stored with LF)."""
     with open(os.path.join(FIXTURES, name), 'rb') as handle:
-        return handle.read().decode('utf-8')
+        return handle.read().decode('utf-8').replace('\n', '\r\n')
 
 
 # ---------------------------------------------------------------- dynamic port range
