@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""port_info on a real kernel: a namespace host with known listeners and
+known outgoing connections, and the module must report exactly them.
+
+The sockets are opened by a helper process started inside the namespace with
+``host.run`` (in the background); the fixture kills it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+
+import pytest
+
+N_CONNECTIONS = 40        # outgoing connections to 127.0.0.1:8080
+N_CLOSED = 10             # of those, closed by the client: TIME_WAIT on the client side
+HELPER_NAME = 'pwportinfo'
+
+HELPER = textwrap.dedent('''
+    import os, socket, sys, time
+    status, n_conn, n_closed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    with open('/proc/self/comm', 'w') as handle:
+        handle.write(%(name)r)
+
+    def listen(family, address, port, kind=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        if kind == socket.SOCK_STREAM:
+            sock.listen(128)
+        return sock
+
+    in_range = listen(socket.AF_INET, '0.0.0.0', 40100)       # inside the range, not reserved: the conflict
+    reserved = listen(socket.AF_INET, '0.0.0.0', 40200)       # inside the range, reserved: fine
+    service = listen(socket.AF_INET, '127.0.0.1', 8080)       # outside the range: the known endpoint
+    udp_in = listen(socket.AF_INET, '0.0.0.0', 40300, socket.SOCK_DGRAM)   # UDP inside the range: a conflict
+    udp_out = listen(socket.AF_INET6, '::', 5353, socket.SOCK_DGRAM)       # UDP over IPv6 outside the range
+
+    clients, accepted = [], []
+    for _ in range(n_conn):
+        clients.append(socket.create_connection(('127.0.0.1', 8080)))
+        accepted.append(service.accept()[0])
+    inbound = socket.create_connection(('127.0.0.1', 40100))  # one connection to the in-range listener
+    inbound_peer = in_range.accept()[0]
+
+    for index in range(n_closed):            # the client closes first, then the server: client in TIME_WAIT
+        clients[index].close()
+        assert accepted[index].recv(1) == b''
+        accepted[index].close()
+    tmp = status + '.tmp'
+    with open(tmp, 'w') as handle:
+        handle.write('%%d\\n' %% os.getpid())
+    os.rename(tmp, status)
+    while True:
+        time.sleep(60)
+''' % {'name': HELPER_NAME})
+
+RANGE = '40000 40999'
+RESERVED = '40200'
+
+
+def tcp_states(host):
+    """TCP states in the namespace, straight from /proc (independent of the module's parser)."""
+    out = host.run(['cat', '/proc/net/tcp', '/proc/net/tcp6']).stdout
+    states = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[0].endswith(':'):
+            states[fields[3]] = states.get(fields[3], 0) + 1
+    return states
+
+
+@pytest.fixture
+def sockets_host(nshost, tmp_path):
+    """The namespace host with the range, the reservation and the helper's sockets; the helper is killed after."""
+    nshost.set_sysctl('net.ipv4.ip_local_port_range', RANGE)
+    nshost.set_sysctl('net.ipv4.ip_local_reserved_ports', RESERVED)
+    script = tmp_path / 'helper.py'
+    script.write_text(HELPER)
+    status = str(tmp_path / 'helper.status')
+    started = nshost.run(['sh', '-c', '(exec "$@" >"$0.log" 2>&1 </dev/null) & echo $!', status,
+                          sys.executable, str(script), status, str(N_CONNECTIONS), str(N_CLOSED)])
+    pid = int(started.stdout.strip())
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(status):
+            if time.time() > deadline or not os.path.exists('/proc/%d' % pid):
+                with open(status + '.log') as handle:
+                    raise AssertionError('socket helper did not start: %s' % handle.read())
+            time.sleep(0.1)
+        # wait until the closed connections have settled: N_CLOSED in TIME_WAIT, no closing handshakes left
+        deadline = time.time() + 30
+        while True:
+            states = tcp_states(nshost)
+            busy = sum(states.get(s, 0) for s in ('04', '05', '08', '09', '0B'))
+            if states.get('06', 0) == N_CLOSED and not busy:
+                break
+            assert time.time() < deadline, 'connections did not settle: %r' % states
+            time.sleep(0.1)
+        nshost.helper_pid = pid
+        yield nshost
+    finally:
+        nshost.run(['kill', '-9', str(pid)], check=False)
+        for _ in range(100):
+            if not os.path.exists('/proc/%d' % pid):
+                break
+            time.sleep(0.05)
+        assert not os.path.exists('/proc/%d' % pid), 'socket helper %d still running' % pid
+
+
+def test_reports_exactly_the_known_sockets(sockets_host):
+    host = sockets_host
+    result = host.module('portwarden.ports.port_info', {'processes': True, 'top': 3})
+    assert result['rc'] == 0, result
+    assert result['changed'] is False
+
+    assert result['ephemeral_range'] == {'start': 40000, 'end': 40999, 'size': 1000}
+    assert result['reserved_ports'] == {'ports': '40200', 'list': [40200]}
+    assert result['unprivileged_port_start'] == int(host.sysctl('net.ipv4.ip_unprivileged_port_start'))
+
+    pid = host.helper_pid
+    assert result['listeners'] == [
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '127.0.0.1', 'port': 8080, 'pid': pid, 'process': HELPER_NAME},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 40100, 'pid': pid, 'process': HELPER_NAME},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 40200, 'pid': pid, 'process': HELPER_NAME},
+        {'proto': 'udp', 'family': 'ipv6', 'address': '::', 'port': 5353, 'pid': pid, 'process': HELPER_NAME},
+        {'proto': 'udp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 40300, 'pid': pid, 'process': HELPER_NAME},
+    ]
+
+    conflicts = result['conflicts']
+    assert [(c['type'], c['proto'], c['port']) for c in conflicts] == [
+        ('listener_in_range', 'tcp', 40100), ('listener_in_range', 'udp', 40300)]
+    tcp_conflict = conflicts[0]
+    assert tcp_conflict['reserve'] == [40100]
+    assert tcp_conflict['processes'] == [HELPER_NAME]
+    # the largest part of 40000-40999 without 40100 and 40300 is 40301-40999; one less for parity
+    assert tcp_conflict['suggested_range'] == {'start': 40301, 'end': 40998, 'size': 698}
+    assert 'portwarden.ports.reserved_ports with ports: [40100]' in tcp_conflict['remedy']
+    assert 'portwarden.ports.ephemeral_range with start: 40301 and end: 40998' in tcp_conflict['remedy']
+
+    usage = result['usage']
+    established = N_CONNECTIONS - N_CLOSED + 1  # + the client side of the connection to 40100
+    assert usage['tcp_states'] == {'ESTABLISHED': established, 'TIME_WAIT': N_CLOSED}
+    assert usage['time_wait'] == N_CLOSED
+    assert usage['inbound_excluded'] == 1       # the connection 40100 accepted shares the listener's port
+    assert usage['udp_sockets'] == 1            # 40300
+    assert usage['usable_ports'] == 999         # 1000 minus the reserved 40200
+    # every client port + the ports of the two in-range listeners (40100 tcp, 40300 udp)
+    assert usage['ports_in_use'] == N_CONNECTIONS + 1 + 2
+    # tcp: 3 listeners, 40 client + 30 accepted on 8080, 1 client + 1 accepted on 40100; udp: 2
+    assert usage['sockets_total'] == 3 + N_CONNECTIONS + (N_CONNECTIONS - N_CLOSED) + 2 + 2
+    assert usage['destinations'] == 2
+
+    busiest = usage['busiest']
+    assert [(b['address'], b['port'], b['family'], b['ports_in_use'], b['time_wait']) for b in busiest] == [
+        ('127.0.0.1', 8080, 'ipv4', N_CONNECTIONS, N_CLOSED),
+        ('127.0.0.1', 40100, 'ipv4', 1, 0),
+    ]
+    top = busiest[0]
+    assert top['states'] == {'ESTABLISHED': N_CONNECTIONS - N_CLOSED, 'TIME_WAIT': N_CLOSED}
+    assert top['utilization_percent'] == round(100.0 * N_CONNECTIONS / 999, 2)
+    assert top['sustainable_rate'] == round(999 / 60.0, 2)
+    assert top['headroom_rate'] == round((999 - N_CONNECTIONS) / 60.0, 2)
+    assert top['recent_rate'] == round(N_CLOSED / 60.0, 2)
+
+
+def test_check_mode_and_catalogue_drift(sockets_host):
+    host = sockets_host
+    services = [
+        {'name': 'web', 'port': 8080, 'proto': 'tcp'},
+        {'name': 'metrics', 'port': 40100, 'proto': 'tcp'},
+        {'name': 'mdns', 'port': 5353, 'proto': 'udp'},
+        {'name': 'gone', 'port': 9999, 'proto': 'tcp'},
+    ]
+    applied = host.module('portwarden.ports.port_info', {'services': services})
+    checked = host.module('portwarden.ports.port_info', {'services': services}, check=True)
+    assert applied['rc'] == 0 and checked['rc'] == 0
+    assert checked['changed'] is False
+    for key in ('ephemeral_range', 'reserved_ports', 'listeners', 'conflicts'):
+        assert checked[key] == applied[key]
+    assert [(c['type'], c.get('service'), c['proto'], c['port']) for c in applied['conflicts']] == [
+        ('listener_in_range', None, 'tcp', 40100),
+        ('listener_in_range', None, 'udp', 40300),
+        ('service_in_range', 'metrics', 'tcp', '40100'),
+        ('service_not_listening', 'gone', 'tcp', '9999'),
+        ('listener_not_declared', None, 'tcp', 40200),
+        ('listener_not_declared', None, 'udp', 40300),
+    ]
+    # nothing changed on the host
+    assert host.sysctl('net.ipv4.ip_local_port_range').split() == RANGE.split()
+    assert host.sysctl('net.ipv4.ip_local_reserved_ports') == RESERVED
+    assert host.ls('/etc/sysctl.d') == []
+
+
+def test_reserving_the_port_clears_the_conflict(sockets_host):
+    host = sockets_host
+    host.set_sysctl('net.ipv4.ip_local_reserved_ports', '40100,40200,40300')
+    result = host.module('portwarden.ports.port_info', {})
+    assert result['conflicts'] == []
+    assert result['usage']['usable_ports'] == 997
+
+
+def test_invalid_catalogue_fails_without_traceback(nshost):
+    result = nshost.module('portwarden.ports.port_info', {'services': [{'name': 'web', 'port': 80, 'proto': 'icmp'}]})
+    assert result.get('failed') is True
+    assert result['msg'] == "service #0 (web): invalid proto 'icmp': allowed values are tcp, udp."
+    # ansible-core 2.19 marks every failure with "(traceback unavailable)"; a crash would carry a real one
+    assert 'Traceback' not in str(result.get('exception', '')) and 'module_stderr' not in result
