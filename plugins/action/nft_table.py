@@ -45,6 +45,16 @@ class ActionModule(ActionBase):
         except AnsibleConnectionFailure:
             pass
 
+    def _connection_timeout(self):
+        try:
+            value = self._connection.get_option('timeout')
+        except (AttributeError, KeyError):
+            value = None
+        try:
+            return int(value or getattr(self._play_context, 'timeout', None) or 10)
+        except (TypeError, ValueError):
+            return 10
+
     def _try_module(self, args, task_vars):
         """Run the module once over a new connection; None if the host cannot be reached."""
         self._reset()
@@ -69,11 +79,11 @@ class ActionModule(ActionBase):
         except (TypeError, ValueError):
             raise AnsibleActionFail('rollback_timeout: invalid value %r: expected a number of seconds (0 disables the rollback).'
                                     % (timeout,))
-        check_mode = self._task.check_mode or self._play_context.check_mode
+        check_mode = self._play_context.check_mode
         token = os.urandom(8).hex()
         if timeout > 0 and not check_mode:
             args['_token'] = token
-            conn_timeout = getattr(self._play_context, 'timeout', None) or 10
+            conn_timeout = self._connection_timeout()
             if self._connection.transport not in ('local', 'ansible.builtin.local') and timeout <= conn_timeout:
                 display.warning('nft_table: rollback_timeout (%ds) is not greater than the connection timeout (%ds): a '
                                 'working host may be rolled back before the controller can confirm.' % (timeout, conn_timeout))
@@ -107,7 +117,7 @@ class ActionModule(ActionBase):
         # Phase 3: the timer fired (or is about to): reach the host again to learn the outcome.
         status_args = dict(args, _phase='status')
         status = None
-        give_up = max(deadline, time.time()) + GRACE + (getattr(self._play_context, 'timeout', None) or 10) * 2
+        give_up = max(deadline, time.time()) + GRACE + self._connection_timeout() * 2
         while time.time() < give_up:
             status = self._try_module(status_args, task_vars)
             if status is not None and not status.get('failed') and not status.get('waiting'):
