@@ -410,6 +410,14 @@ def test_rate_limit_drops_connections_past_the_limit(net):
     assert probe(net['client'], [tcp(SERVER_V4, 8081, ALLOWED_V4)]) == ['open']
 
 
+def test_run_after_traffic_changes_nothing(net):
+    # The rate limit meters now hold per-source state (dynamic set elements): not a change.
+    assert 'elements = {' in net['server'].run(['nft', 'list', 'set', 'inet', 'portwarden', 'svc3_limited_tcp_rate_v4']).stdout
+    for check in (True, False):
+        data = run_role(net['server'], check=check)
+        assert data['stats']['localhost']['changed'] == 0, check
+
+
 def test_other_tables_untouched_by_apply(net):
     assert other_tables(net['server']) == net['others']
     assert all(net['others'].values())
