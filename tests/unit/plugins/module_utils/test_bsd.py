@@ -352,3 +352,15 @@ def test_backend_linux_refuses_protocol_for_reservations(monkeypatch):
         backend.reserved_ports(FakeModule({'ports': ['9100'], 'state': 'present', 'protocol': 'udp', 'family': 'all'},
                                           None))
     assert 'Linux has one list of reserved ports' in err.value.msg
+
+
+def test_backend_port_info_routes_bsd(monkeypatch):
+    monkeypatch.setattr(backend, 'system', lambda: 'Darwin')
+    fake = FakeSysctl(MACOS, outputs={
+        ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_MACOS_TCP, ''),
+        ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_MACOS_UDP, ''),
+    })
+    report = backend.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
+    assert report['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
+    assert sorted(report) == ['conflicts', 'ephemeral_range', 'high_range', 'listeners', 'reserved_ports',
+                              'unprivileged_port_start', 'usage']
