@@ -15,11 +15,17 @@
 # recipe (package list + set-up steps); a changed recipe rebuilds it.
 set -euo pipefail
 
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+log() { printf 'build.sh: %s\n' "$*" >&2; }
+
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/containers.conf}"
 
-repo_name=localhost/portwarden-debian
+# PORTWARDEN_IMAGE_REPO builds under another name (to try a change to this
+# script without replacing the images other runs use).
+repo_name="${PORTWARDEN_IMAGE_REPO:-localhost/portwarden-debian}"
+case "$repo_name" in localhost/*) ;; *) die "PORTWARDEN_IMAGE_REPO must start with localhost/" ;; esac
 # Packages on top of minbase. Targets need python3 (Ansible), iproute2,
 # nftables, procps (sysctl, ps) and openssh-server; peers in the firewall
 # scenarios probe targets with nmap, nc and ping.
@@ -27,9 +33,6 @@ packages=python3,iproute2,nftables,openssh-server,procps,nmap,netcat-openbsd,ipu
 recipe_version=1   # bump when the set-up steps below change
 
 declare -A suite_of=([12]=bookworm [13]=trixie)
-
-die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
-log() { printf 'build.sh: %s\n' "$*" >&2; }
 
 force=0
 releases=()
@@ -47,6 +50,9 @@ done
 for tool in debootstrap podman tar flock python3; do
   command -v "$tool" >/dev/null || die "'$tool' is not installed (make deps installs it)"
 done
+
+[ -f "$CONTAINERS_CONF" ] || die "CONTAINERS_CONF=$CONTAINERS_CONF does not exist"
+podman info >/dev/null 2>&1 || die "podman does not work: run 'CONTAINERS_CONF=$CONTAINERS_CONF podman info'"
 
 # The recipe label: what the image was built from. Any change rebuilds.
 recipe=$( { echo "$packages"; echo "$recipe_version"; sed -n '/^setup_tree()/,/^}/p' "$0"; } \
@@ -170,6 +176,9 @@ remove_tree() {
   awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r mnt; do
     umount -l "$mnt" 2>/dev/null || true
   done
+  if awk -v d="$dir" '$5 == d {found=1} END {exit !found}' /proc/self/mountinfo; then
+    umount -l "$dir"
+  fi
   rm -rf --one-file-system "$dir"
 }
 
@@ -190,6 +199,11 @@ build_one() {
   work=$(mktemp -d /var/tmp/pw-image-"$release".XXXXXX)
   # shellcheck disable=SC2064
   trap "remove_tree '$work'" EXIT
+  # The tree is built in memory: dpkg's many fsyncs then cost nothing.
+  # PORTWARDEN_BUILD_TMPFS=0 builds on disk instead.
+  if [ "${PORTWARDEN_BUILD_TMPFS:-1}" = 1 ]; then
+    mount -t tmpfs -o size=2g,mode=0755 pw-image-build "$work" || die "cannot mount a tmpfs on $work"
+  fi
   local cache="$root/.build/debootstrap-cache/$suite"
   mkdir -p "$cache"
   log "debootstrap $suite from $mirror into $work"
