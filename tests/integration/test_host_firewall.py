@@ -523,7 +523,7 @@ def test_lockout_rolls_back_by_itself_and_the_play_fails(tmp_path):
         assert 'ROLLED BACK' in failed['msg'] and 'restored the previous table' in failed['msg']
         assert failed['rollback_output'] == 'rc=0'
         assert server_task(data, 'reachable after') is None   # the play stopped at the failure
-        assert data['seconds'] < 40
+        assert data['seconds'] < 90   # bounded: the action plugin gives up, it does not hang
         # The host is back on the previous table, file untouched, other tables identical.
         assert list_table(server, 'inet', 'portwarden') == kept
         with open(good['host_firewall_rules_path']) as handle:
