@@ -11,7 +11,7 @@ COLLECTIONS := $(BUILD)/collections
 COLL_LINK   := $(COLLECTIONS)/ansible_collections/portwarden/ports
 STAMPS      := $(BUILD)/stamps
 APT_PACKAGES := podman runc debootstrap nftables iptables nmap iproute2 procps \
-                openssh-client rsync chromium python3-venv
+                openssh-client openssh-server rsync chromium python3-venv
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -29,8 +29,11 @@ help:
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/apt:
 	@mkdir -p $(STAMPS)
+	@# policy-rc.d keeps the install from starting daemons (sshd) on this machine.
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	  made=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; rc=$$?; \
+	  [ -z "$$made" ] || rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 	@touch $@
 
