@@ -22,15 +22,16 @@ description:
     escapes every value).
   - Hosts without a result (unreachable, failed) are listed as V(no-data).
   - This is an action plugin; it runs on the controller only and never connects to the target. Run it once, for example
-    with C(run_once: true) and C(delegate_to: localhost).
+    with C(run_once=true) and C(delegate_to=localhost) on the task.
 author:
-  - portwarden.ports contributors
+  - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
   - portwarden.ports.attributes
 attributes:
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
-    details: Runs on the controller.
+    details: Runs entirely on the controller.
   check_mode:
     support: full
     details: Renders the report and tells whether a file would change, without writing.

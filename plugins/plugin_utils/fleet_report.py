@@ -106,7 +106,7 @@ def _place_labels(marks):
     the lanes nearest the bar. A label that fits no lane is dropped (the
     port is still drawn and listed in the host's tables).
     """
-    lanes = [[] for _ in range(LANES)]
+    lanes = [[] for dummy in range(LANES)]
     for mark in sorted(marks, key=lambda m: (0 if m['kind'] == 'conflict' else 1, m['x'])):
         width = CHAR_WIDTH * len(mark['label']) + 8
         left = min(max(mark['x'] - width / 2.0, 2), SVG_WIDTH - width - 2)
@@ -151,8 +151,8 @@ def host_picture(erange, reserved, listeners, conflict_ports):
     }
     if erange:
         rect = span_rect(erange['start'], erange['end'])
-        picture['range'] = dict(rect, label='ephemeral %d-%d (%s ports)' % (erange['start'], erange['end'],
-                                                                              '{:,}'.format(erange['size'])))
+        label = 'ephemeral %d-%d (%s ports)' % (erange['start'], erange['end'], '{:,}'.format(erange['size']))
+        picture['range'] = dict(rect, label=label)
     for item in reserved.ranges:
         rect = span_rect(item.start, item.end, min_width=2.5)
         picture['reserved'].append(dict(rect, label='reserved %s' % item))
@@ -255,9 +255,9 @@ def host_entry(name, result, slug):
         'busiest_endpoint': _endpoint(busiest['address'], busiest['port']) if busiest else None,
         'busiest_detail': ('%s ports, %s%% of the range' % ('{:,}'.format(busiest['ports_in_use']), busiest['utilization_percent'])
                            if busiest else None),
-        'busiest_text': ('%s (%s ports, %s%%)' % (_endpoint(busiest['address'], busiest['port']),
-                                                   '{:,}'.format(busiest['ports_in_use']), busiest['utilization_percent'])
-                         if busiest else '-'),
+        'busiest_text': ('%s (%s ports, %s%%)' % (
+            _endpoint(busiest['address'], busiest['port']), '{:,}'.format(busiest['ports_in_use']),
+            busiest['utilization_percent']) if busiest else '-'),
         'headroom_rate': headroom,
         'headroom_text': _rate_text(headroom),
         'utilization_percent': usage.get('utilization_percent', 0.0),

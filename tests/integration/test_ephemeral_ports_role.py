@@ -194,4 +194,3 @@ def test_bad_input_fails_clearly_before_any_change(fresh, role_vars, words):
         assert word in text, text
     assert 'Traceback' not in text
     assert kernel(host) == (['32768', '60999'], '')
-
