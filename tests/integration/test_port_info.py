@@ -107,7 +107,7 @@ def sockets_host(nshost, tmp_path):
         yield nshost
     finally:
         nshost.run(['kill', '-9', str(pid)], check=False)
-        for _ in range(100):
+        for _count in range(100):
             if not os.path.exists('/proc/%d' % pid):
                 break
             time.sleep(0.05)

@@ -181,16 +181,16 @@ def client_sockets(fake):
     """A client with 300 + 120 + 5 connections to three destinations, plus noise that must not count."""
     port = 40000
     for state, count in (('01', 250), ('06', 50)):
-        for _ in range(count):
+        for _count in range(count):
             fake.add('tcp', ('10.0.0.1', port), ('10.0.0.50', 5432), state)
             port += 1
-    for _ in range(100):
+    for _count in range(100):
         fake.add('tcp6', ('::ffff:10.0.0.1', port), ('::ffff:10.0.0.60', 6379), '01')  # v4-mapped: same as v4
         port += 1
-    for _ in range(20):
+    for _count in range(20):
         fake.add('tcp', ('10.0.0.1', port), ('10.0.0.60', 6379), '06')
         port += 1
-    for _ in range(5):
+    for _count in range(5):
         fake.add('tcp6', ('2001:db8::1', port), ('2001:db8::9', 443), '02')
         port += 1
     fake.add('tcp', ('10.0.0.1', port), ('0.0.0.0', 0), '07')  # bound, not connected: holds a port, no destination
