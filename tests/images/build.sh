@@ -150,11 +150,14 @@ setup_tree() {
   chmod 0755 "$dir/usr/sbin/policy-rc.d"
   cat >"$dir/usr/local/sbin/pw-sshd" <<'EOF'
 #!/bin/sh
-# Start sshd in this container: host keys made on first start.
+# Start sshd in this container. Its host key (ed25519 only: made in a few
+# milliseconds) is generated on first start, so each container has its own.
+# sshd listens before this returns.
 set -e
-ssh-keygen -A >/dev/null
+key=/etc/ssh/ssh_host_ed25519_key
+[ -f "$key" ] || ssh-keygen -q -t ed25519 -N '' -f "$key"
 mkdir -p /run/sshd
-exec /usr/sbin/sshd "$@"
+exec /usr/sbin/sshd -h "$key" "$@"
 EOF
   cat >"$dir/usr/local/sbin/pw-init" <<'EOF'
 #!/bin/sh
@@ -238,6 +241,10 @@ lockdir=/run/lock
 [ -d "$lockdir" ] || lockdir=/tmp
 exec 9>"$lockdir/portwarden-images.lock"
 flock 9
+# Earlier builds of these images that were still in use when replaced
+# (untagged now, and carrying our label): remove those no container uses.
+podman images --filter dangling=true --filter label=org.portwarden.recipe --format '{{.ID}}' |
+  while read -r old; do podman rmi "$old" >/dev/null 2>&1 || true; done
 for release in "${releases[@]}"; do
   build_one "$release"
 done
