@@ -1,0 +1,492 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Firewall scale: one service (tcp/8443) open to 10, 1,000 and 100,000 source
+networks.
+
+For each size:
+
+* render: the host_firewall role's own model filter and template, run in a
+  playbook on the controller (the two expressions are read from the role's
+  tasks file, so this measures what the role does); per-task wall time from
+  the json callback;
+* validate (``nft -c -f``) and apply (``nft -f``, first into an empty
+  namespace, then replacing the table) of the rendered file, in a fresh
+  network namespace;
+* the role end to end (``include_role`` host_firewall, local connection, in a
+  namespace host): a run that loads the table, and a run that changes nothing;
+* the cost of a new TCP connection from the LAST-listed source network: a
+  client namespace joined by a veth pair to the server namespace connects many
+  times, median connect() time. The same sources, in the same order, as a
+  linear iptables chain (iptables-legacy, one ACCEPT rule per source after the
+  usual lo / established rules) in another pair of namespaces, and a pair
+  without any firewall as the floor. Measurements of all pairs are
+  interleaved in rounds, so load drift on the machine hits them alike.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+SIZES = [int(x) for x in os.environ.get('PW_BENCH_FW_SIZES', '10,1000,100000').split(',')]
+ROUNDS = int(os.environ.get('PW_BENCH_FW_ROUNDS', '60'))
+PER_ROUND = int(os.environ.get('PW_BENCH_FW_PER_ROUND', '50'))
+RENDER_TIMEOUT = int(os.environ.get('PW_BENCH_FW_RENDER_TIMEOUT', '60'))
+ROLE_TIMEOUT = int(os.environ.get('PW_BENCH_FW_ROLE_TIMEOUT', '180'))
+PORT = 8443
+CPU = (os.cpu_count() or 1) - 1
+SERVER_ADDR, CLIENT_ADDR = '10.200.0.1', '10.200.0.2'
+CLIENT_NET = '10.200.0.0/29'   # numerically above every filler network: last in every order
+ROLE = os.path.join(benchlib.REPO, 'roles', 'host_firewall')
+
+SERVER = r'''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(1024)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.close()
+'''
+
+CLIENT = r'''
+import json, socket, struct, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+linger = struct.pack("ii", 1, 0)
+print("ready", flush=True)
+for line in sys.stdin:
+    n = int(line)
+    out = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        s.settimeout(5)
+        t0 = time.perf_counter_ns()
+        s.connect((host, port))
+        out.append(time.perf_counter_ns() - t0)
+        s.close()
+    print(json.dumps(out), flush=True)
+'''
+
+
+def sources(n):
+    """n-1 non-adjacent /29 networks from 10.0.0.0 on (16 addresses apart), then the client's network."""
+    base = int(ipaddress.ip_address('10.0.0.0'))
+    nets = ['%s/29' % ipaddress.ip_address(base + 16 * i) for i in range(n - 1)]
+    nets.append(CLIENT_NET)
+    return nets
+
+
+def services(n):
+    return [{'name': 'api', 'port': PORT, 'proto': 'tcp', 'sources': sources(n)}]
+
+
+def role_expressions():
+    """The role's model expression and template expression, from its tasks file."""
+    with open(os.path.join(ROLE, 'tasks', 'main.yml')) as handle:
+        tasks = yaml.safe_load(handle)
+    model = content = None
+    for task in tasks:
+        fact = task.get('ansible.builtin.set_fact') or {}
+        if '__host_firewall_model' in fact:
+            model = fact['__host_firewall_model']
+        args = task.get('portwarden.ports.nft_table') or {}
+        if 'content' in args:
+            content = args['content']
+    if not model or not content or 'portwarden.nft.j2' not in content:
+        raise RuntimeError('host_firewall tasks/main.yml: could not find the model set_fact and the nft_table content')
+    content = content.replace("'portwarden.nft.j2'", repr(os.path.join(ROLE, 'templates', 'portwarden.nft.j2')))
+    return model, content
+
+
+def role_vars(tmp, n):
+    return {
+        'host_firewall_services': services(n),
+        'host_firewall_install': False,
+        'host_firewall_persist': False,
+        'host_firewall_rules_path': os.path.join(tmp, 'etc', 'portwarden.nft'),
+        'host_firewall_state_dir': os.path.join(tmp, 'state'),
+        'ansible_python_interpreter': sys.executable,
+    }
+
+
+class Timeout(Exception):
+    pass
+
+
+def playbook(host, tmp, name, plays, extra_vars, timeout=None):
+    """Run plays (on localhost, local connection; inside ``host`` when given); return json output, wall time.
+
+    Raises Timeout when the run takes longer than ``timeout`` seconds (the run is stopped).
+    """
+    book = os.path.join(tmp, name + '.yml')
+    with open(book, 'w') as handle:
+        json.dump(plays, handle)
+    evars = os.path.join(tmp, name + '.vars.json')
+    with open(evars, 'w') as handle:
+        json.dump(extra_vars, handle)
+    argv = [benchlib.tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', book, '-e', '@' + evars]
+    prefix = host.nsenter() if host else []
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(prefix + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=benchlib.ansible_env(), start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise Timeout('%s: stopped after %d s' % (name, timeout))
+    wall = time.perf_counter() - t0
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        raise RuntimeError('%s: no JSON (rc=%d): %s %s' % (name, proc.returncode, stdout[-2000:], stderr[-2000:]))
+    if proc.returncode != 0:
+        raise RuntimeError('%s failed: %s' % (name, json.dumps(data)[-3000:]))
+    return data, wall
+
+
+def task_seconds(data):
+    """[(task name, seconds, changed)] from the json callback."""
+    import datetime
+
+    def ts(text):
+        return datetime.datetime.strptime(text.rstrip('Z'), '%Y-%m-%dT%H:%M:%S.%f')
+    out = []
+    for play in data['plays']:
+        for task in play['tasks']:
+            d = task['task']['duration']
+            changed = any(h.get('changed') for h in task['hosts'].values())
+            out.append((task['task']['name'], (ts(d['end']) - ts(d['start'])).total_seconds(), changed))
+    return out
+
+
+def render(tmp, n, reps):
+    model_expr, content_expr = role_expressions()
+    out = os.path.join(tmp, 'rendered-%d.nft' % n)
+    tasks = [{'name': 'defaults', 'ansible.builtin.include_vars': os.path.join(ROLE, 'defaults', 'main.yml')}]
+    for r in range(reps):
+        tasks.append({'name': 'model %d' % r, 'ansible.builtin.set_fact': {'__host_firewall_model': model_expr}})
+        tasks.append({'name': 'template %d' % r, 'ansible.builtin.set_fact': {'bench_rendered': content_expr}})
+    tasks.append({'name': 'write', 'ansible.builtin.copy': {'content': '{{ bench_rendered }}', 'dest': out, 'mode': '0644'}})
+    play = [{'name': 'render', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
+    try:
+        data, _wall = playbook(None, tmp, 'render-%d' % n, play,
+                               {'host_firewall_services': services(n), 'ansible_python_interpreter': sys.executable},
+                               timeout=RENDER_TIMEOUT)
+    except Timeout:
+        return None, {'timeout': RENDER_TIMEOUT}
+    model, template = [], []
+    for name, sec, _changed in task_seconds(data):
+        if name.startswith('model '):
+            model.append(sec)
+        elif name.startswith('template '):
+            template.append(sec)
+    total = [a + b for a, b in zip(model, template)]
+    return out, {'model': benchlib.summary(model), 'template': benchlib.summary(template), 'render': benchlib.summary(total),
+                 'bytes': os.path.getsize(out)}
+
+
+def direct_render(tmp, n):
+    """The role's template rendered with plain Jinja2 from a model built by the role's own build_model for ONE
+    source, whose source list is then replaced by the n canonical, sorted, non-overlapping networks (what
+    build_model returns for them). Used when the role's render does not finish in time, so that validate,
+    apply and the connection cost can still be measured on the file the role would write."""
+    import jinja2
+    sys.path.insert(0, os.path.join(benchlib.REPO, '.build', 'collections'))
+    from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
+    with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle)
+    options = dict((k[len('host_firewall_'):], defaults[k]) for k in (
+        'host_firewall_management_ports', 'host_firewall_management_sources', 'host_firewall_allow_ping',
+        'host_firewall_dhcpv6_client', 'host_firewall_log', 'host_firewall_log_prefix', 'host_firewall_log_rate',
+        'host_firewall_forward_policy', 'host_firewall_output_policy', 'host_firewall_rules_path'))
+    model = build_model([dict(services(1)[0])], **options)
+    model['services'][0]['sources_v4'] = sources(n)
+    model['services'][0]['sources'] = sources(n)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, 'templates')), trim_blocks=True)
+    t0 = time.perf_counter()
+    text = env.get_template('portwarden.nft.j2').render(__host_firewall_model=model)
+    seconds = time.perf_counter() - t0
+    out = os.path.join(tmp, 'direct-%d.nft' % n)
+    with open(out, 'w') as handle:
+        handle.write(text)
+    return out, seconds
+
+
+def same_file(a, b):
+    with open(a) as fa, open(b) as fb:
+        return fa.read().rstrip('\n') == fb.read().rstrip('\n')
+
+
+def model_growth(sizes=(1000, 2000, 4000)):
+    """Seconds of the role's model filter (build_model) for growing source lists, and the fitted exponent."""
+    sys.path.insert(0, os.path.join(benchlib.REPO, '.build', 'collections'))
+    from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
+    times = []
+    for n in sizes:
+        t0 = time.perf_counter()
+        build_model(services(n))
+        times.append(time.perf_counter() - t0)
+    exponent = math.log(times[-1] / times[0]) / math.log(float(sizes[-1]) / sizes[0])
+    return {'sizes': list(sizes), 'seconds': times, 'exponent': exponent}
+
+
+def nft_times(path, reps):
+    """nft -c -f and nft -f of the rendered file in a fresh namespace."""
+    ns = benchlib.NetNs()
+    try:
+        def timed(argv):
+            t0 = time.perf_counter()
+            ns.run(argv)
+            return time.perf_counter() - t0
+        validate = [timed(['nft', '-c', '-f', path]) for _ in range(reps)]
+        first = timed(['nft', '-f', path])
+        replace = [timed(['nft', '-f', path]) for _ in range(reps)]
+    finally:
+        ns.close()
+    return {'validate': benchlib.summary(validate), 'apply_empty': first, 'apply_replace': benchlib.summary(replace)}
+
+
+def role_runs(host, tmp, n):
+    """The role end to end in the namespace host: a loading run, then a run that changes nothing."""
+    play = [{'name': 'host_firewall', 'hosts': 'localhost', 'gather_facts': False,
+             'tasks': [{'name': 'role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}]}]
+    os.makedirs(os.path.join(tmp, 'etc'), exist_ok=True)
+    out = {}
+    for label in ('load', 'nochange'):
+        try:
+            data, wall = playbook(host, tmp, 'role-%d-%s' % (n, label), play, role_vars(tmp, n), timeout=ROLE_TIMEOUT)
+        except Timeout:
+            out[label] = {'timeout': ROLE_TIMEOUT}
+            continue
+        tasks = task_seconds(data)
+        load = [sec for name, sec, _c in tasks if 'Load the table' in name]
+        stats = data['stats']['localhost']
+        out[label] = {'wall': wall, 'load_task': load[0] if load else None, 'changed': stats.get('changed', 0)}
+    return out
+
+
+def iptables_rules(n):
+    lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]',
+             '-A INPUT -i lo -j ACCEPT',
+             '-A INPUT -m conntrack --ctstate INVALID -j DROP',
+             '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+             '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT']
+    lines += ['-A INPUT -s %s -p tcp -m tcp --dport %d -j ACCEPT' % (net, PORT) for net in sources(n)]
+    lines.append('COMMIT')
+    return '\n'.join(lines) + '\n'
+
+
+class Pair(object):
+    """A server namespace (given) and a client namespace joined by a veth pair, a listener and a connect worker."""
+
+    def __init__(self, label, server):
+        self.label = label
+        self.server = server
+        self.client = benchlib.NetNs()
+        benchlib.veth_pair(server, self.client, SERVER_ADDR, CLIENT_ADDR)
+        self.client.run(['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=10000 60999'])
+        # Both ends on one CPU: the whole handshake over the veth then runs on it (softirq included), which
+        # removes the cross-CPU wake-up that otherwise makes connect() times bimodal.
+        pin = ['taskset', '-c', str(CPU)]
+        self.listener = self._start(server, pin + [sys.executable, '-c', SERVER, str(PORT)])
+        self.worker = self._start(self.client, pin + [sys.executable, '-c', CLIENT, SERVER_ADDR, str(PORT)])
+        self.samples = []
+        self.round_medians = []
+
+    @staticmethod
+    def _start(ns, argv):
+        if hasattr(ns, 'prefix'):
+            full = ns.prefix() + argv
+        else:
+            full = ['nsenter', '-t', str(ns.pid), '-n'] + argv
+        proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if proc.stdout.readline().strip() != 'ready':
+            raise RuntimeError('helper process did not start: %r' % argv)
+        return proc
+
+    def measure(self, count):
+        self.worker.stdin.write('%d\n' % count)
+        self.worker.stdin.flush()
+        line = self.worker.stdout.readline()
+        if not line:
+            raise RuntimeError('%s: connect worker died (is the client allowed?)' % self.label)
+        values = [ns / 1e9 for ns in json.loads(line)]
+        self.samples.extend(values)
+        self.round_medians.append(statistics.median(values))
+
+    def close(self):
+        for proc in (self.worker, self.listener):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream:
+                    stream.close()
+        self.client.close()
+
+
+def main():
+    info = benchlib.machine()
+    results = {'machine': info, 'sizes': SIZES, 'rounds': ROUNDS, 'per_round': PER_ROUND, 'nft': {}, 'iptables': {}}
+    benchlib.log('firewall_scale: sizes %s' % SIZES)
+    servers, pairs = [], []
+    with tempfile.TemporaryDirectory(prefix='pwbench-fw-') as tmp:
+        try:
+            for n in SIZES:
+                sub = os.path.join(tmp, 'n%d' % n)
+                os.makedirs(sub)
+                reps = 3 if n <= 1000 else 2
+                path, rend = render(sub, n, reps)
+                direct, direct_seconds = direct_render(sub, n)
+                rend['direct_template'] = direct_seconds
+                if path is None:
+                    benchlib.log('firewall_scale %d: the role\'s render did not finish in %d s; measuring its growth' % (n, RENDER_TIMEOUT))
+                    results['model_growth'] = model_growth()
+                    path = direct
+                else:
+                    rend['direct_same'] = same_file(path, direct)
+                    benchlib.log('firewall_scale %d: render %.2f s (%d bytes)' % (n, rend['render']['median'], rend['bytes']))
+                rend['bytes'] = os.path.getsize(path)
+                nft = nft_times(path, 3)
+                benchlib.log('firewall_scale %d: nft -c %.2f s, nft -f %.2f s' % (n, nft['validate']['median'], nft['apply_replace']['median']))
+                host = benchlib.NsHost(sub)
+                servers.append(host)
+                if 'timeout' in rend:
+                    role = None
+                    host.run(['nft', '-f', path])
+                else:
+                    role = role_runs(host, sub, n)
+                    if 'timeout' in role['load']:
+                        host.run(['nft', '-f', path])
+                    benchlib.log('firewall_scale %d: role %s' % (n, role))
+                results['nft'][n] = dict(rend, **nft)
+                results['nft'][n]['role'] = role
+                pairs.append(Pair('nft %d' % n, host))
+
+                ipt = benchlib.NetNs()
+                servers.append(ipt)
+                rules = os.path.join(sub, 'iptables.rules')
+                with open(rules, 'w') as handle:
+                    handle.write(iptables_rules(n))
+                t0 = time.perf_counter()
+                ipt.run(['sh', '-c', 'iptables-legacy-restore < "$1"', 'sh', rules])
+                results['iptables'][n] = {'restore': time.perf_counter() - t0}
+                pairs.append(Pair('iptables %d' % n, ipt))
+            floor = benchlib.NetNs()
+            servers.append(floor)
+            pairs.append(Pair('no firewall', floor))
+
+            benchlib.log('firewall_scale: connect timing, %d rounds x %d connections x %d pairs' % (ROUNDS, PER_ROUND, len(pairs)))
+            for pair in pairs:       # warm-up (ARP, caches), not kept
+                pair.measure(20)
+                pair.samples, pair.round_medians = [], []
+            rng = random.Random(8)
+            for _ in range(ROUNDS):
+                order = list(pairs)
+                rng.shuffle(order)
+                for pair in order:
+                    pair.measure(PER_ROUND)
+            results['connect'] = {p.label: dict(benchlib.summary(p.samples), round_medians=p.round_medians) for p in pairs}
+        finally:
+            for pair in pairs:
+                pair.close()
+            for server in servers:
+                server.close()
+    path = benchlib.save('firewall_scale', results)
+    report(results)
+    benchlib.log('firewall_scale: raw figures in %s' % path)
+
+
+def ratio_rounds(conn, a, b):
+    ra, rb = conn[a]['round_medians'], conn[b]['round_medians']
+    per = [x / y for x, y in zip(ra, rb)]
+    return statistics.median(per), min(per), max(per)
+
+
+def _cell(d, fmt='%.2f'):
+    return fmt % d
+
+
+def _role_cell(run):
+    if run is None:
+        return 'not run (render did not finish)'
+    if 'timeout' in run:
+        return '> %d (stopped)' % run['timeout']
+    return '%.1f (changed %d)' % (run['wall'], run['changed'])
+
+
+def report(results):
+    sizes = results['sizes']
+    print('## Firewall scale (benchmarks/firewall_scale.py)')
+    print()
+    print('Machine: %s.' % benchlib.machine_line(results['machine']))
+    print()
+    print('One service (tcp/%d) open to N source networks (non-adjacent /29s, the client\'s network last). Times in '
+          'seconds; median of repeats (p10 - p90 for the replace).' % PORT)
+    print()
+    print('| sources | file size | render through the role (model + template) | template alone (Jinja2) | validate nft -c -f '
+          '| apply nft -f, empty | apply nft -f, replace | role run, loads | role run, no change | iptables-legacy-restore, same sources |')
+    print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for n in sizes:
+        d = results['nft'][n]
+        role = d['role'] or {}
+        if 'timeout' in d:
+            rendered = '> %d (stopped)' % d['timeout']
+        else:
+            rendered = '%.2f (%.2f + %.2f)' % (d['render']['median'], d['model']['median'], d['template']['median'])
+        print('| %d | %d KiB | %s | %.2f | %.2f | %.2f | %.2f (%.2f - %.2f) | %s | %s | %.2f |' % (
+            n, d['bytes'] // 1024, rendered, d['direct_template'], d['validate']['median'], d['apply_empty'],
+            d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
+            _role_cell(role.get('load') if role else None), _role_cell(role.get('nochange') if role else None),
+            results['iptables'][n]['restore']))
+    print()
+    growth = results.get('model_growth')
+    if growth:
+        print('The role\'s model filter (build_model, catalogue validation) for growing source lists: %s; time grows as '
+              'N^%.2f, which puts 100,000 sources at about %.0f s.' % (
+                  ', '.join('%d: %.2f s' % (n, t) for n, t in zip(growth['sizes'], growth['seconds'])),
+                  growth['exponent'], growth['seconds'][-1] * (100000.0 / growth['sizes'][-1]) ** growth['exponent']))
+        print()
+    conn = results.get('connect')
+    if not conn:
+        return
+    print('New TCP connection from the last-listed source (connect() time, %d rounds x %d connections, interleaved):' % (
+        results['rounds'], results['per_round']))
+    print()
+    print('| ruleset | median | p10 - p90 | spread | vs same ruleset at %d (median of per-round ratios, min - max) |' % sizes[0])
+    print('|---|---:|---:|---:|---:|')
+    for label, s in conn.items():
+        kind = label.split(' ')[0]
+        base = '%s %d' % (kind, sizes[0])
+        if base in conn and label != base:
+            med, lo, hi = ratio_rounds(conn, label, base)
+            rel = '%.2fx (%.2f - %.2f)' % (med, lo, hi)
+        else:
+            rel = '-'
+        print('| %s | %s | %s - %s | %.0f%% | %s |' % (label, benchlib.fmt_us(s['median']), benchlib.fmt_us(s['p10']),
+                                                    benchlib.fmt_us(s['p90']), s['spread'] * 100, rel))
+    print()
+
+
+if __name__ == '__main__':
+    main()
