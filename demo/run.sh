@@ -27,6 +27,7 @@ export PW_DEMO_RUN="$run_id"
 label="org.portwarden.demo=$run_id"
 out="$root/demo/output"
 report="$out/report"
+mkdir -p "$out"
 t0=$(date +%s)
 
 step() { printf '\n\033[1m==> %s\033[0m  (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
@@ -100,6 +101,14 @@ ansible-playbook "${inventory[@]}" portwarden.ports.enforce --check --diff
 step "Enforce: ansible-playbook portwarden.ports.enforce"
 ansible-playbook "${inventory[@]}" portwarden.ports.enforce
 
+step "Enforce again, rolling (serial 1 then the rest): nothing left to change"
+ansible-playbook "${inventory[@]}" portwarden.ports.enforce -e '{"portwarden_serial": [1, "100%"]}' | tee "$out/enforce-again.log"
+if ! grep -Eq '^debian12-a +: .*changed=0 ' "$out/enforce-again.log" \
+   || ! grep -Eq '^debian12-b +: .*changed=0 ' "$out/enforce-again.log" \
+   || ! grep -Eq '^debian13-c +: .*changed=0 ' "$out/enforce-again.log"; then
+  die "the second enforce run changed something (see $out/enforce-again.log)"
+fi
+
 step "Some client traffic (held connections to the metrics port)"
 # Each container allows 1024 open files per process (tests/images/containers.conf).
 for spec in "a 300" "b 900" "c 80"; do
@@ -110,7 +119,8 @@ sleep 2
 
 step "Audit: ansible-playbook portwarden.ports.audit"
 rm -rf "$report"
-ansible-playbook "${inventory[@]}" portwarden.ports.audit -e "portwarden_report_dir=$report" \
+# In batches of two hosts (serial), three forks: the report still covers every batch.
+ansible-playbook "${inventory[@]}" portwarden.ports.audit -f 3 -e portwarden_serial=2 -e "portwarden_report_dir=$report" \
   -e "portwarden_report_title='Port space of the demo fleet'"
 
 step "Checking the report"
