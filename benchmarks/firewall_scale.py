@@ -32,6 +32,7 @@ import math
 import json
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -251,19 +252,25 @@ def model_growth(sizes=(1000, 2000, 4000)):
 
 
 def nft_times(path, reps):
-    """nft -c -f and nft -f of the rendered file in a fresh namespace."""
+    """nft -c -f and nft -f of the rendered file in a fresh namespace: wall time and CPU time (user + system)."""
     ns = benchlib.NetNs()
+    cpu = {'validate': [], 'apply_empty': [], 'apply_replace': []}
     try:
-        def timed(argv):
+        def timed(argv, key):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             ns.run(argv)
-            return time.perf_counter() - t0
-        validate = [timed(['nft', '-c', '-f', path]) for _ in range(reps)]
-        first = timed(['nft', '-f', path])
-        replace = [timed(['nft', '-f', path]) for _ in range(reps)]
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[key].append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+            return wall
+        validate = [timed(['nft', '-c', '-f', path], 'validate') for _ in range(reps)]
+        first = timed(['nft', '-f', path], 'apply_empty')
+        replace = [timed(['nft', '-f', path], 'apply_replace') for _ in range(reps)]
     finally:
         ns.close()
-    return {'validate': benchlib.summary(validate), 'apply_empty': first, 'apply_replace': benchlib.summary(replace)}
+    return {'validate': benchlib.summary(validate), 'apply_empty': first, 'apply_replace': benchlib.summary(replace),
+            'cpu': dict((k, statistics.median(v)) for k, v in cpu.items())}
 
 
 def role_runs(host, tmp, n):
@@ -388,9 +395,12 @@ def main():
                 rules = os.path.join(sub, 'iptables.rules')
                 with open(rules, 'w') as handle:
                     handle.write(iptables_rules(n))
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 ipt.run(['sh', '-c', 'iptables-legacy-restore < "$1"', 'sh', rules])
-                results['iptables'][n] = {'restore': time.perf_counter() - t0}
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                results['iptables'][n] = {'restore': time.perf_counter() - t0,
+                                          'restore_cpu': (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)}
                 pairs.append(Pair('iptables %d' % n, ipt))
             floor = benchlib.NetNs()
             servers.append(floor)
@@ -459,6 +469,15 @@ def report(results):
             d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
             _role_cell(role.get('load') if role else None), _role_cell(role.get('nochange') if role else None),
             results['iptables'][n]['restore']))
+    print()
+    print('CPU time (user + system) of the same commands, less sensitive to the load of the machine than wall time:')
+    print()
+    print('| sources | nft -c -f | nft -f, empty | nft -f, replace | iptables-legacy-restore |')
+    print('|---:|---:|---:|---:|---:|')
+    for n in sizes:
+        c = results['nft'][n]['cpu']
+        print('| %d | %.2f | %.2f | %.2f | %.2f |' % (n, c['validate'], c['apply_empty'], c['apply_replace'],
+                                                   results['iptables'][n].get('restore_cpu', float('nan'))))
     print()
     growth = results.get('model_growth')
     if growth:
