@@ -32,7 +32,8 @@ socket (100,000 processes at this scale); it is timed once only with
 timed, a lower bound of that mode.
 
 Usage (root): python benchmarks/port_info_sockets.py [--sockets N] [--runs N] [--every-socket]
-Raw figures: .build/bench/port_info_sockets-SOCKETS.json; the report goes to stdout.
+Raw figures: .build/bench/port_info_sockets.json (port_info_sockets-N.json for another --sockets N);
+the report goes to stdout.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_SOCKETS = 50000
 
 DESTINATIONS = (
     # (family, listen address, connect address, port, share)
@@ -355,9 +357,12 @@ def main_bench(args):
         finally:
             holders.close()
             host.close()
-    path = bl.save('port_info_sockets-%d' % args.sockets, results)
+    path = bl.save('port_info_sockets' if args.sockets == DEFAULT_SOCKETS else 'port_info_sockets-%d' % args.sockets, results)
     report(bl, results)
     bl.log('raw figures in %s' % path)
+    if results['checks']['problems']:
+        raise SystemExit('port_info_sockets: the modules did not report what the host holds: %s'
+                         % '; '.join(results['checks']['problems']))
 
 
 def checks(last, task_results, holders, sockets):
@@ -407,10 +412,12 @@ def report(bl, results):
             ms(t['median']), ms(t['p10']), ms(t['p90'])))
     print()
     base = results['direct']['listen_ports_facts']['wall']['median']
+    cbase = results['direct']['listen_ports_facts']['cpu']['median']
     tbase = results['task']['listen_ports_facts']['median']
     for key in ('port_info', 'port_info_processes'):
-        print('- %s / listen_ports_facts: module wall %.2f, task time %.2f' % (
-            key, results['direct'][key]['wall']['median'] / base, results['task'][key]['median'] / tbase))
+        print('- %s / listen_ports_facts: module wall %.2f, module CPU %.2f, task time %.2f' % (
+            key, results['direct'][key]['wall']['median'] / base, results['direct'][key]['cpu']['median'] / cbase,
+            results['task'][key]['median'] / tbase))
     ss = results['ss_every_socket']
     print('- bare `ss -p -u -n -t -a` (%d lines; where include_non_listening=true starts): median %s wall'
           % (ss['lines'], ms(bl.summary(ss['wall'])['median'])))
@@ -430,7 +437,7 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == '--hold-clients':
         return hold_clients(sys.argv[2], sys.argv[3:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sockets', type=int, default=int(os.environ.get('PW_BENCH_PI_SOCKETS', '50000')))
+    parser.add_argument('--sockets', type=int, default=int(os.environ.get('PW_BENCH_PI_SOCKETS', DEFAULT_SOCKETS)))
     parser.add_argument('--runs', type=int, default=int(os.environ.get('PW_BENCH_PI_RUNS', '9')))
     parser.add_argument('--rounds', type=int, default=int(os.environ.get('PW_BENCH_PI_ROUNDS', '5')))
     parser.add_argument('--every-socket', action='store_true',
