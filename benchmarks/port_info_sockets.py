@@ -299,6 +299,37 @@ def direct_runs(bl, host, tmp, runs):
     return out, last
 
 
+OWNER_SCAN = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+out = {'early': [], 'full': []}
+listeners = [item.inode for item in procnet.scan_tables(1, 65535).listeners]
+for _round in range(int(sys.argv[2])):
+    for key, inodes in (('early', listeners), ('full', listeners + ['4294967295'])):
+        t0 = time.process_time()
+        procnet.socket_owners(inodes)
+        out[key].append(time.process_time() - t0)
+fds = 0
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        try:
+            fds += len(os.listdir('/proc/%s/fd' % pid))
+        except OSError:
+            pass
+out['fds'] = fds
+print(json.dumps(out))
+"""
+
+
+def owner_scan(bl, host, runs):
+    """CPU time of the owner walk as the module does it (stops once every listener has an owner) and of a
+    full walk of every /proc/<pid>/fd (an owner that is never found), in process."""
+    collections = os.path.join(bl.REPO, '.build', 'collections')
+    result = host.run([sys.executable, '-c', OWNER_SCAN, collections, str(runs)])
+    return json.loads(result.stdout)
+
+
 def ss_every_socket(host, runs):
     walls, cpus = [], []
     for _count in range(runs):
@@ -338,6 +369,7 @@ def main_bench(args):
             bl.log('playbook rounds done')
 
             results['ss_every_socket'] = ss_every_socket(host, args.runs)
+            results['owner_scan'] = owner_scan(bl, host, args.runs)
             results['checks'] = checks(last, task_results, holders, results['sockets'])
             if args.every_socket:
                 book = os.path.join(tmp, 'every.yml')
@@ -421,6 +453,10 @@ def report(bl, results):
     ss = results['ss_every_socket']
     print('- bare `ss -p -u -n -t -a` (%d lines; where include_non_listening=true starts): median %s wall'
           % (ss['lines'], ms(bl.summary(ss['wall'])['median'])))
+    own = results['owner_scan']
+    print('- owner walk of processes=true, CPU in process: %s as the module does it (stops once every listener has an '
+          'owner), %s for a full walk of all %d descriptors of the machine'
+          % (ms(bl.summary(own['early'])['median']), ms(bl.summary(own['full'])['median']), own['fds']))
     if 'every_socket_lpf' in results:
         e = results['every_socket_lpf']
         print('- listen_ports_facts include_non_listening=true, one run: task %.1f s, %d entries reported' % (e['task'], e['reported']))
