@@ -17,6 +17,8 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.module_utils import bsd
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 
 
 def system():
@@ -55,7 +57,8 @@ def ephemeral_range(module):
         return linux.set_ephemeral_range(
             params['start'], params['end'], persist=params['persist'],
             sysctl_file=params['sysctl_file'] or linux.DEFAULT_SYSCTL_FILE,
-            check_mode=module.check_mode, move=_mover(module))
+            check_mode=module.check_mode, move=_mover(module),
+            listeners=lambda: PortSet.parse([item.port for item in procnet.scan_tables(params['start'], params['end']).listeners]))
     if system() in bsd.SYSTEMS:
         _one_for_all(params, 'ephemeral range (net.inet.ip.portrange.*)')
         return bsd.set_ephemeral_range(

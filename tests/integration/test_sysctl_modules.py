@@ -146,3 +146,29 @@ def test_persisted_dropin_loads_in_a_fresh_namespace(nshost_factory):
     # ... and the modules see nothing to do there.
     assert not second.module('portwarden.ports.ephemeral_range', {'start': 41000, 'end': 51001, 'persist': False})['changed']
     assert not second.module('portwarden.ports.reserved_ports', {'ports': '45000-45010,9100', 'persist': False})['changed']
+
+
+def test_warns_about_listeners_the_new_range_covers(nshost):
+    import subprocess
+    import sys
+    server = subprocess.Popen(nshost.nsenter() + [sys.executable, '-c', (
+        'import socket, sys, time\n'
+        'socks = []\n'
+        'for port in (45000, 45001):\n'
+        '    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n'
+        '    s.bind(("127.0.0.1", port)); s.listen(); socks.append(s)\n'
+        'print("up", flush=True); time.sleep(60)\n')], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == 'up'
+        nshost.set_sysctl(RESERVED, '45001')
+        result = nshost.module('portwarden.ports.ephemeral_range', {'start': 40000, 'end': 50001, 'persist': False})
+        assert result['changed'] and result['rc'] == 0
+        covered = [w for w in result['warnings'] if 'covers port(s)' in w]
+        assert len(covered) == 1 and 'covers port(s) 45000 that a service listens on' in covered[0], result['warnings']
+        # Once the range is in place nothing changes, and nothing more is said about it.
+        again = nshost.module('portwarden.ports.ephemeral_range', {'start': 40000, 'end': 50001, 'persist': False})
+        assert not again['changed'] and not again.get('warnings')
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()
