@@ -35,7 +35,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
-ROUNDS = int(os.environ.get('PW_BENCH_FLOOR_ROUNDS', '20'))
+ROUNDS = int(os.environ.get('PW_BENCH_FLOOR_ROUNDS', '15'))
 RUNS = int(os.environ.get('PW_BENCH_FLOOR_RUNS', '3'))
 DIRECT_REPEATS = int(os.environ.get('PW_BENCH_FLOOR_DIRECT', '30'))
 
