@@ -264,9 +264,9 @@ def nft_times(path, reps):
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu[key].append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
             return wall
-        validate = [timed(['nft', '-c', '-f', path], 'validate') for _ in range(reps)]
+        validate = [timed(['nft', '-c', '-f', path], 'validate') for _rep in range(reps)]
         first = timed(['nft', '-f', path], 'apply_empty')
-        replace = [timed(['nft', '-f', path], 'apply_replace') for _ in range(reps)]
+        replace = [timed(['nft', '-f', path], 'apply_replace') for _rep in range(reps)]
     finally:
         ns.close()
     return {'validate': benchlib.summary(validate), 'apply_empty': first, 'apply_replace': benchlib.summary(replace),
@@ -411,7 +411,7 @@ def main():
                 pair.measure(20)
                 pair.samples, pair.round_medians = [], []
             rng = random.Random(8)
-            for _ in range(ROUNDS):
+            for _round in range(ROUNDS):
                 order = list(pairs)
                 rng.shuffle(order)
                 for pair in order:
@@ -476,8 +476,8 @@ def report(results):
     print('|---:|---:|---:|---:|---:|')
     for n in sizes:
         c = results['nft'][n]['cpu']
-        print('| %d | %.2f | %.2f | %.2f | %.2f |' % (n, c['validate'], c['apply_empty'], c['apply_replace'],
-                                                   results['iptables'][n].get('restore_cpu', float('nan'))))
+        print('| %d | %.2f | %.2f | %.2f | %.2f |' % (
+            n, c['validate'], c['apply_empty'], c['apply_replace'], results['iptables'][n].get('restore_cpu', float('nan'))))
     print()
     growth = results.get('model_growth')
     if growth:
@@ -504,8 +504,8 @@ def report(results):
             fast = '%.2fx' % (s['p10'] / conn[base]['p10'])
         else:
             rel = fast = '-'
-        print('| %s | %s | %s - %s | %.0f%% | %s | %s |' % (label, benchlib.fmt_us(s['median']), benchlib.fmt_us(s['p10']),
-                                                         benchlib.fmt_us(s['p90']), s['spread'] * 100, rel, fast))
+        print('| %s | %s | %s - %s | %.0f%% | %s | %s |' % (
+            label, benchlib.fmt_us(s['median']), benchlib.fmt_us(s['p10']), benchlib.fmt_us(s['p90']), s['spread'] * 100, rel, fast))
     print()
 
 

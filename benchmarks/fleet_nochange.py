@@ -108,8 +108,8 @@ def main():
     try:
         for name in ('anchor', 'enforce'):
             results['warmup'][name] = run(run_id, books[name])
-            benchlib.log('fleet_nochange: warm-up %s %.1f s, changed %d' % (name, results['warmup'][name]['wall'],
-                                                                             results['warmup'][name]['changed']))
+            warm = results['warmup'][name]
+            benchlib.log('fleet_nochange: warm-up %s %.1f s, changed %d' % (name, warm['wall'], warm['changed']))
         for i in range(RUNS):
             order = ('enforce', 'anchor') if i % 2 == 0 else ('anchor', 'enforce')
             for name in order:

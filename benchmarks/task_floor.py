@@ -112,7 +112,7 @@ def direct_payload_times(host, remote_tmp, modules):
         found.setdefault(name, path)
     paths = [(key, found[fqcn.rsplit('.', 1)[1]]) for key, fqcn, _args in modules if fqcn.rsplit('.', 1)[1] in found]
     times = dict((key, []) for key, _path in paths)
-    for _ in range(DIRECT_REPEATS):  # interleaved, so load drift hits every module alike
+    for _rep in range(DIRECT_REPEATS):  # interleaved, so load drift hits every module alike
         for key, path in paths:
             t0 = time.perf_counter()
             res = host.run([sys.executable, path], check=False)
@@ -123,7 +123,7 @@ def direct_payload_times(host, remote_tmp, modules):
     for key, path in paths:
         # import cost: -X importtime of the payload (it imports the module and its module_utils)
         # (5 runs, median self time per imported module)
-        runs = [import_selftimes(host.run([sys.executable, '-X', 'importtime', path], check=False).stderr) for _ in range(5)]
+        runs = [import_selftimes(host.run([sys.executable, '-X', 'importtime', path], check=False).stderr) for _rep in range(5)]
         names = set(name for r in runs for name in r)
         imports = dict((name, statistics.median(r.get(name, 0) for r in runs)) for name in names)
         out[key] = {'payload_bytes': os.path.getsize(path), 'run': benchlib.summary(times[key]), 'imports': imports}
@@ -218,13 +218,15 @@ def report(results):
         print('Module payload run directly on the host (python AnsiballZ_<module>.py, %d times each):' % DIRECT_REPEATS)
         print()
         ping_run = results['direct'].get('ping', {}).get('run', {}).get('median')
-        print('| module | payload size | median | p10 - p90 | ratio to ping | all imports (self time sum) | imports ping does not make | heaviest of those (self time) |')
+        print('| module | payload size | median | p10 - p90 | ratio to ping | all imports (self time sum) '
+              '| imports ping does not make | heaviest of those (self time) |')
         print('|---|---:|---:|---:|---:|---:|---:|---|')
         for key, d in sorted(results['direct'].items(), key=lambda kv: ORDER.index(kv[0])):
             top = ', '.join('%s %.1f ms' % (name.replace(MU, 'module_utils.'), us / 1000.0) for us, name in d['extra_top'][:4])
             print('| %s | %d KiB | %s | %s - %s | %s | %.1f ms | %d, %.1f ms | %s |' % (
                 key, d['payload_bytes'] // 1024, benchlib.fmt_ms(d['run']['median']), benchlib.fmt_ms(d['run']['p10']),
-                benchlib.fmt_ms(d['run']['p90']), ('%.2fx' % (d['run']['median'] / ping_run)) if ping_run else '-', d['import_us'] / 1000.0, d['extra_import_count'],
+                benchlib.fmt_ms(d['run']['p90']), ('%.2fx' % (d['run']['median'] / ping_run)) if ping_run else '-',
+                d['import_us'] / 1000.0, d['extra_import_count'],
                 d['extra_import_us'] / 1000.0, top or '-'))
         print()
 
