@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,6 +114,35 @@ def machine_line(info=None):
     info = info or machine()
     return ('%(date)s; nproc %(nproc)s; CPU %(cpu)s; kernel %(kernel)s; python %(python)s; '
             'load average at start %(load)s' % info)
+
+
+def descendants(pid):
+    """Pids of every process below ``pid`` (from /proc), children first."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as handle:
+                ppid = int(handle.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_tree(pid):
+    """SIGKILL a process and everything below it, also what left its process group (Ansible's workers do)."""
+    for target in [pid] + descendants(pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def save(name, data):

@@ -33,7 +33,6 @@ import json
 import os
 import random
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -152,7 +151,7 @@ def playbook(host, tmp, name, plays, extra_vars, timeout=None):
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        benchlib.kill_tree(proc.pid)
         proc.communicate()
         raise Timeout('%s: stopped after %d s' % (name, timeout))
     wall = time.perf_counter() - t0
