@@ -14,11 +14,12 @@ from __future__ import annotations
 import platform
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils import bsd
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
-from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
+
+# The other backends are imported where they are chosen, so that a Linux task
+# does not pay for loading them (the payload carries them all the same).
+BSD_SYSTEMS = ('FreeBSD', 'Darwin')
 
 
 def system():
@@ -54,12 +55,14 @@ def ephemeral_range(module):
     params = module.params
     if system() == 'Linux':
         _one_for_all(params, 'ephemeral range (net.ipv4.ip_local_port_range)')
+        from ansible_collections.portwarden.ports.plugins.module_utils import procnet  # pylint: disable=import-outside-toplevel
         return linux.set_ephemeral_range(
             params['start'], params['end'], persist=params['persist'],
             sysctl_file=params['sysctl_file'] or linux.DEFAULT_SYSCTL_FILE,
             check_mode=module.check_mode, move=_mover(module),
             listeners=lambda: PortSet.parse([item.port for item in procnet.scan_tables(params['start'], params['end']).listeners]))
-    if system() in bsd.SYSTEMS:
+    if system() in BSD_SYSTEMS:
+        from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
         _one_for_all(params, 'ephemeral range (net.inet.ip.portrange.*)')
         return bsd.set_ephemeral_range(
             _runner(module), params['start'], params['end'], portrange=params['bsd_portrange'],
@@ -75,7 +78,8 @@ def reserved_ports(module):
         return linux.set_reserved_ports(
             params['ports'], state=params['state'], persist=params['persist'], sysctl_file=params['sysctl_file'],
             check_mode=module.check_mode, move=_mover(module))
-    if system() in bsd.SYSTEMS:
+    if system() in BSD_SYSTEMS:
+        from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
         _one_for_all(params, 'ephemeral range')
         return bsd.reserved_ports(_runner(module), params['ports'], state=params['state'],
                                   sysctl=module.get_bin_path('sysctl', required=True), system=system())
@@ -85,11 +89,13 @@ def reserved_ports(module):
 def port_info(module):
     """port_info's report (without ``changed``) on Linux, FreeBSD or macOS."""
     params = module.params
-    if system() in bsd.SYSTEMS:
+    if system() in BSD_SYSTEMS:
+        from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
         return bsd.port_info(
             _runner(module), system(), processes=params['processes'], services=params['services'], top=params['top'],
             sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
             sockstat=module.get_bin_path('sockstat', required=system() == 'FreeBSD') or 'sockstat')
+    from ansible_collections.portwarden.ports.plugins.module_utils import portinfo  # pylint: disable=import-outside-toplevel
     return portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
 
 

@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 
-from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_source
+from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 
@@ -72,18 +72,7 @@ def safe_path(value, what):
 
 
 def _sources(values, what):
-    if values is None:
-        values = []
-    if isinstance(values, str):
-        values = [values]
-    if not isinstance(values, (list, tuple)):
-        raise PortwardenError('%s: invalid value %r: expected a list of IPv4/IPv6 networks.' % (what, values))
-    networks = []
-    for value in values:
-        network = normalize_source(value, where=what)
-        if network not in networks:
-            networks.append(network)
-    networks.sort(key=lambda n: (n.version, n))
+    networks = normalize_sources(values, what)
     return ([str(n) for n in networks if n.version == 4], [str(n) for n in networks if n.version == 6])
 
 

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd
+
+
+def collections_path():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, '..', '..', '..', '..', '.build', 'collections')
+
+
+def test_backend_knows_the_bsd_systems():
+    assert backend.BSD_SYSTEMS == bsd.SYSTEMS
+
+
+def test_linux_import_does_not_load_other_backends():
+    code = ('import sys; sys.path.insert(0, %r)\n'
+            'from ansible_collections.portwarden.ports.plugins.module_utils import backend\n'
+            'mods = [m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("ansible_collections.portwarden")]\n'
+            'print(" ".join(sorted(mods)))' % collections_path())
+    loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    assert 'linux' in loaded and 'backend' in loaded
+    for other in ('bsd', 'windows', 'portinfo', 'procnet', 'nftables'):
+        assert other not in loaded
