@@ -78,8 +78,8 @@ podman exec -d "pw-demo-$run_id-c" python3 -m http.server --bind 0.0.0.0 45000
 printf '  %-12s planted: python3 -m http.server on 45000 (inside 40000-49999, not in the catalogue)\n' debian13-c
 
 wait_port() {  # container port
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     if podman exec "$1" python3 -c "import socket; socket.create_connection(('127.0.0.1', $2), 1)" 2>/dev/null; then
       return 0
     fi
