@@ -19,7 +19,7 @@ export CONTAINERS_CONF := $(CURDIR)/tests/images/containers.conf
 export ANSIBLE_NOCOWS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps apt venv link unit integration sanity lint molecule test demo demo-clean bench build clean
+.PHONY: help deps apt venv link images unit integration sanity lint molecule test demo demo-clean bench build clean
 
 help:
 	@echo "make demo   - set up, start a 3-host container fleet, enforce + audit, report"
@@ -52,11 +52,15 @@ apt: $(STAMPS)/apt
 venv: $(STAMPS)/venv
 deps: apt venv link
 
+# Local container images (debootstrap + podman import; reused when current).
+images: deps
+	bash tests/images/build.sh
+
 # ---------------------------------------------------------------- tests
 unit: deps
 	$(PY) -m pytest -q tests/unit
 
-integration: deps
+integration: deps images
 	$(PY) -m pytest -q tests/integration
 
 sanity: deps
@@ -68,7 +72,7 @@ lint: deps
 molecule: deps
 	bash tests/utils/molecule.sh
 
-test: deps unit integration sanity lint molecule
+test: deps images unit integration sanity lint molecule
 
 # ---------------------------------------------------------------- main job
 demo: deps
