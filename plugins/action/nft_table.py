@@ -4,13 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Action plugin of portwarden.ports.nft_table: apply, reconnect, confirm.
 
-1. Run the module (apply phase) with a fresh token: it checks the script,
-   saves the current table, starts the host's rollback timer and loads the
-   new table, then returns at once.
+1. Run the module (apply phase) with a fresh token: it compares, saves the
+   current table, starts the host's rollback timer and loads the new table,
+   then returns at once. When nothing changes (or the table stays and only
+   the file or the boot configuration changes) this is the only module call.
 2. Drop the connection (so that a persistent SSH master that survives through
    conntrack's established state cannot fake reachability) and run the module
    again over a NEW connection (confirm phase) until it succeeds or the
-   rollback timeout has passed.
+   rollback timeout has passed. The confirmation writes the rules file, the
+   record and the boot configuration (include line, nftables.service).
 3. Without a confirmation, wait for the timer, reach the host again, read the
    rollback outcome (status phase) and fail saying the change was rolled back.
 """
@@ -33,7 +35,10 @@ GRACE = 5
 
 class ActionModule(ActionBase):
 
-    _VALID_ARGS = frozenset(('content', 'path', 'family', 'name', 'rollback_timeout', 'state_dir', 'mode'))
+    _VALID_ARGS = frozenset(('content', 'path', 'family', 'name', 'rollback_timeout', 'state_dir', 'mode', 'include_in',
+                             'enable_service'))
+    # What the confirmation reports about the boot configuration it completed.
+    _CONFIRM_KEYS = ('include_file', 'include_changed', 'systemd_running', 'service_changed')
     _supports_check_mode = True
     _supports_async = False
 
@@ -109,6 +114,7 @@ class ActionModule(ActionBase):
         if confirmed is not None and not confirmed.get('failed'):
             result['confirmed'] = True
             result['changed'] = True
+            result.update((key, confirmed[key]) for key in self._CONFIRM_KEYS if key in confirmed)
             return result
         if confirmed is not None and not confirmed.get('rolled_back'):
             result.update(failed=True, confirmed=False, msg='nft_table: confirming the new table failed: %s' % confirmed.get('msg'))

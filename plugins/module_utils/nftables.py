@@ -11,9 +11,11 @@ Two halves:
   template renders. Every value that reaches the ruleset is checked here
   against a strict pattern or a closed list, so no variable can add a line
   or a statement to the ruleset.
-* :class:`NftTable` reads, checks, loads and restores one table with the
-  ``nft`` binary (argument lists, explicit return code checks). Other tables
-  are never read or written; the ruleset is never flushed.
+* :class:`TableManager` and :func:`apply_table` / :func:`confirm_table`
+  read, load and restore one table with the ``nft`` binary (argument lists,
+  explicit return code checks), and once a change is confirmed make it load
+  at boot (an include line in nftables.conf, nftables.service enabled).
+  Other tables are never read or written; the ruleset is never flushed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
+import struct
 import tempfile
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
@@ -76,10 +80,49 @@ def _sources(values, what):
     return ([str(n) for n in networks if n.version == 4], [str(n) for n in networks if n.version == 6])
 
 
+def _interval(text):
+    """(first, last, version, text) of a network in canonical form ("10.0.0.0/29", "2001:db8::/32")."""
+    address, _sep, prefix = text.partition('/')
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    try:
+        start = int.from_bytes(socket.inet_pton(family, address), 'big')
+        bits = 128 if family == socket.AF_INET6 else 32
+        size = 1 << (bits - int(prefix if prefix else bits))
+    except (OSError, ValueError):
+        size = None
+    if size is None or start % size:
+        net = ipaddress.ip_network(text)          # not canonical: the slow, strict parser
+        return int(net.network_address), int(net.broadcast_address), net.version, str(net)
+    return start, start + size - 1, 6 if family == socket.AF_INET6 else 4, text
+
+
+def _summarize(version, first, last):
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    return [str(n) for n in ipaddress.summarize_address_range(cls(first), cls(last))]
+
+
 def _collapse(networks):
-    """Merge overlapping and adjacent networks (an interval set refuses overlapping elements)."""
-    nets = [ipaddress.ip_network(n) for n in networks]
-    return [str(n) for n in ipaddress.collapse_addresses(nets)] if nets else []
+    """Merge overlapping and adjacent networks (an interval set refuses overlapping elements).
+
+    The same list as ``ipaddress.collapse_addresses`` gives (the fewest
+    networks that cover the same addresses, in order), for networks of one
+    family, computed on integer intervals: 100,000 networks take a fraction of
+    a second. A network that nothing merges with is returned as given.
+    """
+    if not networks:
+        return []
+    items = sorted((_interval(text) for text in networks), key=lambda item: (item[0], -item[1]))
+    out = []
+    first, last, version, text = items[0]
+    for start, end, _version, item_text in items[1:]:
+        if start <= last + 1:                     # overlapping or adjacent: one run
+            last = max(last, end)
+            text = None
+            continue
+        out.extend([text] if text is not None else _summarize(version, first, last))
+        first, last, text = start, end, item_text
+    out.extend([text] if text is not None else _summarize(version, first, last))
+    return out
 
 
 def build_model(services, management_ports=None, management_sources=None, allow_ping=True, dhcpv6_client=True,
@@ -223,7 +266,7 @@ class TableManager(object):
     """Read, check, load and restore ONE nftables table; never any other.
 
     ``module`` is an AnsibleModule (or a stand-in with ``run_command``,
-    ``get_bin_path``, ``atomic_move`` in unit tests).
+    ``get_bin_path``, ``atomic_move`` and ``tmpdir`` in unit tests).
     """
 
     def __init__(self, module, family, name, state_dir):
@@ -235,7 +278,11 @@ class TableManager(object):
         self.family = family
         self.name = name
         self.state_dir = state_dir
-        self.nft = module.get_bin_path('nft', required=True)
+        self.nft = module.get_bin_path('nft')
+        if not self.nft:
+            raise PortwardenError('the nft binary was not found on the host (PATH, /sbin, /usr/sbin, /usr/local/sbin): install '
+                                  'the nftables package (the host_firewall role does so with host_firewall_install: true).',
+                                  nft_missing=True)
 
     # -- files in the state directory ------------------------------------------
     def state_path(self, suffix):
@@ -273,6 +320,13 @@ class TableManager(object):
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def scratch(self, content):
+        """A private temporary file holding ``content`` (removed with the module's temporary directory)."""
+        fd, tmp = tempfile.mkstemp(prefix='.%s-%s.' % (self.family, self.name), suffix='.nft', dir=self.module.tmpdir)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(content)
+        return tmp
+
     # -- nft ---------------------------------------------------------------------
     def _nft(self, args):
         rc, out, err = self.module.run_command([self.nft] + list(args), check_rc=False)
@@ -294,9 +348,15 @@ class TableManager(object):
                                   % (what, rc, (err or out).strip()))
 
     def load_file(self, path, what):
+        """``nft -f``: one transaction, which the kernel takes whole or not at all."""
         rc, out, err = self._nft(['-f', path])
         if rc != 0:
-            raise PortwardenError('loading %s with "nft -f" failed (rc=%d): %s' % (what, rc, (err or out).strip()))
+            raise PortwardenError('%s does not load: "nft -f" refused the whole transaction (rc=%d), nothing was changed: %s'
+                                  % (what, rc, (err or out).strip()))
+
+    def generation(self):
+        """An identity of the ruleset's state, or None when the kernel cannot tell (see ruleset_generation)."""
+        return ruleset_generation()
 
     def start_watchdog(self, timeout, pending, restore, outcome):
         """Start the rollback timer, detached from this process and its session."""
@@ -309,89 +369,339 @@ class TableManager(object):
                              start_new_session=True, cwd='/')
 
 
+# ---------------------------------------------------------------- ruleset generation
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_NFTABLES = 10
+NFT_MSG_NEWGEN = 15
+NFT_MSG_GETGEN = 16
+NFTA_GEN_ID = 1
+SO_NETNS_COOKIE = 71
+NLMSG_ERROR = 2
+
+
+def _nft_genid():
+    """The nftables generation of this network namespace (NFT_MSG_GETGEN over netlink); it goes up by one with every
+    committed transaction, whatever table it touches, and never otherwise (packets filling dynamic sets, ``nft -c``
+    and listings leave it alone)."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    try:
+        sock.settimeout(2)
+        sock.bind((0, 0))
+        body = struct.pack('=BBH', socket.AF_UNSPEC, 0, 0)
+        sock.send(struct.pack('=IHHII', 16 + len(body), (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, 1, 1, 0) + body)
+        data = sock.recv(8192)
+    finally:
+        sock.close()
+    offset = 0
+    while offset + 16 <= len(data):
+        length, msg_type = struct.unpack_from('=IH', data, offset)
+        if length < 16:
+            break
+        if msg_type == NLMSG_ERROR:
+            return None
+        if msg_type == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN:
+            attr = offset + 20
+            while attr + 4 <= offset + length:
+                attr_len, attr_type = struct.unpack_from('=HH', data, attr)
+                if attr_len < 4:
+                    break
+                if attr_type & 0x3fff == NFTA_GEN_ID and attr_len >= 8:
+                    return struct.unpack_from('>I', data, attr + 4)[0]
+                attr += (attr_len + 3) & ~3
+        offset += (length + 3) & ~3
+    return None
+
+
+def ruleset_generation():
+    """``boot id:network namespace cookie:nftables generation``, or None.
+
+    Equal values from two moments prove that no nftables transaction was
+    committed in this network namespace in between: the boot id and the
+    namespace cookie (never reused during a boot; Linux 5.14 and later) pin
+    the namespace, and its generation goes up with every commit. None where
+    any part is not available (older kernels, no netlink access): callers then
+    list the table.
+    """
+    try:
+        with open('/proc/sys/kernel/random/boot_id') as handle:
+            boot_id = handle.read().strip()
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            cookie = struct.unpack('=Q', probe.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
+        finally:
+            probe.close()
+        genid = _nft_genid()
+    except (AttributeError, OSError, ValueError, struct.error):
+        return None
+    if not boot_id or genid is None:
+        return None
+    return '%s:%d:%d' % (boot_id, cookie, genid)
+
+
+# ---------------------------------------------------------------- the record of the loaded table
+class Record(object):
+    """What was loaded last: the script's digest, the ruleset generation right before the table was listed (or None),
+    and the listing. Stored as ``digest`` / ``generation G`` (optional) / listing lines."""
+
+    def __init__(self, digest, generation, listing):
+        self.digest = digest
+        self.generation = generation
+        self.listing = listing
+
+    @classmethod
+    def parse(cls, text):
+        if text is None:
+            return None
+        digest, _sep, rest = text.partition('\n')
+        generation = None
+        if rest.startswith('generation '):
+            line, _sep, rest = rest.partition('\n')
+            generation = line[len('generation '):].strip() or None
+        return cls(digest, generation, rest)
+
+    def format(self):
+        gen = 'generation %s\n' % self.generation if self.generation else ''
+        return '%s\n%s%s' % (self.digest, gen, self.listing or '')
+
+
 def content_digest(content):
     import hashlib  # pylint: disable=import-outside-toplevel
     return 'sha256:' + hashlib.sha256(content.encode('utf-8')).hexdigest()
 
 
-def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644):
-    """Apply phase. Returns a result dict; ``pending`` is set when the
-    controller must confirm within ``rollback_timeout`` seconds."""
+# ---------------------------------------------------------------- persistence: nftables.conf and nftables.service
+RED_HAT_LIKE = frozenset(('rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'ol', 'amzn'))
+NFTABLES_CONF = '/etc/nftables.conf'
+NFTABLES_CONF_RED_HAT = '/etc/sysconfig/nftables.conf'
+SERVICE = 'nftables.service'
+SYSTEMD_RUNNING = '/run/systemd/system'   # exists while systemd is the init system (sd_booted)
+
+
+def parse_os_release(text):
+    values = {}
+    for line in (text or '').splitlines():
+        key, sep, value = line.strip().partition('=')
+        if sep and key and not key.startswith('#'):
+            values[key] = value.strip().strip('"\'')
+    return values
+
+
+def distribution_nftables_conf(os_release=None, exists=os.path.exists):
+    """The nftables.conf the distribution's nftables.service loads: /etc/sysconfig/nftables.conf on the Red Hat
+    family (ID or ID_LIKE in /etc/os-release), /etc/nftables.conf elsewhere; without an os-release, the one of the
+    two that exists (/etc/nftables.conf when both or neither do)."""
+    if os_release is None:
+        for path in ('/etc/os-release', '/usr/lib/os-release'):
+            os_release = TableManager.read(path)
+            if os_release is not None:
+                break
+    if os_release is not None:
+        values = parse_os_release(os_release)
+        ids = set([values.get('ID', '').lower()]) | set(values.get('ID_LIKE', '').lower().split())
+        return NFTABLES_CONF_RED_HAT if ids & RED_HAT_LIKE else NFTABLES_CONF
+    if exists(NFTABLES_CONF_RED_HAT) and not exists(NFTABLES_CONF):
+        return NFTABLES_CONF_RED_HAT
+    return NFTABLES_CONF
+
+
+def include_line(path):
+    return 'include "%s"' % safe_path(path, 'path (written into the include line of nftables.conf)')
+
+
+def plan_persistence(mgr, path, include_in=None, enable_service=False):
+    """What loading the table at boot still needs: the include line in nftables.conf, nftables.service enabled.
+
+    Returns a dict with ``changed``; with ``include_in``: ``include_file``, ``include_changed`` and the diff of that
+    file; with ``enable_service``: ``systemd_running`` and ``service_changed``. Nothing is changed here.
+    """
+    plan = {'changed': False}
+    if include_in:
+        conf = distribution_nftables_conf() if include_in == 'auto' else include_in
+        if not os.path.isabs(conf):
+            raise PortwardenError('include_in: invalid value %r: expected auto or an absolute path.' % (include_in,))
+        line = include_line(path)
+        current = mgr.read(conf)
+        present = current is not None and any(item.strip() == line for item in current.splitlines())
+        plan.update(include_file=conf, include_changed=not present)
+        if not present:
+            text = current or ''
+            after = text + ('\n' if text and not text.endswith('\n') else '') + line + '\n'
+            plan['include_diff'] = {'before': text, 'after': after, 'before_header': conf, 'after_header': conf}
+    if enable_service:
+        running = os.path.isdir(SYSTEMD_RUNNING)
+        plan.update(systemd_running=running, service_changed=False)
+        if running:
+            systemctl = mgr.module.get_bin_path('systemctl')
+            if not systemctl:
+                raise PortwardenError('systemd runs on this host but systemctl was not found: cannot enable %s.' % SERVICE)
+            rc, _out, _err = mgr.module.run_command([systemctl, 'is-enabled', SERVICE], check_rc=False)
+            plan['service_changed'] = rc != 0
+    plan['changed'] = bool(plan.get('include_changed') or plan.get('service_changed'))
+    return plan
+
+
+def apply_persistence(mgr, plan):
+    """Carry out a plan of plan_persistence: the include line (the new nftables.conf checked with ``nft -c -f``
+    first; other lines untouched), then ``systemctl enable`` (never start or restart)."""
+    if plan.get('include_changed'):
+        conf = plan['include_file']
+        after = plan['include_diff']['after']
+        directory = os.path.dirname(conf)
+        if not os.path.isdir(directory):
+            try:
+                os.makedirs(directory, 0o755)
+            except OSError as exc:
+                raise PortwardenError('cannot create the directory %s: %s' % (directory, exc))
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(conf), dir=directory)
+        try:
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(after)
+            mgr.check_file(tmp, '%s with the include line' % conf)
+            try:
+                mode = os.stat(conf).st_mode & 0o7777  # the file's own permissions are kept
+            except OSError:
+                mode = 0o755                          # a new one: like the stock file (#!/usr/sbin/nft -f)
+            os.chmod(tmp, mode)
+            mgr.module.atomic_move(tmp, conf)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    if plan.get('service_changed'):
+        systemctl = mgr.module.get_bin_path('systemctl', required=True)
+        rc, out, err = mgr.module.run_command([systemctl, 'enable', SERVICE], check_rc=False)
+        if rc != 0:
+            raise PortwardenError('systemctl enable %s failed (rc=%d): %s' % (SERVICE, rc, (err or out).strip()))
+
+
+def _public(plan):
+    return dict((k, v) for k, v in plan.items() if k not in ('changed', 'include_diff'))
+
+
+# ---------------------------------------------------------------- apply / confirm / status
+def _check_content(mgr, content):
     if not isinstance(content, str) or not content.strip():
         raise PortwardenError('content is empty: expected an nftables script that defines the table %s %s.' % (mgr.family, mgr.name))
     if FLUSH_RULESET_RE.search(content):
         raise PortwardenError('content contains "flush ruleset": refused, it would remove the tables of other tools '
                               '(Docker, Kubernetes, libvirt). Replace only the table %s %s.' % (mgr.family, mgr.name))
-    mgr.ensure_state_dir()
-    candidate = mgr.state_path('candidate')
-    mgr.write_atomic(candidate, content)
-    try:
-        mgr.check_file(candidate, 'the new ruleset for table %s %s' % (mgr.family, mgr.name))
-    except PortwardenError:
-        os.unlink(candidate)
-        raise
 
-    live = mgr.listing()
-    record = mgr.read(mgr.state_path('record'))
-    on_disk = mgr.read(path)
+
+def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644, include_in=None,
+                enable_service=False):
+    """Apply phase. Returns a result dict; ``pending`` is set when the
+    controller must confirm within ``rollback_timeout`` seconds.
+
+    nft runs only where needed: none at all when the ruleset generation shows
+    that nothing was committed since the record (otherwise one listing); in
+    check mode ``nft -c -f`` when the table would change; when applying, one
+    ``nft -f`` (all or nothing, so it is also the check), one listing for the
+    record, and a ``nft -c -f`` of the saved table only when it has to be
+    restored from a listing.
+    """
+    _check_content(mgr, content)
+    what = 'the new ruleset for table %s %s' % (mgr.family, mgr.name)
     digest = content_digest(content)
-    recorded_digest, _sep, recorded_listing = (record or '').partition('\n')
-    drifted = live is not None and record is not None and live != recorded_listing
-    table_changed = live is None or record is None or recorded_digest != digest or live != recorded_listing
+    record = Record.parse(mgr.read(mgr.state_path('record')))
+    generation = mgr.generation()
+    if record is not None and record.generation and generation == record.generation:
+        live, listed = record.listing, False      # nothing committed since the record: the table is as recorded
+    else:
+        live, listed = mgr.listing(), True
+    on_disk = mgr.read(path)
+    drifted = live is not None and record is not None and live != record.listing
+    table_changed = live is None or record is None or record.digest != digest or drifted
     file_changed = on_disk != content
+    persist = plan_persistence(mgr, path, include_in, enable_service)
     if on_disk is not None and not drifted and record is not None:
         before, before_header = on_disk, path
     else:
         before, before_header = (live or ''), 'nft list table %s %s' % (mgr.family, mgr.name)
+    diff = {'before': before, 'after': content, 'before_header': before_header, 'after_header': path}
+    if persist.get('include_diff'):
+        diff = [diff, persist['include_diff']] if (table_changed or file_changed) else persist['include_diff']
     result = {
-        'changed': table_changed or file_changed,
+        'changed': table_changed or file_changed or persist['changed'],
         'table_changed': table_changed,
         'file_changed': file_changed,
         'drifted': drifted,
-        'diff': {'before': before, 'after': content, 'before_header': before_header, 'after_header': path},
+        'diff': diff,
         'pending': None,
         'rolled_back': False,
     }
-    if check_mode or not result['changed']:
-        os.unlink(candidate)
+    result.update(_public(persist))
+    if check_mode:
+        if table_changed:
+            mgr.check_file(mgr.scratch(content), what)
+        return result
+    if not result['changed']:
+        if listed and generation and record is not None:
+            # Remember that this listing matched: the next run needs no nft at all unless something is committed.
+            mgr.write_atomic(mgr.state_path('record'), Record(record.digest, generation, record.listing).format())
         return result
 
+    mgr.ensure_state_dir()
     if table_changed:
-        restore = mgr.state_path('%s.restore' % token)
-        mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live))
-        mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
+        candidate = mgr.scratch(content)
         if rollback_timeout > 0:
+            restore = mgr.state_path('%s.restore' % token)
+            if live is None:
+                mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, None))
+            elif not drifted and record is not None and on_disk is not None and content_digest(on_disk) == record.digest:
+                mgr.write_atomic(restore, on_disk)    # the script that loaded the current table: known to load
+            else:
+                mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live))
+                mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
             pending = mgr.state_path('%s.pending' % token)
-            mgr.write_atomic(pending, content)
+            mgr.write_atomic(pending, token)
             mgr.start_watchdog(rollback_timeout, pending, restore, mgr.state_path('%s.rolledback' % token))
             try:
-                mgr.load_file(candidate, 'the new ruleset for table %s %s' % (mgr.family, mgr.name))
+                mgr.load_file(candidate, what)
             except PortwardenError:
                 _disarm(pending)
+                _disarm(restore)
                 raise
             result['pending'] = token
             return result
-        mgr.load_file(candidate, 'the new ruleset for table %s %s' % (mgr.family, mgr.name))
-        os.unlink(restore)
-    commit(mgr, content, path, file_mode)
+        mgr.load_file(candidate, what)
+        commit(mgr, content, path, file_mode, include_in, enable_service)
+    else:
+        commit(mgr, content, path, file_mode, include_in, enable_service, known=(generation, live), on_disk=on_disk,
+               persist=persist)
     return result
 
 
-def _disarm(pending):
+def _disarm(marker):
     try:
-        os.unlink(pending)
+        os.unlink(marker)
     except OSError:
         pass
 
 
-def commit(mgr, content, path, file_mode=0o644):
-    """Write the persistent file and the record of what the kernel holds now."""
-    mgr.write_atomic(path, content, file_mode)
-    live = mgr.listing()
-    mgr.write_atomic(mgr.state_path('record'), '%s\n%s' % (content_digest(content), live or ''))
-    candidate = mgr.state_path('candidate')
-    if os.path.exists(candidate):
-        os.unlink(candidate)
+_UNREAD = object()
+
+
+def commit(mgr, content, path, file_mode=0o644, include_in=None, enable_service=False, known=None, on_disk=_UNREAD,
+           persist=None):
+    """Write the persistent file and the record of what the kernel holds now, then the boot configuration.
+
+    ``known`` is (generation, listing) when the table was not loaded by this
+    run (its listing is then known); otherwise the table is listed.
+    """
+    if on_disk is _UNREAD:
+        on_disk = mgr.read(path)
+    if on_disk != content:
+        mgr.write_atomic(path, content, file_mode)
+    if known is None:
+        generation = mgr.generation()            # before listing: a commit in between makes the next run list again
+        live = mgr.listing()
+    else:
+        generation, live = known
+    mgr.ensure_state_dir()
+    mgr.write_atomic(mgr.state_path('record'), Record(content_digest(content), generation, live or '').format())
+    if persist is None:
+        persist = plan_persistence(mgr, path, include_in, enable_service)
+    apply_persistence(mgr, persist)
+    return _public(persist)
 
 
 def rollback_outcome(mgr, token):
@@ -402,7 +712,7 @@ def rollback_outcome(mgr, token):
     return True, text.strip()
 
 
-def confirm_table(mgr, content, path, token, file_mode=0o644):
+def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, enable_service=False):
     """Confirm phase: the controller reached the host again. Take the pending
     marker away before the timer does; then persist. Raises if too late."""
     pending = mgr.state_path('%s.pending' % token)
@@ -416,11 +726,10 @@ def confirm_table(mgr, content, path, token, file_mode=0o644):
                                   rolled_back=True)
         raise PortwardenError('nothing to confirm for table %s %s: no pending change %s.' % (mgr.family, mgr.name, token))
     os.unlink(pending + '.confirmed')
-    restore = mgr.state_path('%s.restore' % token)
-    if os.path.exists(restore):
-        os.unlink(restore)
-    commit(mgr, content, path, file_mode)
-    return {'changed': True, 'confirmed': True}
+    _disarm(mgr.state_path('%s.restore' % token))
+    result = {'changed': True, 'confirmed': True}
+    result.update(commit(mgr, content, path, file_mode, include_in, enable_service))
+    return result
 
 
 def status_table(mgr, token):
@@ -432,7 +741,5 @@ def status_table(mgr, token):
 
 
 def cleanup_token(mgr, token):
-    for suffix in ('restore', 'rolledback', 'pending', 'candidate'):
-        path = mgr.state_path('%s.%s' % (token, suffix)) if suffix != 'candidate' else mgr.state_path(suffix)
-        if os.path.exists(path):
-            os.unlink(path)
+    for suffix in ('restore', 'rolledback', 'pending'):
+        _disarm(mgr.state_path('%s.%s' % (token, suffix)))

@@ -13,15 +13,21 @@ short_description: Replace one nftables table atomically, with a rollback the ho
 version_added: 0.1.0
 description:
   - Loads an nftables script that replaces exactly one table (for example C(inet portwarden)) in one
-    C(nft -f) transaction, after checking it with C(nft -c -f). Other tables are never read or changed,
-    and the ruleset is never flushed; a script containing C(flush ruleset) is refused.
+    C(nft -f) transaction. The kernel takes the transaction whole or not at all, so a script with any
+    error changes nothing (in check mode the script is checked with C(nft -c -f) instead). Other tables
+    are never read or changed, and the ruleset is never flushed; a script containing C(flush ruleset) is
+    refused.
   - "Lockout safe: before loading, the current table (or its absence) is saved and a detached rollback
     timer is started on the host. The action plugin then drops its connection, connects again and
     confirms. Without a confirmation within O(rollback_timeout) seconds, the host restores the saved
     table by itself and the task fails with a message saying so."
-  - After the confirmation the script is written to O(path) (for loading at boot) and a record of the
+  - After the confirmation the script is written to O(path) (for loading at boot), a record of the
     loaded table is kept in O(state_dir), so that a run that changes nothing reports no change, and a
-    table changed behind Ansible's back is loaded again.
+    table changed behind Ansible's back is loaded again; then, with O(include_in) and O(enable_service),
+    the boot configuration is completed.
+  - A run that changes nothing is one module call and, when no nftables transaction was committed on the
+    host since the record (the kernel's ruleset generation tells), runs no C(nft) command at all; otherwise
+    it lists the table once.
   - The script is expected to declare, delete and define the table, for example
     C(table inet portwarden {}), C(delete table inet portwarden), C(table inet portwarden { ... }).
 author:
@@ -70,6 +76,25 @@ options:
       - Permissions of O(path).
     type: raw
     default: '0644'
+  include_in:
+    description:
+      - The nftables configuration that the distribution's C(nftables.service) loads at boot; a line
+        C(include "<path>") for O(path) is appended to it when no such line is there (other lines and
+        includes are left alone; the file is created when missing). The new file is checked with
+        C(nft -c -f) before it replaces the old one, atomically.
+      - V(auto) picks the distribution's file from C(/etc/os-release) - C(/etc/sysconfig/nftables.conf)
+        when C(ID) or C(ID_LIKE) names the Red Hat family (rhel, fedora, centos, rocky, almalinux, ol,
+        amzn), C(/etc/nftables.conf) otherwise (without an os-release, the one of the two that exists).
+      - Done after the confirmation, like writing O(path). Not set - no include line.
+      - O(path) must then be an absolute path of letters, digits, C(_), C(.), C(-) and C(/).
+    type: str
+  enable_service:
+    description:
+      - Enable C(nftables.service) (C(systemctl enable)) where systemd runs, after the confirmation. It is
+        never started or restarted (the stock configuration of several distributions flushes the ruleset).
+      - Where systemd does not run (containers) nothing is done and RV(systemd_running) is V(false).
+    type: bool
+    default: false
   _phase:
     description:
       - Internal, set by the action plugin; do not set it.
@@ -85,11 +110,13 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports whether the table or O(path) would change, and checks the script with C(nft -c -f).
+    details: Reports whether the table, O(path), the include line or the service would change, and checks
+      the script with C(nft -c -f) when the table would change.
   diff_mode:
     support: full
     details: Before is the file previously written (or the listing of the live table when it was changed
-      by someone else or is not recorded), after is O(content).
+      by someone else or is not recorded), after is O(content). When the include line is added, the diff
+      of O(include_in) too (a list of two when both change).
   platform:
     platforms: linux
     support: full
@@ -97,13 +124,15 @@ attributes:
   idempotent:
     support: full
     details: The live table is compared with the record of what was loaded, without dynamic state
-      (counters, rate limit meters).
+      (counters, rate limit meters); the listing is skipped while the ruleset generation is unchanged.
 notes:
   - Works with any connection plugin; with C(local) the reconnection is a no-op but the confirmation still runs.
   - The rollback timer is a detached C(sh) process; on hosts where C(systemd-logind) kills a session's
     processes when it ends (C(KillUserProcesses=yes)), connect with a user whose session is not killed.
   - The nftables service is not restarted (the stock configuration of several distributions starts with
     C(flush ruleset)); the table is loaded directly.
+  - When the C(nft) binary is missing the task fails with RV(nft_missing=true), so that a role can install
+    the package and run the task again.
 seealso:
   - name: nftables wiki, atomic rule replacement
     description: Replacing a table in one transaction.
@@ -128,6 +157,13 @@ EXAMPLES = r'''
     name: example
     path: /etc/portwarden/example.nft
     rollback_timeout: 0
+
+- name: Replace the table and make it load at boot (include line in the distribution's nftables.conf, service enabled)
+  portwarden.ports.nft_table:
+    content: "{{ lookup('ansible.builtin.template', 'portwarden.nft.j2') }}"
+    path: /etc/portwarden/portwarden.nft
+    include_in: auto
+    enable_service: true
 '''
 
 RETURN = r'''
@@ -161,6 +197,31 @@ rollback_output:
   returned: when RV(rolled_back) is true
   type: str
   sample: rc=0
+include_file:
+  description: The nftables configuration that includes O(path) (O(include_in), with V(auto) resolved).
+  returned: when O(include_in) is set
+  type: str
+  sample: /etc/nftables.conf
+include_changed:
+  description: Whether the include line was (or in check mode would be) added to RV(include_file).
+  returned: when O(include_in) is set
+  type: bool
+  sample: false
+systemd_running:
+  description: Whether systemd runs on the host; where it does not, C(nftables.service) is left alone.
+  returned: when O(enable_service=true)
+  type: bool
+  sample: true
+service_changed:
+  description: Whether C(nftables.service) was (or in check mode would be) enabled.
+  returned: when O(enable_service=true)
+  type: bool
+  sample: false
+nft_missing:
+  description: The C(nft) binary was not found on the host (the task failed).
+  returned: when the task failed for that reason
+  type: bool
+  sample: true
 '''
 
 import os
@@ -184,8 +245,9 @@ def run(module):
     token = params['_token'] or os.urandom(8).hex()
     if not TOKEN_RE.match(token):
         raise PortwardenError('invalid internal token %r.' % token)
+    persist = dict(include_in=params['include_in'], enable_service=params['enable_service'])
     if phase == 'confirm':
-        return confirm_table(mgr, params['content'], params['path'], token, file_mode)
+        return confirm_table(mgr, params['content'], params['path'], token, file_mode, **persist)
     if phase == 'status':
         result = status_table(mgr, token)
         if not result['waiting']:
@@ -194,7 +256,7 @@ def run(module):
     timeout = params['rollback_timeout'] if params['_token'] else 0
     if timeout < 0:
         raise PortwardenError('invalid rollback_timeout %d: expected 0 (no rollback) or a number of seconds.' % timeout)
-    return apply_table(mgr, params['content'], params['path'], timeout, token, module.check_mode, file_mode)
+    return apply_table(mgr, params['content'], params['path'], timeout, token, module.check_mode, file_mode, **persist)
 
 
 def main():
@@ -207,6 +269,8 @@ def main():
             rollback_timeout=dict(type='int', default=30),
             state_dir=dict(type='path', default='/var/lib/portwarden'),
             mode=dict(type='raw', default='0644'),
+            include_in=dict(type='str'),
+            enable_service=dict(type='bool', default=False),
             _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
             _token=dict(type='str', no_log=False),
         ),

@@ -199,7 +199,19 @@ def role_vars(tmpdir, **extra):
 
 
 ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
-APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (checked with nft -c; rolled back by the host unless confirmed)'
+APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back by the host unless confirmed)'
+RETRY_TASK = ('portwarden.ports.host_firewall : Load the table inet portwarden after installing nftables (all or nothing; '
+              'rolled back by the host unless confirmed)')
+INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
+VALIDATE_TASK = "portwarden.ports.host_firewall : Validate the service catalogue and the role's variables (nothing changes on a bad value)"
+SAY_WHY_TASK = 'portwarden.ports.host_firewall : Say why nftables.service was not enabled'
+
+
+def ran_tasks(data):
+    """The role's tasks that ran (not skipped), without its inclusion and argument validation."""
+    return [task['task']['name'] for task in data['plays'][0]['tasks']
+            if task['task']['name'].startswith('portwarden.ports.host_firewall : ')
+            and not task['hosts'].get('localhost', {}).get('skipped') and 'Validating arguments' not in task['task']['name']]
 
 
 def task_result(data, name):
@@ -227,8 +239,11 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     # 1. check mode predicts the change, shows the ruleset diff, changes nothing
     data = run_role(nshost, check=True)
     applied = task_result(data, APPLY_TASK)
-    assert applied['changed'] is True and applied['table_changed'] is True
-    after = applied['diff']['after']
+    assert applied['changed'] is True and applied['table_changed'] is True and applied['include_changed'] is True
+    rules_diff, conf_diff = applied['diff']          # the rules file, and nftables.conf gaining the include line
+    assert conf_diff['before'] == STOCK_NFTABLES_CONF
+    assert conf_diff['after'] == STOCK_NFTABLES_CONF + 'include "%s"\n' % rules
+    after = rules_diff['after']
     assert after.startswith('# Managed by Ansible: portwarden.ports.host_firewall.')
     assert 'table inet portwarden {}\ndelete table inet portwarden\ntable inet portwarden {\n' in after
     assert 'tcp dport 8080 ip saddr @svc1_web_tcp_v4 accept comment "web"' in after
@@ -250,10 +265,15 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     assert conf_text == STOCK_NFTABLES_CONF + 'include "%s"\n' % rules
     assert other_tables(nshost) == others
 
-    # 3. check mode predicts no change; 4. apply changes nothing
+    # 3. check mode predicts no change; 4. apply changes nothing, in ONE task on the host (set_fact and debug run on
+    # the controller; without systemd here the role says why the service was not enabled)
     for check in (True, False):
         data = run_role(nshost, check=check)
         assert data['stats']['localhost']['changed'] == 0, (check, json.dumps(data['plays'][0]['tasks'], indent=1)[-3000:])
+        assert ran_tasks(data) == [VALIDATE_TASK, APPLY_TASK, SAY_WHY_TASK], ran_tasks(data)
+        applied = task_result(data, APPLY_TASK)
+        assert applied['include_file'] == conf and applied['include_changed'] is False
+        assert applied['systemd_running'] is False and 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']
     assert list_table(nshost, 'inet', 'portwarden') == live
     assert nshost.read_file(conf) == conf_text
 
@@ -268,8 +288,38 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     assert list_table(nshost, 'inet', 'portwarden') == live
     assert other_tables(nshost) == others
 
+    # Another tool commits a transaction (its own table): no change, and the table is still compared.
+    nshost.run(['nft', 'add', 'table', 'ip', 'pwother'])
+    data = run_role(nshost)
+    assert data['stats']['localhost']['changed'] == 0
+    assert task_result(data, APPLY_TASK)['drifted'] is False
+    # Someone adds a source to one of our sets: a transaction too; seen and repaired.
+    nshost.run(['nft', 'add', 'element', 'inet', 'portwarden', 'svc1_web_tcp_v4', '{ 10.77.0.3 }'])
+    data = run_role(nshost, check=True)
+    assert task_result(data, APPLY_TASK)['drifted'] is True
+    run_role(nshost)
+    assert list_table(nshost, 'inet', 'portwarden') == live
+    # The include line removed by hand comes back without reloading the table.
+    nshost.write_file(conf, STOCK_NFTABLES_CONF)
+    data = run_role(nshost)
+    applied = task_result(data, APPLY_TASK)
+    assert applied['changed'] is True and applied['include_changed'] is True and applied['table_changed'] is False
+    assert 'confirmed' not in applied and nshost.read_file(conf) == conf_text
+
     # The persisted files load at boot: the whole nftables.conf passes nft -c (it includes ours).
     nshost.run(['nft', '-c', '-f', conf])
+
+
+def test_missing_nft_fails_clearly_without_install(nshost):
+    # Hide nft inside the host's own mount namespace (it is not executable there any more).
+    nshost.run(['mount', '--bind', '/dev/null', shutil.which('nft') or '/usr/sbin/nft'])
+    data = nshost.playbook([ROLE_TASK], play_vars=role_vars(nshost.tmpdir))
+    assert data['rc'] != 0
+    failed = task_result(data, APPLY_TASK)
+    assert failed['failed'] is True and failed['nft_missing'] is True
+    assert 'nft binary was not found' in failed['msg'] and 'host_firewall_install' in failed['msg']
+    assert not [t for t in data['plays'][0]['tasks'] if t['task']['name'] in (INSTALL_TASK, RETRY_TASK)]
+    assert nshost.read_file(role_vars(nshost.tmpdir)['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 
 BAD_ENTRIES = [
