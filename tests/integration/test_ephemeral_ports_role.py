@@ -49,6 +49,16 @@ def failure(data):
     return None
 
 
+MODULE_TASKS = ("Read the host's port space", 'Reserve the catalogue ports inside the range and the extra ports',
+                'Set the ephemeral port range', 'Release the reservations the role does not make (reserved state exact)',
+                "Read the host's port space after the change")
+
+
+def on_host(data):
+    """The role's tasks that ran a module on the host (not skipped), in order."""
+    return [name for name, result in results(data).items() if name in MODULE_TASKS and not result.get('skipped')]
+
+
 def kernel(host):
     return (host.sysctl('net.ipv4.ip_local_port_range').split(), host.sysctl('net.ipv4.ip_local_reserved_ports'))
 
@@ -89,6 +99,11 @@ def test_reserve_check_apply_check_apply(fresh):
     second = run_role(host, role_vars)
     assert second['rc'] == 0 and changed_tasks(second) == [], changed_tasks(second)
     assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
+    # With a range and conflict action reserve, a run that changes nothing reaches the host twice only: the two
+    # modules read and compare by themselves; port_info reads neither before (not needed) nor after (no change).
+    assert on_host(second) == ['Reserve the catalogue ports inside the range and the extra ports', 'Set the ephemeral port range']
+    assert on_host(applied) == ['Reserve the catalogue ports inside the range and the extra ports', 'Set the ephemeral port range',
+                                "Read the host's port space after the change"]
 
 
 def test_range_omitted_keeps_range_and_reserves_inside_it(fresh):
@@ -102,7 +117,10 @@ def test_range_omitted_keeps_range_and_reserves_inside_it(fresh):
     # 30000-32767 is below the unchanged range 32768-60999: only 45000 and the extra ports are reserved.
     assert kernel(host) == (['32768', '60999'], '9999,45000,50000-50001')
     assert changed_tasks(run_role(host, role_vars, check=True)) == []
-    assert changed_tasks(run_role(host, role_vars)) == []
+    again = run_role(host, role_vars)
+    assert changed_tasks(again) == []
+    # The range is the host's: read first (needed for the plan), not again after a run that changed nothing.
+    assert on_host(again) == ["Read the host's port space", 'Reserve the catalogue ports inside the range and the extra ports']
 
 
 def test_fail_names_the_ports_and_changes_nothing(fresh):
@@ -170,6 +188,16 @@ def test_listener_in_range_outside_the_catalogue_is_pointed_out(fresh):
         assert proc.stdout.readline().strip() == 'up'
         data = run_role(host, {'ephemeral_ports_range': RANGE})
         assert data['rc'] == 0, failure(data)
+        note = results(data)['Point out listeners inside the range that the catalogue does not declare']
+        assert any('47001' in line for line in note['msg']), note
+        # A run that changes nothing with a range and conflict action reserve reads nothing: no note (the audit
+        # reports it). With the range left to the host the first read is needed, and the note comes from it.
+        data = run_role(host, {'ephemeral_ports_range': RANGE})
+        assert changed_tasks(data) == [] and "Read the host's port space" not in on_host(data)
+        assert results(data)['Point out listeners inside the range that the catalogue does not declare'].get('skipped')
+        data = run_role(host, {})
+        assert data['rc'] == 0 and changed_tasks(data) == [], failure(data)
+        assert on_host(data) == ["Read the host's port space", 'Reserve the catalogue ports inside the range and the extra ports']
         note = results(data)['Point out listeners inside the range that the catalogue does not declare']
         assert any('47001' in line for line in note['msg']), note
     finally:
