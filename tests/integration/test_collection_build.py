@@ -35,9 +35,12 @@ def test_build_install_and_run_by_fqcn(tmp_path):
         assert not any(n == unwanted or n.startswith(unwanted + '/') for n in names), unwanted
 
     clean = tmp_path / 'clean'
-    run([_bin('ansible-galaxy'), 'collection', 'install', '-p', str(clean), str(tarballs[0])])
+    # Only the clean path is searched: the checkout's own link (make's
+    # ANSIBLE_COLLECTIONS_PATH) would make galaxy skip the install.
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(clean), ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
                ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_LOCALHOST_WARNING='0')
+    run([_bin('ansible-galaxy'), 'collection', 'install', '-p', str(clean), str(tarballs[0])], env=env)
+    assert (clean / 'ansible_collections' / 'portwarden' / 'ports' / 'MANIFEST.json').is_file()
     doc = run([_bin('ansible-doc'), '-t', 'module', '--json', 'portwarden.ports.reserved_ports'], env=env)
     data = json.loads(doc.stdout)['portwarden.ports.reserved_ports']
     assert os.path.realpath(data['doc']['filename']).startswith(os.path.realpath(str(clean)))
