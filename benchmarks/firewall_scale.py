@@ -105,14 +105,12 @@ def role_expressions():
         tasks = yaml.safe_load(handle)
     model = content = None
     for task in tasks:
-        fact = task.get('ansible.builtin.set_fact') or {}
-        if '__host_firewall_model' in fact:
-            model = fact['__host_firewall_model']
         args = task.get('portwarden.ports.nft_table') or {}
         if 'content' in args:
             content = args['content']
+            model = (task.get('vars') or {}).get('__host_firewall_model')
     if not model or not content or 'portwarden.nft.j2' not in content:
-        raise RuntimeError('host_firewall tasks/main.yml: could not find the model set_fact and the nft_table content')
+        raise RuntimeError('host_firewall tasks/main.yml: could not find the nft_table task, its content and its model')
     content = content.replace("'portwarden.nft.j2'", repr(os.path.join(ROLE, 'templates', 'portwarden.nft.j2')))
     return model, content
 
@@ -220,8 +218,8 @@ def direct_render(tmp, n):
         'host_firewall_dhcpv6_client', 'host_firewall_log', 'host_firewall_log_prefix', 'host_firewall_log_rate',
         'host_firewall_forward_policy', 'host_firewall_output_policy', 'host_firewall_rules_path'))
     model = build_model([dict(services(1)[0])], **options)
-    model['services'][0]['sources_v4'] = sources(n)
-    model['services'][0]['sources'] = sources(n)
+    model['services'][0]['elements_v4'] = ', '.join(sources(n))
+    model['services'][0]['source_count'] = n
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, 'templates')), trim_blocks=True)
     t0 = time.perf_counter()
     text = env.get_template('portwarden.nft.j2').render(__host_firewall_model=model)

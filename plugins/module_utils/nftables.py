@@ -139,12 +139,16 @@ def build_model(services, management_ports=None, management_sources=None, allow_
         raise PortwardenError('host_firewall_services: %s' % exc.msg)
     model_services = []
     for index, service in enumerate(normalized):
-        item = dict(service)
+        # The source lists become the set elements as text, ready for the template: a model of 100,000 sources
+        # is then a handful of strings, which Ansible stores and templates at once (a list of 100,000 strings
+        # costs it seconds to store, and again to join).
+        item = dict((k, v) for k, v in service.items() if k not in ('sources', 'sources_v4', 'sources_v6'))
         item['id'] = _set_id(index, service)
         item['nft_port'] = str(service['start']) if service['start'] == service['end'] else '%d-%d' % (service['start'], service['end'])
         item['any_source'] = not service['sources']
-        item['sources_v4'] = _collapse(service['sources_v4'])
-        item['sources_v6'] = _collapse(service['sources_v6'])
+        item['source_count'] = len(service['sources'])
+        item['elements_v4'] = ', '.join(_collapse(service['sources_v4']))
+        item['elements_v6'] = ', '.join(_collapse(service['sources_v6']))
         item['rate'] = (_rate(service['rate_limit'], 'host_firewall_services: %s' % service['name'], regex=RATE_RE)
                         if service['rate_limit'] else None)
         model_services.append(item)
@@ -169,8 +173,8 @@ def build_model(services, management_ports=None, management_sources=None, allow_
         'services': model_services,
         'management': {
             'ports': ','.join(str(r.start) if r.start == r.end else '%d-%d' % (r.start, r.end) for r in ports.ranges),
-            'sources_v4': mgmt_v4,
-            'sources_v6': mgmt_v6,
+            'elements_v4': ', '.join(mgmt_v4),
+            'elements_v6': ', '.join(mgmt_v6),
             'any_source': not (mgmt_v4 or mgmt_v6),
         },
         'allow_ping': _bool(allow_ping, 'host_firewall_allow_ping'),

@@ -200,10 +200,9 @@ def role_vars(tmpdir, **extra):
 
 ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
 APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back by the host unless confirmed)'
+INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
 RETRY_TASK = ('portwarden.ports.host_firewall : Load the table inet portwarden after installing nftables (all or nothing; '
               'rolled back by the host unless confirmed)')
-INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
-VALIDATE_TASK = "portwarden.ports.host_firewall : Validate the service catalogue and the role's variables (nothing changes on a bad value)"
 SAY_WHY_TASK = 'portwarden.ports.host_firewall : Say why nftables.service was not enabled'
 
 
@@ -265,12 +264,12 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     assert conf_text == STOCK_NFTABLES_CONF + 'include "%s"\n' % rules
     assert other_tables(nshost) == others
 
-    # 3. check mode predicts no change; 4. apply changes nothing, in ONE task on the host (set_fact and debug run on
-    # the controller; without systemd here the role says why the service was not enabled)
+    # 3. check mode predicts no change; 4. apply changes nothing, in ONE task on the host (the debug runs on the
+    # controller; without systemd here the role says why the service was not enabled)
     for check in (True, False):
         data = run_role(nshost, check=check)
         assert data['stats']['localhost']['changed'] == 0, (check, json.dumps(data['plays'][0]['tasks'], indent=1)[-3000:])
-        assert ran_tasks(data) == [VALIDATE_TASK, APPLY_TASK, SAY_WHY_TASK], ran_tasks(data)
+        assert ran_tasks(data) == [APPLY_TASK, SAY_WHY_TASK], ran_tasks(data)
         applied = task_result(data, APPLY_TASK)
         assert applied['include_file'] == conf and applied['include_changed'] is False
         assert applied['systemd_running'] is False and 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']
@@ -310,15 +309,69 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     nshost.run(['nft', '-c', '-f', conf])
 
 
+FAKE_PACKAGE = '''#!/usr/bin/python
+# A stand-in package manager for the test (ansible_package_use): "installing" nftables uncovers the nft binary
+# hidden in the test host's own mount namespace. Nothing is installed on the machine.
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(name=dict(type='raw'), state=dict(type='str')), supports_check_mode=True)
+    if not module.check_mode:
+        rc, out, err = module.run_command(['umount', %r], check_rc=False)
+        if rc != 0:
+            module.fail_json(msg='umount failed: %%s' %% err)
+    module.exit_json(changed=True, name=module.params['name'])
+
+
+main()
+'''
+
+
+def hide_nft(host):
+    """nft is not executable inside the host's own mount namespace any more (get_bin_path does not find it)."""
+    nft = os.path.realpath(shutil.which('nft') or '/usr/sbin/nft')
+    host.run(['mount', '--bind', '/dev/null', nft])
+    return nft
+
+
+def test_missing_nft_is_installed_then_the_table_loaded(nshost):
+    nft = hide_nft(nshost)
+    library = os.path.join(nshost.tmpdir, 'library')      # next to the playbooks the test host writes
+    os.makedirs(library)
+    with open(os.path.join(library, 'pw_fake_package.py'), 'w') as handle:
+        handle.write(FAKE_PACKAGE % nft)
+    install = {'host_firewall_install': True, 'ansible_package_use': 'ansible.legacy.pw_fake_package'}
+
+    # Check mode: the install is predicted; nothing to load with yet.
+    data = nshost.playbook([ROLE_TASK], check=True, play_vars=role_vars(nshost.tmpdir, **install))
+    assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
+    first = task_result(data, APPLY_TASK)
+    assert first['nft_missing'] is True and not first.get('failed')
+    assert task_result(data, INSTALL_TASK)['changed'] is True
+    assert task_result(data, RETRY_TASK).get('skipped') is True
+    assert list_table(nshost, 'inet', 'portwarden') is None
+
+    # Apply: installed ("nft" back), then loaded and persisted by the second load task.
+    data = nshost.playbook([ROLE_TASK], play_vars=role_vars(nshost.tmpdir, **install))
+    assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
+    loaded = task_result(data, RETRY_TASK)
+    assert loaded['changed'] is True and loaded['confirmed'] is True and loaded['include_changed'] is True
+    assert 'set svc1_web_tcp_v4' in list_table(nshost, 'inet', 'portwarden')
+    assert 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']   # from the second load's result
+    # nft is there now: back to one task on the host, no install.
+    data = run_role(nshost, **install)
+    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK, SAY_WHY_TASK]
+
+
 def test_missing_nft_fails_clearly_without_install(nshost):
-    # Hide nft inside the host's own mount namespace (it is not executable there any more).
-    nshost.run(['mount', '--bind', '/dev/null', shutil.which('nft') or '/usr/sbin/nft'])
+    hide_nft(nshost)
     data = nshost.playbook([ROLE_TASK], play_vars=role_vars(nshost.tmpdir))
     assert data['rc'] != 0
     failed = task_result(data, APPLY_TASK)
     assert failed['failed'] is True and failed['nft_missing'] is True
     assert 'nft binary was not found' in failed['msg'] and 'host_firewall_install' in failed['msg']
-    assert not [t for t in data['plays'][0]['tasks'] if t['task']['name'] in (INSTALL_TASK, RETRY_TASK)]
+    assert ran_tasks(data) == [APPLY_TASK]                # failed there: the install was not tried
     assert nshost.read_file(role_vars(nshost.tmpdir)['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 

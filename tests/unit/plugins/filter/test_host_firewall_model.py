@@ -18,7 +18,7 @@ FILTER = FilterModule().filters()['host_firewall_model']
 def test_filter_returns_the_model():
     model = FILTER([{'name': 'ssh', 'port': 22, 'sources': ['10.0.0.0/8']}], management_ports=[22], log_prefix='pw')
     assert model['services'][0]['id'] == 'svc1_ssh_tcp'
-    assert model['services'][0]['sources_v4'] == ['10.0.0.0/8']
+    assert model['services'][0]['elements_v4'] == '10.0.0.0/8'
     assert model['management']['ports'] == '22' and model['log_prefix'] == 'pw'
 
 

@@ -47,11 +47,12 @@ def test_model_of_a_catalogue():
     assert ids == ['svc1_ssh_tcp', 'svc2_node_ports_tcp', 'svc3_dns_udp', 'svc4_dns_tcp']
     assert all(IDENT_RE.match(i) for i in ids)
     ssh = model['services'][0]
-    assert ssh['sources_v4'] == ['10.0.0.0/8']          # 10.1.0.0/16 merged into 10.0.0.0/8
-    assert ssh['sources_v6'] == ['2001:db8::/32']
+    assert ssh['elements_v4'] == '10.0.0.0/8'           # 10.1.0.0/16 merged into 10.0.0.0/8
+    assert ssh['elements_v6'] == '2001:db8::/32' and ssh['source_count'] == 3
+    assert 'sources' not in ssh and 'sources_v4' not in ssh   # no list: 100,000 sources stay one string
     assert ssh['rate'] == {'text': '10/minute', 'count': 10, 'unit': 'minute', 'timeout': '1m'}
     assert model['services'][1]['nft_port'] == '30000-32767' and model['services'][1]['any_source'] is True
-    assert model['management'] == {'ports': '22,2222-2223', 'sources_v4': ['192.0.2.0/24'], 'sources_v6': [],
+    assert model['management'] == {'ports': '22,2222-2223', 'elements_v4': '192.0.2.0/24', 'elements_v6': '',
                                    'any_source': False}
     assert (model['forward_policy'], model['output_policy'], model['log']) == ('drop', 'accept', True)
 
@@ -68,6 +69,14 @@ def test_rendered_table_replaces_only_its_own_table():
     assert '\t\tudp dport 53 accept comment "dns"' in lines
     assert text.count('{') == text.count('}')
     assert '\t# dns: udp 53 - resolver; # {x}' in lines   # description only ever in a comment line
+
+
+def test_rendered_sets_list_every_source_once_merged():
+    sources = ['10.0.0.%d/32' % i for i in range(0, 250, 2)] + ['10.1.0.0/25', '10.1.0.128/25', 'fd00::/64']
+    text = render(nftables.build_model([{'name': 'api', 'port': 8443, 'sources': sources}]))
+    v4 = ', '.join('10.0.0.%d/32' % i for i in range(0, 250, 2)) + ', 10.1.0.0/24'
+    assert '\t\telements = { %s }' % v4 in text.splitlines()
+    assert '\t\telements = { fd00::/64 }' in text.splitlines()
 
 
 def test_rendered_policies_and_logging_switches():
