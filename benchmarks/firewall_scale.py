@@ -15,7 +15,9 @@ For each size:
   namespace, then replacing the table) of the rendered file, in a fresh
   network namespace;
 * the role end to end (``include_role`` host_firewall, local connection, in a
-  namespace host): a run that loads the table, and a run that changes nothing;
+  namespace host): check mode, a run that loads the table, a run that changes
+  nothing, a run that replaces it with another table of the same size, and a
+  run that changes nothing after another tool committed a transaction;
 * the cost of a new TCP connection from the LAST-listed source network: a
   client namespace joined by a veth pair to the server namespace connects many
   times, median connect() time. The same sources, in the same order, as a
@@ -119,9 +121,10 @@ def role_vars(tmp, n):
     return {
         'host_firewall_services': services(n),
         'host_firewall_install': False,
-        'host_firewall_persist': False,
         'host_firewall_rules_path': os.path.join(tmp, 'etc', 'portwarden.nft'),
         'host_firewall_state_dir': os.path.join(tmp, 'state'),
+        # persistence as the role does it, into a nftables.conf of the benchmark's own (no systemd in a namespace)
+        'host_firewall_nftables_conf': os.path.join(tmp, 'etc', 'nftables.conf'),
         'ansible_python_interpreter': sys.executable,
     }
 
@@ -270,20 +273,38 @@ def nft_times(path, reps):
             'cpu': dict((k, statistics.median(v)) for k, v in cpu.items())}
 
 
+# The role's runs at one size, in order: (label, check mode, extra variables, what happens first).
+ROLE_RUNS = [
+    ('check', True, {}, None),               # check mode into the empty namespace: nft -c of the new table
+    ('load', False, {}, None),               # loads the table (empty before), writes the file, adds the include line
+    ('nochange', False, {}, None),           # nothing committed since: no nft at all
+    ('replace', False, {'host_firewall_log_rate': '6/minute'}, None),   # another table of the same size, with rollback
+    ('nochange_after_commit', False, {'host_firewall_log_rate': '6/minute'}, 'nft add table ip pwbench'),
+]
+
+
 def role_runs(host, tmp, n):
-    """The role end to end in the namespace host: a loading run, then a run that changes nothing."""
+    """The role end to end in the namespace host (local connection; rollback timer armed, 30 s, and confirmed)."""
     play = [{'name': 'host_firewall', 'hosts': 'localhost', 'gather_facts': False,
              'tasks': [{'name': 'role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}]}]
     os.makedirs(os.path.join(tmp, 'etc'), exist_ok=True)
     out = {}
-    for label in ('load', 'nochange'):
+    for label, check, extra, before in ROLE_RUNS:
+        if before:
+            host.run(before.split())
+        evars = dict(role_vars(tmp, n), **extra)
+        name = 'role-%d-%s' % (n, label)
+        if check:
+            plays = [dict(play[0], check_mode=True)]
+        else:
+            plays = play
         try:
-            data, wall = playbook(host, tmp, 'role-%d-%s' % (n, label), play, role_vars(tmp, n), timeout=ROLE_TIMEOUT)
+            data, wall = playbook(host, tmp, name, plays, evars, timeout=ROLE_TIMEOUT)
         except Timeout:
             out[label] = {'timeout': ROLE_TIMEOUT}
             continue
         tasks = task_seconds(data)
-        load = [sec for name, sec, _c in tasks if 'Load the table' in name]
+        load = [sec for task, sec, _c in tasks if 'Load the table' in task]
         stats = data['stats']['localhost']
         out[label] = {'wall': wall, 'load_task': load[0] if load else None, 'changed': stats.get('changed', 0)}
     return out
@@ -439,7 +460,7 @@ def _role_cell(run):
         return 'not run (render did not finish)'
     if 'timeout' in run:
         return '> %d (stopped)' % run['timeout']
-    return '%.1f (changed %d)' % (run['wall'], run['changed'])
+    return '%.1f / %.2f (changed %d)' % (run['wall'], run['load_task'] or 0.0, run['changed'])
 
 
 def report(results):
@@ -452,20 +473,31 @@ def report(results):
           'seconds; median of repeats (p10 - p90 for the replace).' % PORT)
     print()
     print('| sources | file size | render through the role (model + template) | template alone (Jinja2) | validate nft -c -f '
-          '| apply nft -f, empty | apply nft -f, replace | role run, loads | role run, no change | iptables-legacy-restore, same sources |')
-    print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+          '| apply nft -f, empty | apply nft -f, replace | iptables-legacy-restore, same sources |')
+    print('|---:|---:|---:|---:|---:|---:|---:|---:|')
     for n in sizes:
         d = results['nft'][n]
-        role = d['role'] or {}
         if 'timeout' in d:
             rendered = '> %d (stopped)' % d['timeout']
         else:
             rendered = '%.2f (%.2f + %.2f)' % (d['render']['median'], d['model']['median'], d['template']['median'])
-        print('| %d | %d KiB | %s | %.2f | %.2f | %.2f | %.2f (%.2f - %.2f) | %s | %s | %.2f |' % (
+        print('| %d | %d KiB | %s | %.2f | %.2f | %.2f | %.2f (%.2f - %.2f) | %.2f |' % (
             n, d['bytes'] // 1024, rendered, d['direct_template'], d['validate']['median'], d['apply_empty'],
             d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
-            _role_cell(role.get('load') if role else None), _role_cell(role.get('nochange') if role else None),
             results['iptables'][n]['restore']))
+    print()
+    print('The role end to end (include_role, local connection, rollback timer armed and confirmed, persistence into '
+          'a nftables.conf of its own): wall time of the playbook / of the task that loads the table, in seconds, and '
+          'the changed count. check: check mode, the new table checked with nft -c; load: into the empty namespace, '
+          'with the include line (its nftables.conf checked with nft -c); no change: nothing committed since; '
+          'replace: another table of the same size; no change after a commit: another tool committed a '
+          'transaction (one listing).')
+    print()
+    print('| sources | check | load | no change | replace | no change after a commit |')
+    print('|---:|---:|---:|---:|---:|---:|')
+    for n in sizes:
+        role = results['nft'][n].get('role')
+        print('| %d | %s |' % (n, ' | '.join(_role_cell(role.get(label) if role else None) for label, _c, _e, _b in ROLE_RUNS)))
     print()
     print('CPU time (user + system) of the same commands, less sensitive to the load of the machine than wall time:')
     print()
