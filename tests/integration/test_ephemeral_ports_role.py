@@ -195,7 +195,7 @@ def test_listener_in_range_outside_the_catalogue_is_pointed_out(fresh):
         data = run_role(host, {'ephemeral_ports_range': RANGE})
         assert changed_tasks(data) == [] and "Read the host's port space" not in on_host(data)
         assert 'Point out listeners inside the range that the catalogue does not declare' not in results(data)
-        assert results(data)['Check, verify and report the state after the change'].get('skipped') is True
+        assert results(data)['Release, check, verify and report the state after the change'].get('skipped') is True
         data = run_role(host, {})
         assert data['rc'] == 0 and changed_tasks(data) == [], failure(data)
         assert on_host(data) == ["Read the host's port space", 'Reserve the catalogue ports inside the range and the extra ports']
