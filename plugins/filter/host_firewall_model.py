@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filter ``host_firewall_model``: validate the host_firewall role's variables
-(the service catalogue first) and return what its nftables template renders."""
+(the service catalogue first) and return what its nftables template renders,
+or, given the template's text, the rendered ruleset."""
 
 from __future__ import annotations
 
@@ -13,13 +14,37 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
 
 
-def host_firewall_model(services, **options):
+def render_ruleset(template, model):
+    """The role's template rendered with the model, as Ansible's template lookup renders it (trim_blocks, the
+    trailing newline kept), in a sandbox. The template uses Jinja2's own syntax and filters only.
+
+    The role renders it here rather than with ``lookup('ansible.builtin.template')``, which deep-copies every
+    variable of the host first: with a catalogue of 100,000 sources that copy alone took 1.7 s per host.
+    """
+    from jinja2 import StrictUndefined  # pylint: disable=import-outside-toplevel
+    from jinja2.exceptions import TemplateError  # pylint: disable=import-outside-toplevel
+    from jinja2.sandbox import ImmutableSandboxedEnvironment  # pylint: disable=import-outside-toplevel
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined,
+                                        autoescape=False)
     try:
-        return build_model(services, **options)
+        return env.from_string(str(template)).render(__host_firewall_model=model)
+    except TemplateError as exc:
+        raise AnsibleFilterError('host_firewall_model: the template does not render: %s' % exc)
+
+
+def host_firewall_model(services, template=None, **options):
+    try:
+        model = build_model(services, **options)
     except PortwardenError as exc:
         raise AnsibleFilterError(exc.msg)
     except TypeError as exc:
         raise AnsibleFilterError('host_firewall_model: %s' % exc)
+    if template is None:
+        return model
+    if not isinstance(template, str) or not template.strip():
+        raise AnsibleFilterError('host_firewall_model: template: expected the text of the nftables template, got %r.'
+                                 % (template,))
+    return render_ruleset(template, model)
 
 
 class FilterModule(object):

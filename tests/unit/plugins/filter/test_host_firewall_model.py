@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -33,5 +35,53 @@ def test_filter_returns_the_model():
 def test_filter_errors_name_the_entry_and_the_field(services, kwargs, words):
     with pytest.raises(AnsibleFilterError) as info:
         FILTER(services, **kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+TEMPLATE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'host_firewall', 'templates',
+                        'portwarden.nft.j2')
+CATALOGUE = [
+    {'name': 'ssh', 'port': 22, 'sources': ['10.0.0.0/8', '2001:db8::/32'], 'rate_limit': '10/minute', 'description': 'x'},
+    {'name': 'web', 'port': '80-81'},
+    {'name': 'dns', 'port': 53, 'proto': 'udp', 'sources': ['192.0.2.0/24']},
+]
+
+
+LOADER = []
+
+
+@pytest.mark.parametrize('options', [
+    {'management_ports': [22]},
+    {'management_ports': [22, '2222-2223'], 'management_sources': ['10.1.0.0/16', 'fd00::/8'], 'log': False,
+     'output_policy': 'drop', 'allow_ping': False, 'dhcpv6_client': False},
+])
+def test_rendered_by_the_filter_as_the_template_lookup_renders_it(options):
+    """Byte for byte what lookup('ansible.builtin.template') gives for the same model (which the role no longer uses:
+    it copies every variable first)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.template import Templar, trust_as_template
+
+    with open(TEMPLATE) as handle:
+        source = handle.read()
+    rendered = FILTER(CATALOGUE, template=source, **options)
+    if not LOADER:
+        init_plugin_loader([])
+        LOADER.append(True)
+    templar = Templar(loader=DataLoader(), variables={'__host_firewall_model': FILTER(CATALOGUE, **options)})
+    expected = templar.template(trust_as_template("{{ lookup('ansible.builtin.template', %r) }}" % os.path.abspath(TEMPLATE)))
+    assert rendered == expected
+    assert rendered.endswith('}\n') and 'table inet portwarden {}\ndelete table inet portwarden\n' in rendered
+
+
+@pytest.mark.parametrize('template, words', [
+    ('', ['template', 'expected the text']),
+    ('{{ __host_firewall_model.nope }}', ['does not render', 'nope']),
+    ('{{ __host_firewall_model.__class__.__mro__ }}', ['does not render']),   # the sandbox
+])
+def test_a_bad_template_fails_clearly(template, words):
+    with pytest.raises(AnsibleFilterError) as info:
+        FILTER(CATALOGUE, template=template)
     for word in words:
         assert word in str(info.value)
