@@ -59,7 +59,7 @@ def normalize_sources(values, where='sources'):
     if not isinstance(values, (list, tuple)):
         raise PortwardenError('%s: invalid value %r: expected a list of IPv4/IPv6 networks.' % (where, values))
     networks = set(normalize_source(value, where=where) for value in values)
-    return sorted(networks, key=lambda n: (n.version, n))
+    return sorted(networks, key=lambda n: (n.version, int(n.network_address), n.prefixlen))
 
 
 def normalize_service(entry, index=0):
