@@ -12,13 +12,13 @@ and written atomically into O(dest) on the controller.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.linux import write_file_atomic
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
 
 # The module's argument spec (the same as DOCUMENTATION in plugins/modules/fleet_report.py).
@@ -28,21 +28,6 @@ ARGUMENT_SPEC = dict(
     title=dict(type='str', default='Port space of the fleet'),
     formats=dict(type='list', elements='str', default=list(fleet_report.FORMATS), choices=list(fleet_report.FORMATS)),
 )
-
-
-def write_atomic(path, data):
-    """Write ``data`` (text) to ``path`` through a temp file in the same directory."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(to_bytes(data))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read_or_none(path):
@@ -86,9 +71,11 @@ class ActionModule(ActionBase):
                 if not os.path.isdir(dest):
                     os.makedirs(dest, mode=0o755)
                 for fmt, path in changed:
-                    write_atomic(path, texts[fmt])
+                    write_file_atomic(path, texts[fmt], os.replace)
             except (IOError, OSError) as exc:
                 raise AnsibleActionFail('fleet_report: cannot write the report into %s: %s' % (dest, to_native(exc)))
+            except PortwardenError as exc:
+                raise AnsibleActionFail('fleet_report: cannot write the report into %s: %s' % (dest, exc.msg))
 
         result.update(
             changed=bool(changed),

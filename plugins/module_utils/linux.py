@@ -209,8 +209,13 @@ def boot_overrides(path, key, dirs=SYSCTL_DIRS, sysctl_conf=SYSCTL_CONF):
     return warnings
 
 
-def write_file_atomic(path, content, move, mode=0o644):
-    """Write content to a temp file in the same directory, then ``move(tmp, path)``."""
+def write_file_atomic(path, content, move, mode=0o644, check=None):
+    """Write content to a temp file in the same directory, then ``move(tmp, path)``.
+
+    ``check(tmp)``, when given, runs on the complete temp file before the move
+    (a validator); if it raises, ``path`` is untouched. The temp file never
+    outlives the call.
+    """
     directory = os.path.dirname(path) or '.'
     try:
         if not os.path.isdir(directory):
@@ -219,13 +224,18 @@ def write_file_atomic(path, content, move, mode=0o644):
     except (IOError, OSError) as exc:
         raise PortwardenError('Cannot write %s: %s.' % (path, exc.strerror or exc))
     try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-    except (IOError, OSError) as exc:
-        os.unlink(tmp)
-        raise PortwardenError('Cannot write %s: %s.' % (path, exc.strerror or exc))
-    move(tmp, path)
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+                handle.write(content)
+            os.chmod(tmp, mode)
+        except (IOError, OSError) as exc:
+            raise PortwardenError('Cannot write %s: %s.' % (path, exc.strerror or exc))
+        if check is not None:
+            check(tmp)
+        move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 class SysctlKey(object):

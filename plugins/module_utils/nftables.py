@@ -29,6 +29,7 @@ import tempfile
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.linux import write_file_atomic
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
@@ -308,21 +309,7 @@ class TableManager(object):
             return None
 
     def write_atomic(self, path, content, mode=0o600):
-        directory = os.path.dirname(path) or '.'
-        if not os.path.isdir(directory):
-            try:
-                os.makedirs(directory, 0o755)
-            except OSError as exc:
-                raise PortwardenError('cannot create the directory %s: %s' % (directory, exc))
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-        try:
-            with os.fdopen(fd, 'w') as handle:
-                handle.write(content)
-            os.chmod(tmp, mode)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_file_atomic(path, content, self.module.atomic_move, mode)
 
     def scratch(self, content):
         """A private temporary file holding ``content`` (removed with the module's temporary directory)."""
@@ -549,27 +536,12 @@ def apply_persistence(mgr, plan):
     first; other lines untouched), then ``systemctl enable`` (never start or restart)."""
     if plan.get('include_changed'):
         conf = plan['include_file']
-        after = plan['include_diff']['after']
-        directory = os.path.dirname(conf)
-        if not os.path.isdir(directory):
-            try:
-                os.makedirs(directory, 0o755)
-            except OSError as exc:
-                raise PortwardenError('cannot create the directory %s: %s' % (directory, exc))
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(conf), dir=directory)
         try:
-            with os.fdopen(fd, 'w') as handle:
-                handle.write(after)
-            mgr.check_file(tmp, '%s with the include line' % conf)
-            try:
-                mode = os.stat(conf).st_mode & 0o7777  # the file's own permissions are kept
-            except OSError:
-                mode = 0o755                          # a new one: like the stock file (#!/usr/sbin/nft -f)
-            os.chmod(tmp, mode)
-            mgr.module.atomic_move(tmp, conf)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            mode = os.stat(conf).st_mode & 0o7777  # the file's own permissions are kept
+        except OSError:
+            mode = 0o755                          # a new one: like the stock file (#!/usr/sbin/nft -f)
+        write_file_atomic(conf, plan['include_diff']['after'], mgr.module.atomic_move, mode,
+                          check=lambda tmp: mgr.check_file(tmp, '%s with the include line' % conf))
     if plan.get('service_changed'):
         systemctl = mgr.module.get_bin_path('systemctl', required=True)
         rc, out, err = mgr.module.run_command([systemctl, 'enable', SERVICE], check_rc=False)
