@@ -12,25 +12,15 @@ other target the module runs exactly as it would without this plugin.
 
 from __future__ import annotations
 
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import windows
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
-
-# The module's argument spec (checked against its DOCUMENTATION by a unit test).
-ARGUMENT_SPEC = dict(
-    start=dict(type='int', required=True),
-    end=dict(type='int', required=True),
-    protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
-    family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
-    persist=dict(type='bool', default=True),
-    sysctl_file=dict(type='path'),
-    bsd_portrange=dict(type='str', default='default', choices=['default', 'high', 'both']),
-)
 
 
 class ActionModule(NetshActionBase):
 
     MODULE = 'ephemeral_range'
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    ARGUMENT_SPEC = argspec.EPHEMERAL_RANGE
 
     def netsh(self, run, args):
         report = windows.ephemeral_range(

@@ -13,21 +13,15 @@ every other target the module runs exactly as it would without this plugin.
 
 from __future__ import annotations
 
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import windows
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
-
-# The module's argument spec (checked against its DOCUMENTATION by a unit test).
-ARGUMENT_SPEC = dict(
-    processes=dict(type='bool', default=False),
-    services=dict(type='list', elements='dict'),
-    top=dict(type='int', default=10),
-)
 
 
 class ActionModule(NetshActionBase):
 
     MODULE = 'port_info'
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    ARGUMENT_SPEC = argspec.PORT_INFO
 
     def netsh(self, run, args):
         report = windows.port_info(run, processes=args['processes'], services=args['services'], top=args['top'])

@@ -13,24 +13,15 @@ it would without this plugin.
 
 from __future__ import annotations
 
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import windows
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
-
-# The module's argument spec (checked against its DOCUMENTATION by a unit test).
-ARGUMENT_SPEC = dict(
-    ports=dict(type='list', elements='str', required=True),
-    state=dict(type='str', default='present', choices=['present', 'absent', 'exact']),
-    protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
-    family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
-    persist=dict(type='bool', default=True),
-    sysctl_file=dict(type='path', default='/etc/sysctl.d/90-portwarden.conf'),
-)
 
 
 class ActionModule(NetshActionBase):
 
     MODULE = 'reserved_ports'
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    ARGUMENT_SPEC = argspec.RESERVED_PORTS
 
     def netsh(self, run, args):
         report = windows.reserved_ports(

@@ -221,20 +221,13 @@ ranges:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            start=dict(type='int', required=True),
-            end=dict(type='int', required=True),
-            protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
-            family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
-            persist=dict(type='bool', default=True),
-            sysctl_file=dict(type='path'),
-            bsd_portrange=dict(type='str', default='default', choices=['default', 'high', 'both']),
-        ),
+        argument_spec=argspec.EPHEMERAL_RANGE,
         supports_check_mode=True,
     )
     try:

@@ -384,16 +384,13 @@ tables:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            processes=dict(type='bool', default=False),
-            services=dict(type='list', elements='dict'),
-            top=dict(type='int', default=10),
-        ),
+        argument_spec=argspec.PORT_INFO,
         supports_check_mode=True,
     )
     try:

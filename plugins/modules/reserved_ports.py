@@ -220,19 +220,13 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            ports=dict(type='list', elements='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'absent', 'exact']),
-            protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
-            family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
-            persist=dict(type='bool', default=True),
-            sysctl_file=dict(type='path', default='/etc/sysctl.d/90-portwarden.conf'),
-        ),
+        argument_spec=argspec.RESERVED_PORTS,
         supports_check_mode=True,
     )
     try:

@@ -33,7 +33,7 @@ def module_doc(name):
 
 @pytest.mark.parametrize('name', NAMES)
 def test_windows_spec_matches_module_documentation(name):
-    spec = action_module(name).ARGUMENT_SPEC
+    spec = action_module(name).ActionModule.ARGUMENT_SPEC
     options = module_doc(name)['options']
     assert sorted(spec) == sorted(options)
     for option, doc in options.items():
