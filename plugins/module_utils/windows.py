@@ -23,10 +23,12 @@ port ranges per protocol (TCP, UDP) and address family (IPv4, IPv6): four
 Excluded port ranges come in two kinds:
 
 - administered (marked ``*``): added with ``netsh ... add excludedportrange``
-  (by an administrator, an installer, or this collection). They are the
-  counterpart of Linux's reserved ports: the system never hands them out as
-  dynamic ports, and a service can still bind them explicitly. These are the
-  ones ``reserved_ports`` manages.
+  (by an administrator, an installer, a Windows feature, or this collection).
+  They are the counterpart of Linux's reserved ports: the system never hands
+  them out as dynamic ports, and a service can still bind them explicitly.
+  ``reserved_ports`` adds them; since Windows does not record who made one, it
+  deletes only ports a task names with ``state=absent`` (``exact`` reports and
+  keeps the rest).
 - held by the system (no ``*``): taken at runtime by Windows components and
   services through the API (Hyper-V, WinNAT, Docker, WSL, HTTP.sys ...). They
   block even explicit binds, move at every reboot, and netsh cannot delete
@@ -509,12 +511,22 @@ def plan_excluded(current, requested, state='present', store='persistent'):
         name = table_name(table)
         have = excluded.administered
         held = excluded.held
+        unlisted = PortSet()
         if state == 'present':
             want = have | requested
         elif state == 'absent':
             want = have - requested
         else:
-            want = requested
+            # Windows does not record who made an administered exclusion (Windows features and installers make them
+            # too, 50000-50059 on many hosts), so exact adds what is missing and keeps, reports and warns about the
+            # rest: only a port named with state=absent is ever deleted.
+            want = have | requested
+            unlisted = have - requested
+            if unlisted:
+                warnings.append('%s: %s %s administered (*) but not in the list; kept, because Windows does not record '
+                                'who made an exclusion (Windows features and installers add them too). To release one '
+                                'of yours, name it with state=absent.'
+                                % (name, unlisted.format(), 'is' if unlisted.size == 1 else 'are'))
         removed = have - want
         added = want - have
         deletes = []
@@ -536,6 +548,7 @@ def plan_excluded(current, requested, state='present', store='persistent'):
             'have': have,
             'want': want,
             'held': held,
+            'unlisted': unlisted,
             'added': added,
             'removed': removed,
             'blocked': blocked,
@@ -629,6 +642,7 @@ def reserved_ports(run, ports, state='present', protocol='all', family='all', pe
             'added': entry['added'].to_list(),
             'removed': entry['removed'].to_list(),
             'held_by_system': entry['held'].format(),
+            'kept_unlisted': entry['unlisted'].format(),
             'changed': bool(entry['commands']),
         }
         diff.append({

@@ -23,6 +23,10 @@ description:
     per protocol and family (O(protocol), O(family)), with C(netsh ... add|delete excludedportrange ... store=persistent)
     through the connection; no module code is sent. Like Linux's reserved ports, an administered exclusion is never handed
     out as a dynamic port and can still be bound explicitly by a service.
+  - Windows does not record who made an administered exclusion; Windows features and installers make them too (many
+    hosts carry C(50000-50059 *)). So on Windows the module deletes an administered exclusion only for ports the task
+    names with O(state=absent); O(state=exact) adds the missing ports and keeps the administered exclusions outside the
+    list, with a warning, reporting them per table in C(kept_unlisted) (RV(tables)).
   - On Windows, exclusions without C(*) are held at runtime by Windows components and services (Hyper-V, WinNAT, Docker,
     WSL ...). They are reported (RV(held_by_system)) and never deleted, also with O(state=absent) or O(state=exact), with a
     warning. Adding an exclusion over one of them, or over a port that a socket uses, is refused before anything runs,
@@ -58,7 +62,7 @@ options:
     description:
       - Ports and ranges, as integers and C(start-end) strings, for example V(22), V(8080-8081).
       - A comma-separated string such as V(9100,8080-8081) is accepted too.
-      - With O(state=exact), an empty list removes every reservation.
+      - With O(state=exact), an empty list removes every reservation (on Linux; see the description for Windows).
     type: list
     elements: str
     required: true
@@ -66,7 +70,8 @@ options:
     description:
       - V(present) adds O(ports) to the reservations, keeping the others.
       - V(absent) removes O(ports) from the reservations, keeping the others.
-      - V(exact) makes the reservations exactly O(ports).
+      - V(exact) makes the reservations exactly O(ports). On Windows it adds the missing ports and keeps (and warns
+        about) administered exclusions outside O(ports), which may belong to Windows or another program.
     type: str
     choices: [present, absent, exact]
     default: present
@@ -191,12 +196,13 @@ sysctl_file:
 tables:
   description:
     - On Windows, each selected table (V(ipv4/tcp), V(ipv4/udp), V(ipv6/tcp), V(ipv6/udp)) with its administered exclusions
-      before and after (C(ports), C(list)), C(added), C(removed), C(held_by_system) and C(changed).
+      before and after (C(ports), C(list)), C(added), C(removed), C(held_by_system), C(kept_unlisted) (administered
+      exclusions outside O(ports) that O(state=exact) kept) and C(changed).
     - RV(before), RV(after), RV(added) and RV(removed) are the union over the selected tables.
   returned: on Windows
   type: dict
   sample: {"ipv4/tcp": {"before": {"ports": "", "list": []}, "after": {"ports": "9100", "list": [9100]},
-           "added": [9100], "removed": [], "held_by_system": "56638-56737", "changed": true}}
+           "added": [9100], "removed": [], "held_by_system": "56638-56737", "kept_unlisted": "", "changed": true}}
 administered:
   description: On Windows, the administered exclusions (C(*)) of each selected table after the task, canonical form.
   returned: on Windows

@@ -176,7 +176,7 @@ def _hyperv():
     return excluded
 
 
-@pytest.mark.parametrize('locale,encoding', [('en', 'utf-8'), ('zh', 'cp936'), ('de', 'cp850')])
+@pytest.mark.parametrize('locale,encoding', [('en', 'utf-8'), ('zh', 'cp936'), ('de', 'cp850'), ('fr', 'cp850')])
 def test_reserved_ports_present_cycle(tmp_path, locale, encoding):
     win = StandinHost(tmp_path, locale=locale, encoding=encoding, excluded=_hyperv())
     first, applied, again, last = win.cycle('reserved_ports', {'ports': ['9100', '8080-8081'], 'protocol': 'tcp'})
@@ -196,15 +196,18 @@ def test_reserved_ports_written_differently_is_idempotent(win):
     assert not result['changed']
 
 
-def test_reserved_ports_exact_keeps_held_by_system(win):
+def test_reserved_ports_exact_keeps_held_by_system_and_unlisted_administered(win):
     win.update(excluded=_hyperv())
     first, applied, again, last = win.cycle('reserved_ports', {'ports': ['8080'], 'state': 'exact', 'protocol': 'tcp',
                                                                'family': 'ipv4'})
     assert [r['changed'] for r in (first, applied, again, last)] == [True, True, False, False]
-    assert first['removed'] == ['50000-50059'] and first['added'] == [8080]
+    assert first['removed'] == [] and first['added'] == [8080]
     assert any('56638-56737 are held by Windows or a service' in w for w in first['warnings'])
-    assert sorted(win.read()['excluded']['ipv4/tcp']) == [[8080, 8080, True], [56638, 56737, False]]
-    assert not any('startport=56638' in line for line in win.changes())
+    assert any('50000-50059 are administered (*) but not in the list; kept' in w for w in first['warnings'])
+    assert again['tables']['ipv4/tcp']['kept_unlisted'] == '50000-50059'
+    assert sorted(win.read()['excluded']['ipv4/tcp']) == [[8080, 8080, True], [50000, 50059, True],
+                                                          [56638, 56737, False]]
+    assert not any('delete' in line for line in win.changes())
 
 
 def test_reserved_ports_absent_splits_a_range(win):

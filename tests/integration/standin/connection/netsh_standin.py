@@ -56,9 +56,10 @@ TEXT = {
         'states': {'LISTEN': 'LISTENING', 'ESTABLISHED': 'ESTABLISHED', 'TIME_WAIT': 'TIME_WAIT'},
     },
     'fr': {
-        'dyn_title': 'Plage de ports dynamiques du protocole {p}', 'dyn_start': 'Port de d\u00e9marrage   ',
-        'dyn_num': 'Nombre de ports     ', 'exc_title': 'Plages d\u2019exclusion de ports du protocole {p}',
-        'exc_head': 'Port de d\u00e9but  Port de fin', 'exc_foot': '* - Exclusions de ports administr\u00e9es.', 'ok': 'Ok.',
+        'dyn_title': 'Plage de ports dynamique du protocole {p}', 'dyn_start': 'Port de d\u00e9marrage   ',
+        'dyn_num': 'Nombre de ports     ', 'exc_title': "Protocole {p} Plages d'exclusion de ports",
+        'exc_head': 'Port de d\u00e9but    Port de fin', 'exc_dash': '-------------    -----------',
+        'exc_foot': '* - Exclusions de ports administr\u00e9s.', 'ok': 'Ok.',
         'in_use': 'Le processus ne peut pas acc\u00e9der au fichier car ce fichier est utilis\u00e9 par un autre processus.',
         'elevation': 'L\u2019op\u00e9ration demand\u00e9e n\u00e9cessite une \u00e9l\u00e9vation (Ex\u00e9cuter en tant '
                      'qu\u2019administrateur).',
@@ -69,8 +70,8 @@ TEXT = {
     },
     'de': {
         'dyn_title': 'Dynamischer Portbereich f\u00fcr {p}-Protokoll', 'dyn_start': 'Startport        ',
-        'dyn_num': 'Anzahl der Ports ', 'exc_title': 'Protokoll {p} Portausschlussbereiche',
-        'exc_head': 'Startport     Endport', 'exc_foot': '* - Verwaltete Portausschl\u00fcsse.', 'ok': 'OK.',
+        'dyn_num': 'Anzahl der Ports ', 'exc_title': 'Portausschlussbereiche f\u00fcr das Protokoll "{p}"',
+        'exc_head': 'Startport      Endport', 'exc_foot': '* - Verwaltete Portausschl\u00fcsse.', 'ok': 'OK.',
         'in_use': 'Der Prozess kann nicht auf die Datei zugreifen, da sie von einem anderen Prozess verwendet wird.',
         'elevation': 'F\u00fcr den angeforderten Vorgang sind erh\u00f6hte Rechte erforderlich (als Administrator ausf\u00fchren).',
         'param': 'Falscher Parameter.', 'not_found': 'Das System kann die angegebene Datei nicht finden.',
@@ -193,8 +194,9 @@ class NetshEmulator(object):
         if verb == 'show':
             proto = table.split('/')[1]
             body = ''.join('%10d  %10d%s\n' % (s, e, '     *' if admin else '') for s, e, admin in sorted(rows))
-            return self._out(0, '\n%s\n\n%s\n----------    --------\n%s\n%s\n\n' % (
-                self.text['exc_title'].format(p=proto), self.text['exc_head'], body, self.text['exc_foot']))
+            return self._out(0, '\n%s\n\n%s\n%s\n%s\n%s\n\n' % (
+                self.text['exc_title'].format(p=proto), self.text['exc_head'],
+                self.text.get('exc_dash', '----------    --------'), body, self.text['exc_foot']))
         if verb not in ('add', 'delete'):
             return self._fail('param')
         if not self.state.get('elevated', True):

@@ -84,7 +84,8 @@ def test_excluded_english_with_administered_marker():
 
 @pytest.mark.parametrize('name,administered,held', [
     ('excluded_fr_tcp.txt', '9100,50000-50059', '5357,61117-61216'),
-    ('excluded_de_tcp.txt', '8080-8081', '5357,49671-49770'),
+    ('excluded_fr_tcp_compact.txt', '13128-13130,50000-50059', '80,1487,22000'),
+    ('excluded_de_tcp.txt', '8080-8081,50000', '5357,49671-49770,50001-50100'),
     ('excluded_zh_tcp.txt', '50000-50059', '54364-54463,54664-54763'),
     ('excluded_es_tcp.txt', '50000-50059', '1025-1124,5357'),
 ])
@@ -337,15 +338,33 @@ def test_reserved_absent_splits_a_row():
     assert not again['changed']
 
 
-def test_reserved_exact_keeps_held_by_system_and_warns():
+def test_reserved_exact_keeps_held_by_system_and_unlisted_administered():
+    """exact adds what is missing; rows without * and unlisted * rows (Windows', an installer's) stay, with warnings."""
     fake = FakeNetsh(excluded={('ipv4', 'tcp'): list(HYPERV) + [(9100, 9100, True)]})
     first, applied, again, last = cycle(fake, windows.reserved_ports, ports=['8080'], state='exact', protocol='tcp',
                                         family='ipv4')
-    assert first['removed'] == [9100, '50000-50059'] and first['added'] == [8080]
+    assert first['removed'] == [] and first['added'] == [8080]
+    assert first['tables']['ipv4/tcp']['kept_unlisted'] == '9100,50000-50059'
     assert any('56638-56737 are held by Windows or a service' in w and 'never deleted' in w for w in first['warnings'])
+    assert any('9100,50000-50059 are administered (*) but not in the list; kept' in w and 'state=absent' in w
+               for w in first['warnings'])
+    assert applied['commands'] == [
+        'netsh interface ipv4 add excludedportrange protocol=tcp startport=8080 numberofports=1 store=persistent']
     assert (56638, 56737, False) in fake.excluded[('ipv4', 'tcp')]
-    assert not any('startport=56638' in line for line in fake.ran)
-    assert again['after']['ports'] == '8080' and not again['changed']
+    assert (50000, 50059, True) in fake.excluded[('ipv4', 'tcp')] and (9100, 9100, True) in fake.excluded[('ipv4', 'tcp')]
+    assert not any('delete' in line for line in fake.ran)
+    assert again['after']['ports'] == '8080,9100,50000-50059' and not again['changed']
+
+
+def test_reserved_absent_deletes_a_named_administered_port():
+    fake = FakeNetsh(excluded={('ipv4', 'tcp'): list(HYPERV) + [(9100, 9100, True)]})
+    first, applied, again, last = cycle(fake, windows.reserved_ports, ports=['9100'], state='absent', protocol='tcp',
+                                        family='ipv4')
+    assert first['removed'] == [9100] and first['changed']
+    assert applied['commands'] == [
+        'netsh interface ipv4 delete excludedportrange protocol=tcp startport=9100 numberofports=1 store=persistent']
+    assert (50000, 50059, True) in fake.excluded[('ipv4', 'tcp')]
+    assert again['after']['ports'] == '50000-50059' and not again['changed']
 
 
 def test_reserved_absent_of_a_held_port_warns_and_changes_nothing():
