@@ -25,7 +25,7 @@ class ActionModule(NetshActionBase):
     def netsh(self, run, args):
         report = windows.ephemeral_range(
             run, args['start'], args['end'], protocol=args['protocol'], family=args['family'], persist=args['persist'],
-            check_mode=self._task.check_mode)
+            check_mode=self._task.check_mode, reserve=args['reserve'])
         if args.get('sysctl_file'):
             report['warnings'].append('sysctl_file is ignored on Windows: netsh keeps the persistent value itself.')
         return report

@@ -20,6 +20,7 @@ EPHEMERAL_RANGE = dict(
     persist=dict(type='bool', default=True),
     sysctl_file=dict(type='path'),
     bsd_portrange=dict(type='str', default='default', choices=['default', 'high', 'both']),
+    reserve=dict(type='list', elements='str', default=[]),
 )
 
 RESERVED_PORTS = dict(

@@ -59,7 +59,7 @@ def ephemeral_range(module):
         return linux.set_ephemeral_range(
             params['start'], params['end'], persist=params['persist'],
             sysctl_file=params['sysctl_file'] or linux.DEFAULT_SYSCTL_FILE,
-            check_mode=module.check_mode, move=_mover(module),
+            check_mode=module.check_mode, move=_mover(module), reserve=params['reserve'],
             listeners=lambda: PortSet.parse([item.port for item in procnet.scan_tables(params['start'], params['end']).listeners]))
     if system() in BSD_SYSTEMS:
         from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
@@ -67,7 +67,8 @@ def ephemeral_range(module):
         return bsd.set_ephemeral_range(
             _runner(module), params['start'], params['end'], portrange=params['bsd_portrange'],
             persist=params['persist'], sysctl_file=params['sysctl_file'] or bsd.SYSCTL_CONF,
-            check_mode=module.check_mode, move=_mover(module), sysctl=module.get_bin_path('sysctl', required=True))
+            check_mode=module.check_mode, move=_mover(module), sysctl=module.get_bin_path('sysctl', required=True),
+            reserve=params['reserve'], system=system())
     raise _unsupported('Setting the ephemeral port range')
 
 

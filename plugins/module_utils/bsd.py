@@ -157,9 +157,21 @@ def _set_order(have, want, first, last):
 
 
 def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysctl_file=SYSCTL_CONF, check_mode=False,
-                        move=None, sysctl='sysctl', read_file=linux.read_text):
-    """Plan and (unless check_mode) apply first/last (and/or hifirst/hilast), runtime and persisted."""
+                        move=None, sysctl='sysctl', read_file=linux.read_text, reserve=None, system='FreeBSD'):
+    """Plan and (unless check_mode) apply first/last (and/or hifirst/hilast), runtime and persisted.
+
+    ``reserve``: there is no per-port reservation here, so ports to keep out of
+    the range must lie outside the new range; the task fails before it changes
+    anything when one does not.
+    """
     want = validate_range(start, end)
+    kept_out = PortSet.parse(reserve or [])
+    inside = kept_out & PortSet([want])
+    if inside:
+        raise PortwardenError('%s has no per-port reservation, so reserve=%s cannot be kept out of the range %s by '
+                              'reserving: port(s) %s lie inside it. Choose a range that excludes them, or move the '
+                              'service.' % ('macOS' if system == 'Darwin' else system, kept_out.format(), want,
+                                            inside.format()), ports=inside.format())
     ctl = Sysctl(run, sysctl)
     selected = pairs_for(portrange)
     have = {}
@@ -210,6 +222,10 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
         'warnings': [],
         'diff': diff,
     }
+    if kept_out:
+        result['warnings'].append('%s has no per-port reservation; %s lie outside the range %s, so the kernel never hands '
+                                  'them out: nothing to reserve.' % ('macOS' if system == 'Darwin' else system,
+                                                                      kept_out.format(), want))
     if persist:
         result['sysctl_file'] = sysctl_file
     return result

@@ -255,8 +255,12 @@ class SysctlKey(object):
     def read(self):
         return self.parse(read_sysctl(self.key, self.proc_sys))
 
-    def plan(self, want, persist, sysctl_file):
-        """Everything that would change, with no side effect."""
+    def plan(self, want, persist, sysctl_file, file_text=None):
+        """Everything that would change, with no side effect.
+
+        ``file_text`` stands for the drop-in's content when another key's plan
+        will have changed it first (one task that sets two keys).
+        """
         have = self.read()
         plan = {
             'key': self.key,
@@ -269,7 +273,7 @@ class SysctlKey(object):
             'file_after': None,
         }
         if persist:
-            before = read_text(sysctl_file)
+            before = read_text(sysctl_file) if file_text is None else file_text
             current = file_value(before, self.key)
             try:
                 same = current is not None and self.parse(current) == want
@@ -299,13 +303,13 @@ class SysctlKey(object):
             'after': self.fmt_runtime(plan['want']) + '\n',
         }]
         if plan['file']:
-            diffs.append({
-                'before_header': plan['file'],
-                'after_header': plan['file'],
-                'before': plan['file_before'] or '',
-                'after': plan['file_after'] or '',
-            })
+            diffs.append(file_diff(plan['file'], plan['file_before'], plan['file_after']))
         return diffs
+
+
+def file_diff(path, before, after):
+    """One diff entry for a file (None stands for a missing file)."""
+    return {'before_header': path, 'after_header': path, 'before': before or '', 'after': after or ''}
 
 
 def port_range_key(proc_sys=PROC_SYS):
@@ -336,11 +340,14 @@ def _plan_result(keyobj, plan, check_mode, move, warnings):
 
 
 def set_ephemeral_range(start, end, persist=True, sysctl_file=DEFAULT_SYSCTL_FILE, check_mode=False, move=None,
-                        listeners=None, proc_sys=PROC_SYS):
+                        listeners=None, reserve=None, proc_sys=PROC_SYS):
     """Plan and (unless check_mode) apply the ephemeral port range.
 
     ``listeners`` is an optional callable returning the PortSet of ports that
     something listens on, for the warning about listeners the new range covers.
+    ``reserve`` (ports, optional) are added to the reservations first, in the
+    same call: both keys are planned before either is written, the drop-in is
+    planned once for both, and the reservations are applied before the range.
     """
     for name, value in (('start', start), ('end', end)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
@@ -352,9 +359,14 @@ def set_ephemeral_range(start, end, persist=True, sysctl_file=DEFAULT_SYSCTL_FIL
         raise PortwardenError('Invalid range %d-%d: start %d is below net.ipv4.ip_unprivileged_port_start (%d); the kernel '
                               'refuses an ephemeral range that reaches into the privileged ports. Use a start of at '
                               'least %d.' % (start, end, start, unprivileged, unprivileged))
+    rkey = rplan = None
+    if reserve:
+        rkey = reserved_ports_key(proc_sys)
+        rhave = rkey.read()
+        rplan = rkey.plan(rhave | PortSet.parse(reserve), persist, sysctl_file)
     want = PortRange(start, end)
     keyobj = port_range_key(proc_sys)
-    plan = keyobj.plan(want, persist, sysctl_file)
+    plan = keyobj.plan(want, persist, sysctl_file, file_text=rplan['file_after'] if rplan and persist else None)
     warnings = []
     if start % 2 == end % 2:
         warnings.append('The range %d-%d has bounds of the same parity; the kernel prefers different parity (an even start '
@@ -362,17 +374,44 @@ def set_ephemeral_range(start, end, persist=True, sysctl_file=DEFAULT_SYSCTL_FIL
                         'halves of the range.' % (start, end))
     if persist:
         warnings.extend(boot_overrides(sysctl_file, RANGE_KEY))
+        if rplan:
+            warnings.extend(boot_overrides(sysctl_file, RESERVED_KEY))
     if listeners is not None and plan['runtime_changed']:
-        reserved = read_reserved_ports(proc_sys)
+        reserved = rplan['want'] if rplan else read_reserved_ports(proc_sys)
         exposed = (listeners() & PortSet([want])) - reserved
         if exposed:
             warnings.append('The range %s covers port(s) %s that a service listens on and that are not reserved: an '
                             'outgoing connection may take them while the service is down. Reserve them with '
-                            'portwarden.ports.reserved_ports.' % (want, exposed.format()))
-    result = _plan_result(keyobj, plan, check_mode, move, warnings)
+                            'portwarden.ports.reserved_ports (or the reserve option).' % (want, exposed.format()))
+    if rplan is None:
+        result = _plan_result(keyobj, plan, check_mode, move, warnings)
+    else:
+        if not check_mode:
+            if rplan['changed']:
+                rkey.apply(rplan, move)
+            if plan['changed']:
+                keyobj.apply(plan, move)
+        result = {'changed': plan['changed'] or rplan['changed'], 'warnings': warnings,
+                  'diff': _two_key_diff(rkey, rplan, keyobj, plan)}
+        if plan['file']:
+            result['sysctl_file'] = plan['file']
+        result['reserved'] = {
+            'before': _ports_dict(rplan['have']),
+            'after': _ports_dict(rplan['want']),
+            'added': (rplan['want'] - rplan['have']).to_list(),
+            'changed': rplan['changed'],
+        }
     result['before'] = _range_dict(plan['have'])
     result['after'] = _range_dict(plan['want'])
     return result
+
+
+def _two_key_diff(first, first_plan, second, second_plan):
+    """Runtime diffs of both keys, then one diff of the drop-in from its content now to the final one."""
+    diffs = [d for d in first.diff(first_plan) + second.diff(second_plan) if d['before_header'].endswith('(runtime)')]
+    if second_plan['file']:
+        diffs.append(file_diff(second_plan['file'], first_plan['file_before'], second_plan['file_after']))
+    return diffs
 
 
 RESERVED_STATES = ('present', 'absent', 'exact')

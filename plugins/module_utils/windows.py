@@ -451,9 +451,25 @@ def plan_dynamic(current, want, store='persistent'):
     }
 
 
-def ephemeral_range(run, start, end, protocol='all', family='all', persist=True, check_mode=False):
-    """Plan and (unless check_mode) apply the dynamic port range on Windows."""
+def ephemeral_range(run, start, end, protocol='all', family='all', persist=True, check_mode=False, reserve=None):
+    """Plan and (unless check_mode) apply the dynamic port range on Windows.
+
+    ``reserve`` (ports, optional) are added to the administered exclusions of
+    the same tables first (reserved_ports with state=present), so that the new
+    range never covers them unexcluded.
+    """
     want = validate_dynamic_range(start, end)
+    if reserve:
+        reserved = reserved_ports(run, reserve, state='present', protocol=protocol, family=family, persist=persist,
+                                  check_mode=check_mode)
+        result = ephemeral_range(run, start, end, protocol=protocol, family=family, persist=persist,
+                                 check_mode=check_mode)
+        result['reserved'] = dict((key, reserved[key]) for key in ('before', 'after', 'added', 'changed', 'tables'))
+        result['changed'] = result['changed'] or reserved['changed']
+        result['commands'] = reserved['commands'] + result['commands']
+        result['warnings'] = reserved['warnings'] + result['warnings']
+        result['diff'] = reserved['diff'] + result['diff']
+        return result
     selected = tables(protocol, family)
     store = store_for(persist)
     netsh = Netsh(run)

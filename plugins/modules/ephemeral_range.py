@@ -106,6 +106,20 @@ options:
     type: str
     choices: [default, high, both]
     default: default
+  reserve:
+    description:
+      - Ports that the new range must never hand out, reserved in the same task before the range is set (as
+        M(portwarden.ports.reserved_ports) with O(portwarden.ports.reserved_ports#module:state=present) would; other
+        reservations are kept). Integers and C(start-end) strings, or one comma-separated string.
+      - Both values are planned before either is written, so check mode and diff cover both and a bad value changes
+        nothing; the reservations are applied first, so no listed port is inside the range unreserved, not even for a
+        moment. One task instead of two saves a round trip to each host on every run.
+      - On Linux, C(net.ipv4.ip_local_reserved_ports), kept in the same O(sysctl_file). On Windows, administered excluded
+        port ranges in the tables that O(protocol) and O(family) select. On FreeBSD and macOS, which have no per-port
+        reservation, the task fails before changing anything when a listed port lies inside the new range.
+    type: list
+    elements: str
+    default: []
 notes:
   - The reserved ports (M(portwarden.ports.reserved_ports)) are never handed out from the range, so reserve the ports
     of services that listen inside it.
@@ -151,6 +165,12 @@ EXAMPLES = r"""
     end: 60999
     bsd_portrange: both
 
+- name: Move the range and keep two service ports out of it, in one task
+  portwarden.ports.ephemeral_range:
+    start: 20000
+    end: 60999
+    reserve: [50051, "9100-9101"]
+
 - name: Show what the range was and is
   ansible.builtin.debug:
     msg: "{{ range_result.before.start }}-{{ range_result.before.end }} -> {{ range_result.after.start }}-{{ range_result.after.end }}"
@@ -191,6 +211,15 @@ after:
       description: Number of ports in the range.
       type: int
       sample: 44616
+reserved:
+  description:
+    - The reservations that O(reserve) added to, before and after (C(ports) in canonical form, C(list)), the ports it
+      C(added), and whether they C(changed). On Windows, also the C(tables) as M(portwarden.ports.reserved_ports)
+      returns them.
+  returned: when O(reserve) is not empty, on Linux and Windows
+  type: dict
+  sample: {"before": {"ports": "22", "list": [22]}, "after": {"ports": "22,9100-9101,50051", "list": [22, "9100-9101", 50051]},
+           "added": ["9100-9101", 50051], "changed": true}
 sysctl_file:
   description: The file that holds the persistent value.
   returned: when O(persist=true) on Linux, FreeBSD and macOS

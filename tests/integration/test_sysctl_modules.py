@@ -54,6 +54,41 @@ def test_ephemeral_range_four_steps_and_dropin(nshost):
     assert diff[1]['after'].endswith('net.ipv4.ip_local_port_range = 40000 50001\n')
 
 
+def test_ephemeral_range_with_reserve_sets_both_keys_in_one_task(nshost):
+    nshost.set_sysctl(RESERVED, '22')
+    nshost.write_file(DROPIN, '# site settings\nvm.swappiness = 10\n')
+    args = {'start': 40000, 'end': 50001, 'reserve': ['45000', '9100-9101']}
+
+    check = nshost.module('portwarden.ports.ephemeral_range', args, check=True)
+    assert check['changed'] and check['rc'] == 0
+    assert check['reserved'] == {'before': {'ports': '22', 'list': [22]},
+                                 'after': {'ports': '22,9100-9101,45000', 'list': [22, '9100-9101', 45000]},
+                                 'added': ['9100-9101', 45000], 'changed': True}
+    assert kernel_range(nshost) == (32768, 60999) and nshost.sysctl(RESERVED) == '22', 'check mode changed the kernel'
+    assert nshost.read_file(DROPIN) == '# site settings\nvm.swappiness = 10\n', 'check mode changed the file'
+
+    results = four_steps(nshost, 'portwarden.ports.ephemeral_range', args)
+    assert kernel_range(nshost) == (40000, 50001)
+    assert nshost.sysctl(RESERVED) == '22,9100-9101,45000'
+    final = nshost.read_file(DROPIN)
+    assert final == ('# site settings\nvm.swappiness = 10\n'
+                     'net.ipv4.ip_local_reserved_ports = 22,9100-9101,45000\n'
+                     'net.ipv4.ip_local_port_range = 40000 50001\n')
+    # The check predicted the same diff as the apply made: both runtime values, then the drop-in once, whole.
+    applied = results[1]
+    assert check['diff'] == applied['diff']
+    assert [d['before_header'] for d in applied['diff']] == [RESERVED + ' (runtime)', RANGE + ' (runtime)', DROPIN]
+    assert applied['diff'][2]['before'] == '# site settings\nvm.swappiness = 10\n' and applied['diff'][2]['after'] == final
+    assert not results[3]['reserved']['changed'] and results[3]['reserved']['added'] == []
+
+    # Only the reservations differ (the range is right): still one task, a change, and the range untouched.
+    nshost.set_sysctl(RESERVED, '22')
+    again = four_steps(nshost, 'portwarden.ports.ephemeral_range', args)
+    assert again[1]['reserved']['added'] == ['9100-9101', 45000]
+    assert again[1]['before'] == again[1]['after'] == {'start': 40000, 'end': 50001, 'size': 10002}
+    assert nshost.sysctl(RESERVED) == '22,9100-9101,45000'
+
+
 def test_ephemeral_range_runtime_only(nshost):
     four_steps(nshost, 'portwarden.ports.ephemeral_range', {'start': 20000, 'end': 29999, 'persist': False})
     assert kernel_range(nshost) == (20000, 29999)
@@ -98,6 +133,8 @@ def test_both_modules_share_the_dropin(nshost):
     ('ephemeral_range', {'start': 1000, 'end': 40000}, 'below net.ipv4.ip_unprivileged_port_start (1024)'),
     ('ephemeral_range', {'start': 40000, 'end': 50001, 'protocol': 'udp'}, 'Linux has one ephemeral range'),
     ('ephemeral_range', {'start': 'many', 'end': 50001}, "'many'"),
+    ('ephemeral_range', {'start': 40000, 'end': 50001, 'reserve': ['45000', '70000']}, "Invalid port '70000'"),
+    ('ephemeral_range', {'start': 50001, 'end': 40000, 'reserve': ['45000']}, 'start 50001 is greater than end 40000'),
     ('reserved_ports', {'ports': ['22', '70000']}, "Invalid port '70000'"),
     ('reserved_ports', {'ports': ['10-5']}, "'10-5'"),
     ('reserved_ports', {'ports': ['22;reboot']}, "'22;reboot'"),
@@ -168,6 +205,13 @@ def test_warns_about_listeners_the_new_range_covers(nshost):
         # Once the range is in place nothing changes, and nothing more is said about it.
         again = nshost.module('portwarden.ports.ephemeral_range', {'start': 40000, 'end': 50001, 'persist': False})
         assert not again['changed'] and not again.get('warnings')
+        # Ports reserved in the same task count as reserved, in check mode too (planned, not yet written).
+        nshost.set_sysctl(RANGE, '32768 60999')
+        for check in (True, False):
+            both = nshost.module('portwarden.ports.ephemeral_range',
+                                 {'start': 40000, 'end': 50001, 'persist': False, 'reserve': [45000]}, check=check)
+            assert both['changed'] and not [w for w in both.get('warnings', []) if 'covers port(s)' in w], both
+        assert nshost.sysctl(RESERVED) == '45000-45001'
     finally:
         server.kill()
         server.wait()

@@ -136,6 +136,21 @@ def test_ephemeral_range_cycle_every_language(tmp_path, locale, encoding):
     assert len(sets) == 4 and all(line.endswith('store=persistent') for line in sets)
 
 
+def test_ephemeral_range_with_reserve_excludes_first_then_moves(win):
+    args = {'start': 40000, 'end': 40999, 'protocol': 'tcp', 'family': 'ipv4', 'reserve': ['40100', '40200-40201']}
+    first, applied, again, last = win.cycle('ephemeral_range', args)
+    assert [r['changed'] for r in (first, applied, again, last)] == [True, True, False, False]
+    assert first['reserved']['added'] == [40100, '40200-40201'] and first['reserved']['changed']
+    assert list(first['reserved']['tables']) == ['ipv4/tcp']
+    assert not again['reserved']['changed'] and again['reserved']['after']['ports'] == '40100,40200-40201'
+    assert sorted(win.read()['excluded']['ipv4/tcp']) == [[40100, 40100, True], [40200, 40201, True]]
+    assert win.read()['dynamic']['ipv4/tcp'] == [40000, 1000] and win.read()['dynamic']['ipv4/udp'] == [49152, 16384]
+    changes = win.changes()
+    # The exclusions are added before the range moves over them.
+    assert [line.split()[3:5] for line in changes] == [['add', 'excludedportrange']] * 2 + [['set', 'dynamicportrange']]
+    assert applied['commands'] == changes
+
+
 def test_ephemeral_range_one_table(win):
     first, applied, again, last = win.cycle('ephemeral_range', {'start': 40000, 'end': 40254, 'protocol': 'udp',
                                                                 'family': 'ipv6'})

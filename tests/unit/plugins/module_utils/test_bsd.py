@@ -214,6 +214,25 @@ def test_bad_range_refused_before_anything_runs(start, end, words):
     assert words in err.value.msg and fake.ran == []
 
 
+def test_reserve_outside_the_new_range_passes_with_a_note(tmp_path):
+    conf = str(tmp_path / 'sysctl.conf')
+    fake = FakeSysctl(FREEBSD)
+    first, applied, again, last = cycle(fake, conf, start=20000, end=60999, reserve=['9100', '61000-61001'])
+    assert [r['changed'] for r in (first, applied, again, last)] == [True, True, False, False]
+    assert 'no per-port reservation; 9100,61000-61001 lie outside the range 20000-60999' in first['warnings'][0]
+    assert fake.values['net.inet.ip.portrange.first'] == 20000
+
+
+@pytest.mark.parametrize('system,name', [('FreeBSD', 'FreeBSD'), ('Darwin', 'macOS')])
+def test_reserve_inside_the_new_range_refused_before_anything_runs(system, name):
+    fake = FakeSysctl(FREEBSD)
+    with pytest.raises(PortwardenError) as err:
+        bsd.set_ephemeral_range(fake, 20000, 60999, reserve=['9100', '50051'], system=system)
+    assert err.value.msg.startswith(name + ' has no per-port reservation')
+    assert 'port(s) 50051 lie inside it' in err.value.msg and err.value.details['ports'] == '50051'
+    assert fake.ran == []
+
+
 def test_sysctl_refusal_says_become(tmp_path):
     fake = FakeSysctl(FREEBSD, refuse={'net.inet.ip.portrange.first'})
     with pytest.raises(PortwardenError) as err:
@@ -324,7 +343,7 @@ def test_backend_routes_bsd(monkeypatch, tmp_path, system):
     monkeypatch.setattr(backend, 'system', lambda: system)
     fake = FakeSysctl(FREEBSD)
     params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True,
-              'sysctl_file': str(tmp_path / 'sysctl.conf'), 'bsd_portrange': 'default'}
+              'sysctl_file': str(tmp_path / 'sysctl.conf'), 'bsd_portrange': 'default', 'reserve': []}
     result = backend.ephemeral_range(FakeModule(params, fake))
     assert result['changed'] and fake.values['net.inet.ip.portrange.first'] == 20000
     params['protocol'] = 'tcp'
@@ -341,7 +360,7 @@ def test_backend_bsd_default_file_is_etc_sysctl_conf(monkeypatch):
     monkeypatch.setattr(backend, 'system', lambda: 'FreeBSD')
     fake = FakeSysctl(FREEBSD)
     params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True, 'sysctl_file': None,
-              'bsd_portrange': 'default'}
+              'bsd_portrange': 'default', 'reserve': []}
     result = backend.ephemeral_range(FakeModule(params, fake, check_mode=True))
     assert result['sysctl_file'] == '/etc/sysctl.conf'
 
