@@ -165,13 +165,13 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
     anything when one does not.
     """
     want = validate_range(start, end)
+    os_name = 'macOS' if system == 'Darwin' else system
     kept_out = PortSet.parse(reserve or [])
     inside = kept_out & PortSet([want])
     if inside:
         raise PortwardenError('%s has no per-port reservation, so reserve=%s cannot be kept out of the range %s by '
                               'reserving: port(s) %s lie inside it. Choose a range that excludes them, or move the '
-                              'service.' % ('macOS' if system == 'Darwin' else system, kept_out.format(), want,
-                                            inside.format()), ports=inside.format())
+                              'service.' % (os_name, kept_out.format(), want, inside.format()), ports=inside.format())
     ctl = Sysctl(run, sysctl)
     selected = pairs_for(portrange)
     have = {}
@@ -224,8 +224,7 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
     }
     if kept_out:
         result['warnings'].append('%s has no per-port reservation; %s lie outside the range %s, so the kernel never hands '
-                                  'them out: nothing to reserve.' % ('macOS' if system == 'Darwin' else system,
-                                                                      kept_out.format(), want))
+                                  'them out: nothing to reserve.' % (os_name, kept_out.format(), want))
     if persist:
         result['sysctl_file'] = sysctl_file
     return result
