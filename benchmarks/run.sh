@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: every benchmark of benchmarks/, side by side with the alternatives.
 #
-#   bash benchmarks/run.sh                       all of them (about 10-15 minutes on 2 cores)
+#   bash benchmarks/run.sh                       all of them (5 minutes on an idle 2-core machine, up to 16 under heavy load)
 #   bash benchmarks/run.sh task_floor fleet_nochange   only these (file names without .py)
 #
 # Needs root (network namespaces, nftables, privileged podman containers).
