@@ -24,6 +24,7 @@ import time
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
+from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
 display = Display()
@@ -43,8 +44,14 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def _reset(self):
+        connection = self._connection
+        if getattr(type(connection), 'reset', None) is ConnectionBase.reset:
+            # A connection without a reset of its own (local, podman exec ...) keeps nothing open between commands:
+            # the next command is a new connection already. Close it only (ConnectionBase.reset would just warn).
+            connection.close()
+            return
         try:
-            self._connection.reset()
+            connection.reset()
         except (AttributeError, NotImplementedError):
             pass
         except AnsibleConnectionFailure:
