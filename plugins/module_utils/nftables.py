@@ -627,6 +627,9 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
             else:
                 mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live))
                 mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
+            # The confirmation commits this copy, so the controller need not send the content a second time.
+            saved = mgr.state_path('%s.candidate' % token)
+            mgr.write_atomic(saved, content)
             pending = mgr.state_path('%s.pending' % token)
             mgr.write_atomic(pending, token)
             mgr.start_watchdog(rollback_timeout, pending, restore, mgr.state_path('%s.rolledback' % token))
@@ -635,6 +638,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
             except PortwardenError:
                 _disarm(pending)
                 _disarm(restore)
+                _disarm(saved)
                 raise
             result['pending'] = token
             return result
@@ -690,8 +694,12 @@ def rollback_outcome(mgr, token):
 
 def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, enable_service=False):
     """Confirm phase: the controller reached the host again. Take the pending
-    marker away before the timer does; then persist. Raises if too late."""
+    marker away before the timer does; then persist. Raises if too late.
+
+    An empty ``content`` stands for the copy that the apply phase saved.
+    """
     pending = mgr.state_path('%s.pending' % token)
+    saved = mgr.state_path('%s.candidate' % token)
     try:
         os.rename(pending, pending + '.confirmed')
     except OSError:
@@ -703,8 +711,14 @@ def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, e
         raise PortwardenError('nothing to confirm for table %s %s: no pending change %s.' % (mgr.family, mgr.name, token))
     os.unlink(pending + '.confirmed')
     _disarm(mgr.state_path('%s.restore' % token))
+    if not content:
+        content = mgr.read(saved)
+        if content is None:
+            raise PortwardenError('confirmed the new table %s %s, but its saved copy %s is gone: the rules file %s was not '
+                                  'written; run the task again.' % (mgr.family, mgr.name, saved, path))
     result = {'changed': True, 'confirmed': True}
     result.update(commit(mgr, content, path, file_mode, include_in, enable_service))
+    _disarm(saved)
     return result
 
 
@@ -717,5 +731,5 @@ def status_table(mgr, token):
 
 
 def cleanup_token(mgr, token):
-    for suffix in ('restore', 'rolledback', 'pending'):
+    for suffix in ('restore', 'rolledback', 'pending', 'candidate'):
         _disarm(mgr.state_path('%s.%s' % (token, suffix)))

@@ -258,6 +258,10 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     assert task_result(data, APPLY_TASK)['confirmed'] is True
     live = list_table(nshost, 'inet', 'portwarden')
     assert 'policy drop' in live and 'set svc1_web_tcp_v4' in live
+    # The confirmation committed the copy the host saved at apply (not sent twice), then removed it and the
+    # marker and restore files: only the record of what the kernel holds is left.
+    assert nshost.read_file(rules) == after
+    assert os.listdir(os.path.join(nshost.tmpdir, 'state')) == ['inet-portwarden.record']
     with open(rules) as handle:
         assert handle.read() == after
     conf_text = nshost.read_file(conf)

@@ -385,6 +385,38 @@ def test_rollback_armed_then_confirmed(setup):
     assert not nftables.apply_table(mgr, CONTENT, path, 30, 'cc33dd44', check_mode=False)['changed']
 
 
+def test_confirmation_without_content_commits_the_copy_saved_at_apply(setup):
+    """The action plugin sends no content to confirm: the host keeps the applied script until then."""
+    _module, mgr, path, _timers = setup
+    nftables.apply_table(mgr, CONTENT, path, 30, 'aa11bb22', check_mode=False)
+    saved = mgr.state_path('aa11bb22.candidate')
+    with open(saved) as handle:
+        assert handle.read() == CONTENT
+    assert nftables.confirm_table(mgr, '', path, 'aa11bb22')['confirmed'] is True
+    with open(path) as handle:
+        assert handle.read() == CONTENT
+    assert not os.path.exists(saved)
+    assert not nftables.apply_table(mgr, CONTENT, path, 30, 'cc33dd44', check_mode=False)['changed']
+
+
+def test_confirmation_without_content_or_saved_copy_says_the_file_was_not_written(setup):
+    _module, mgr, path, _timers = setup
+    nftables.apply_table(mgr, CONTENT, path, 30, 'aa11bb22', check_mode=False)
+    os.unlink(mgr.state_path('aa11bb22.candidate'))
+    with pytest.raises(PortwardenError) as info:
+        nftables.confirm_table(mgr, '', path, 'aa11bb22')
+    assert 'saved copy' in info.value.msg and 'was not written' in info.value.msg
+    assert not os.path.exists(path) and not os.path.exists(mgr.state_path('aa11bb22.pending'))
+
+
+def test_status_after_a_rollback_removes_the_saved_copy(setup):
+    _module, mgr, path, _timers = setup
+    nftables.apply_table(mgr, CONTENT, path, 30, 'aa11bb22', check_mode=False)
+    os.unlink(mgr.state_path('aa11bb22.pending'))         # the timer took the marker and restored
+    nftables.cleanup_token(mgr, 'aa11bb22')
+    assert not os.path.exists(mgr.state_path('aa11bb22.candidate'))
+
+
 def test_replacing_restores_from_the_previous_script_without_checking_a_listing(setup):
     module, mgr, path, timers = setup
     nftables.apply_table(mgr, CONTENT, path, 0, 'aa11bb22', check_mode=False)
