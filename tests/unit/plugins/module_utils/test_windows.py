@@ -30,7 +30,8 @@ def fixture(name):
 
 # ---------------------------------------------------------------- dynamic port range
 
-@pytest.mark.parametrize('name', ['dynamic_en_tcp.txt', 'dynamic_fr_tcp.txt', 'dynamic_de_tcp.txt', 'dynamic_zh_tcp.txt'])
+@pytest.mark.parametrize('name', ['dynamic_en_tcp.txt', 'dynamic_fr_tcp.txt', 'dynamic_de_tcp.txt', 'dynamic_de_tcp_variant.txt',
+                                  'dynamic_zh_tcp.txt'])
 def test_dynamic_every_language(name):
     assert windows.parse_dynamic(fixture(name)) == PortRange(49152, 65535)
 
