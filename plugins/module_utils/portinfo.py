@@ -33,8 +33,9 @@ def _ratio(part, whole):
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def _rate(ports):
-    return round(float(ports) / TIME_WAIT_SECONDS, 2)
+def _rate(ports, seconds=TIME_WAIT_SECONDS):
+    """Connections per second that ``ports`` sustain while each waits ``seconds`` in TIME_WAIT (None: unknown)."""
+    return round(float(ports) / seconds, 2) if seconds else None
 
 
 def _pair(start, end):
@@ -233,52 +234,59 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None):
 
     merged = {}
     for remote, counts in endpoints.items():
-        family, address, port = procnet.decode_endpoint(remote)
-        key = (family, address, port)
-        target = merged.setdefault(key, {})
+        target = merged.setdefault(procnet.decode_endpoint(remote), {})
         for state, count in counts.items():
-            target[state] = target.get(state, 0) + count
-
-    busiest = []
-    for (family, address, port), counts in merged.items():
-        in_use = sum(counts.values())
-        busiest.append((in_use, family, address, port, counts))
-    busiest.sort(key=lambda row: (-row[0], row[1], row[2], row[3]))
+            name = state_names.get(state, state.decode('ascii'))
+            target[name] = target.get(name, 0) + count
 
     tcp_states = dict((state_names.get(state, state.decode('ascii')), count) for state, count in states.items())
-    time_wait = states.get(procnet.ST_TIME_WAIT, 0)
+    return usage_summary(erange, usable, sockets_total=scan.sockets, tcp_states=tcp_states,
+                         time_wait=states.get(procnet.ST_TIME_WAIT, 0), udp_sockets=len(scan.udp_in_range),
+                         inbound=inbound, ports_in_use=len(ports), destinations=merged, top=top,
+                         tcp_tw_reuse=tcp_tw_reuse)
+
+
+def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sockets, inbound, ports_in_use,
+                  destinations, top=10, time_wait_seconds=TIME_WAIT_SECONDS, tcp_tw_reuse=None):
+    """port_info's ``usage`` from what a backend counted (Linux from /proc/net, Windows and BSD from parsed rows).
+
+    ``destinations`` maps (family, address, port) to the TCP sockets in the
+    range that talk to it, counted by state name; the busiest come first
+    (most ports, then family, address, port).
+    """
+    busiest = sorted(destinations.items(), key=lambda item: (-sum(item[1].values()), item[0]))
     top_list = []
-    for in_use, family, address, port, counts in busiest[:top]:
-        tw = counts.get(procnet.ST_TIME_WAIT, 0)
+    for (family, address, port), counts in busiest[:top]:
+        in_use = sum(counts.values())
+        tw = counts.get('TIME_WAIT', 0)
         top_list.append({
             'address': address,
             'port': port,
             'family': family,
             'ports_in_use': in_use,
-            'states': dict((state_names.get(s, s.decode('ascii')), c) for s, c in counts.items()),
+            'states': counts,
             'time_wait': tw,
             'utilization_percent': _ratio(in_use, usable),
-            'sustainable_rate': _rate(usable),
-            'recent_rate': _rate(tw),
-            'headroom_rate': _rate(max(usable - in_use, 0)),
+            'sustainable_rate': _rate(usable, time_wait_seconds),
+            'recent_rate': _rate(tw, time_wait_seconds),
+            'headroom_rate': _rate(max(usable - in_use, 0), time_wait_seconds),
         })
-
     return {
-        'sockets_total': scan.sockets,
-        'tcp_sockets': sum(states.values()),
+        'sockets_total': sockets_total,
+        'tcp_sockets': sum(tcp_states.values()),
         'tcp_states': tcp_states,
         'time_wait': time_wait,
-        'udp_sockets': len(scan.udp_in_range),
+        'udp_sockets': udp_sockets,
         'inbound_excluded': inbound,
         'range_size': erange.size,
         'reserved_in_range': erange.size - usable,
         'usable_ports': usable,
-        'ports_in_use': len(ports),
-        'utilization_percent': _ratio(len(ports), usable),
-        'time_wait_seconds': TIME_WAIT_SECONDS,
-        'sustainable_rate': _rate(usable),
+        'ports_in_use': ports_in_use,
+        'utilization_percent': _ratio(ports_in_use, usable),
+        'time_wait_seconds': time_wait_seconds,
+        'sustainable_rate': _rate(usable, time_wait_seconds),
         'tcp_tw_reuse': tcp_tw_reuse,
-        'destinations': len(merged),
+        'destinations': len(destinations),
         'busiest': top_list,
     }
 

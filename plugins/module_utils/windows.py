@@ -684,10 +684,6 @@ def reserved_ports(run, ports, state='present', protocol='all', family='all', pe
 
 # --------------------------------------------------------------------------- port_info (Windows and BSD)
 
-def _ratio(part, whole):
-    return round(100.0 * part / whole, 2) if whole else 0.0
-
-
 def sockets_usage(sockets, ranges, reserved, time_wait_seconds, top=10, tcp_tw_reuse=None):
     """Ephemeral usage from parsed socket rows, in port_info's ``usage`` shape.
 
@@ -731,35 +727,9 @@ def sockets_usage(sockets, ranges, reserved, time_wait_seconds, top=10, tcp_tw_r
         key = (s['family'], s['remote_address'], s['remote_port'])
         counts = endpoints.setdefault(key, {})
         counts[name] = counts.get(name, 0) + 1
-    rate = (lambda n: round(float(n) / time_wait_seconds, 2)) if time_wait_seconds else (lambda n: None)
-    busiest = sorted(endpoints.items(), key=lambda kv: (-sum(kv[1].values()), kv[0][0], kv[0][1], kv[0][2]))
-    top_list = []
-    for (family, address, port), counts in busiest[:top]:
-        in_use = sum(counts.values())
-        tw = counts.get('TIME_WAIT', 0)
-        top_list.append({
-            'address': address, 'port': port, 'family': family, 'ports_in_use': in_use, 'states': counts,
-            'time_wait': tw, 'utilization_percent': _ratio(in_use, usable), 'sustainable_rate': rate(usable),
-            'recent_rate': rate(tw), 'headroom_rate': rate(max(usable - in_use, 0)),
-        })
-    return {
-        'sockets_total': len(sockets),
-        'tcp_sockets': sum(states.values()),
-        'tcp_states': states,
-        'time_wait': time_wait,
-        'udp_sockets': udp,
-        'inbound_excluded': inbound,
-        'range_size': erange.size,
-        'reserved_in_range': erange.size - usable,
-        'usable_ports': usable,
-        'ports_in_use': len(ports),
-        'utilization_percent': _ratio(len(ports), usable),
-        'time_wait_seconds': time_wait_seconds,
-        'sustainable_rate': rate(usable),
-        'tcp_tw_reuse': tcp_tw_reuse,
-        'destinations': len(endpoints),
-        'busiest': top_list,
-    }
+    return portinfo.usage_summary(erange, usable, sockets_total=len(sockets), tcp_states=states, time_wait=time_wait,
+                                  udp_sockets=udp, inbound=inbound, ports_in_use=len(ports), destinations=endpoints,
+                                  top=top, time_wait_seconds=time_wait_seconds, tcp_tw_reuse=tcp_tw_reuse)
 
 
 def listener_dicts(sockets, names=None):
