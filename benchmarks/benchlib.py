@@ -160,38 +160,8 @@ def log(msg):
 
 
 # -- network namespaces (no mount namespace) ----------------------------------------
-class NetNs(object):
-    """A bare network namespace held open by a sleeping process; entered with nsenter."""
-
-    def __init__(self):
-        self.proc = subprocess.Popen(
-            ['unshare', '--net', 'sh', '-c', 'ip link set lo up && echo ready && exec sleep infinity'],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
-        if line != 'ready':
-            raise RuntimeError('network namespace failed to start: %s' % self.proc.stderr.read())
-        self.pid = self.proc.pid
-
-    def prefix(self):
-        return ['nsenter', '-t', str(self.pid), '-n']
-
-    def run(self, argv, check=True, **kwargs):
-        kwargs.setdefault('capture_output', True)
-        kwargs.setdefault('text', True)
-        result = subprocess.run(self.prefix() + list(argv), check=False, **kwargs)
-        if check and result.returncode != 0:
-            raise RuntimeError('%r failed (rc=%d): %s %s' % (argv, result.returncode, result.stdout, result.stderr))
-        return result
-
-    def popen(self, argv, **kwargs):
-        return subprocess.Popen(self.prefix() + list(argv), **kwargs)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+class NetNs(_conftest.Namespace):
+    """A bare network namespace (no mount namespace) held open by a sleeping process; entered with nsenter."""
 
 
 def veth_pair(server, client, server_addr, client_addr, prefixlen=30):

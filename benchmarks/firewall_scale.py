@@ -346,10 +346,7 @@ class Pair(object):
 
     @staticmethod
     def _start(ns, argv):
-        if hasattr(ns, 'prefix'):
-            full = ns.prefix() + argv
-        else:
-            full = ['nsenter', '-t', str(ns.pid), '-n'] + argv
+        full = ['nsenter', '-t', str(ns.pid), '-n'] + argv     # the network namespace only, for either kind
         proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if proc.stdout.readline().strip() != 'ready':
             raise RuntimeError('helper process did not start: %r' % argv)

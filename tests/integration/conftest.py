@@ -59,35 +59,63 @@ def _bin(name):
     return candidate if os.path.exists(candidate) else (shutil.which(name) or name)
 
 
-class NsHost(object):
-    """A throwaway Linux "host": own network namespace, own sysctl.d dirs."""
+class Namespace(object):
+    """Namespaces held open by a sleeping process (``unshare``), entered with ``nsenter``.
 
-    def __init__(self, tmpdir):
-        self.tmpdir = tmpdir
-        script = (
-            'set -e; mount --make-rprivate /; '
-            + ''.join('mkdir -p %s; mount -t tmpfs tmpfs %s; ' % (d, d) for d in SYSCTL_DIRS)
-            + ': > %s/sysctl.conf; mount --bind %s/sysctl.conf /etc/sysctl.conf; ' % (tmpdir, tmpdir)
-            + 'ip link set lo up; echo ready; exec sleep infinity'
-        )
-        self.proc = subprocess.Popen(['unshare', '--net', '--mount', 'sh', '-c', script],
+    ``setup`` runs inside first (its failure stops the start); loopback is
+    brought up. A failed ``run(check=True)`` raises ``FAILURE``.
+    """
+
+    UNSHARE = ('--net',)
+    ENTER = ('-n',)
+    FAILURE = RuntimeError
+
+    def __init__(self, setup=''):
+        script = setup + 'ip link set lo up && echo ready && exec sleep infinity'
+        self.proc = subprocess.Popen(['unshare'] + list(self.UNSHARE) + ['sh', '-c', script],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != 'ready':
-            raise RuntimeError('namespace host failed to start: %s' % self.proc.stderr.read())
+            raise RuntimeError('%s failed to start: %s' % (type(self).__name__, self.proc.stderr.read()))
         self.pid = self.proc.pid
 
-    # -- running things inside -------------------------------------------------
     def nsenter(self):
-        return ['nsenter', '-t', str(self.pid), '-n', '-m']
+        return ['nsenter', '-t', str(self.pid)] + list(self.ENTER)
 
     def run(self, argv, check=True, **kwargs):
         kwargs.setdefault('capture_output', True)
         kwargs.setdefault('text', True)
         result = subprocess.run(self.nsenter() + list(argv), check=False, **kwargs)
         if check and result.returncode != 0:
-            raise AssertionError('%r failed (rc=%d): %s %s' % (argv, result.returncode, result.stdout, result.stderr))
+            raise self.FAILURE('%r failed (rc=%d): %s %s' % (argv, result.returncode, result.stdout, result.stderr))
         return result
+
+    def popen(self, argv, **kwargs):
+        return subprocess.Popen(self.nsenter() + list(argv), **kwargs)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+
+class NsHost(Namespace):
+    """A throwaway Linux "host": own network namespace, own sysctl.d dirs."""
+
+    UNSHARE = ('--net', '--mount')
+    ENTER = ('-n', '-m')
+    FAILURE = AssertionError
+
+    def __init__(self, tmpdir):
+        self.tmpdir = tmpdir
+        super(NsHost, self).__init__(
+            'set -e; mount --make-rprivate /; '
+            + ''.join('mkdir -p %s; mount -t tmpfs tmpfs %s; ' % (d, d) for d in SYSCTL_DIRS)
+            + ': > %s/sysctl.conf; mount --bind %s/sysctl.conf /etc/sysctl.conf; ' % (tmpdir, tmpdir))
+
+    # -- running things inside -------------------------------------------------
 
     def sh(self, script, check=True):
         return self.run(['sh', '-c', script], check=check)
@@ -144,13 +172,6 @@ class NsHost(object):
         result = task['hosts']['localhost']
         result['rc'] = data['rc']
         return result
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
 
 
 def pytest_collection_modifyitems(config, items):
