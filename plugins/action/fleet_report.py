@@ -18,7 +18,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.linux import write_file_atomic
+from ansible_collections.portwarden.ports.plugins.module_utils.fileio import write_file_atomic
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
 
 # The module's argument spec (the same as DOCUMENTATION in plugins/modules/fleet_report.py).

@@ -24,6 +24,7 @@ import re
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+from ansible_collections.portwarden.ports.plugins.module_utils import fileio
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils import windows
@@ -157,7 +158,7 @@ def _set_order(have, want, first, last):
 
 
 def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysctl_file=SYSCTL_CONF, check_mode=False,
-                        move=None, sysctl='sysctl', read_file=linux.read_text, reserve=None, system='FreeBSD'):
+                        move=None, sysctl='sysctl', read_file=fileio.read_text, reserve=None, system='FreeBSD'):
     """Plan and (unless check_mode) apply first/last (and/or hifirst/hilast), runtime and persisted.
 
     ``reserve``: there is no per-port reservation here, so ports to keep out of
@@ -204,7 +205,7 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
                 raise PortwardenError('The kernel did not take %s/%s = %d/%d: it reads back %d/%d.'
                                       % (PAIRS[pair][0], PAIRS[pair][1], want.start, want.end, got.start, got.end))
         if file_changed:
-            linux.write_file_atomic(sysctl_file, file_after, move)
+            fileio.write_file_atomic(sysctl_file, file_after, move)
     diff = [{
         'before_header': '%s (runtime)' % PREFIX + '*',
         'after_header': '%s (runtime)' % PREFIX + '*',

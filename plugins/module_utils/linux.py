@@ -19,9 +19,9 @@ import errno
 import glob
 import os
 import re
-import tempfile
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text, write_file_atomic
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
 PROC_SYS = '/proc/sys'
@@ -102,17 +102,6 @@ def read_unprivileged_port_start(proc_sys=PROC_SYS):
 
 
 # --------------------------------------------------------------------------- sysctl.d files
-
-def read_text(path):
-    """File content, or None when it does not exist."""
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise PortwardenError('Cannot read %s: %s.' % (path, exc.strerror or exc))
-
 
 def file_settings(content):
     """Yield (line index, key, value) for each setting line of a sysctl file."""
@@ -207,35 +196,6 @@ def boot_overrides(path, key, dirs=SYSCTL_DIRS, sysctl_conf=SYSCTL_CONF):
             warnings.append('%s sets %s = %s and is applied after %s at boot, so it overrides the value written here after '
                             'a reboot. Remove the key there or give this file a later name.' % (later, key, value, path))
     return warnings
-
-
-def write_file_atomic(path, content, move, mode=0o644, check=None):
-    """Write content to a temp file in the same directory, then ``move(tmp, path)``.
-
-    ``check(tmp)``, when given, runs on the complete temp file before the move
-    (a validator); if it raises, ``path`` is untouched. The temp file never
-    outlives the call.
-    """
-    directory = os.path.dirname(path) or '.'
-    try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(prefix='.portwarden-', dir=directory)
-    except (IOError, OSError) as exc:
-        raise PortwardenError('Cannot write %s: %s.' % (path, exc.strerror or exc))
-    try:
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-                handle.write(content)
-            os.chmod(tmp, mode)
-        except (IOError, OSError) as exc:
-            raise PortwardenError('Cannot write %s: %s.' % (path, exc.strerror or exc))
-        if check is not None:
-            check(tmp)
-        move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class SysctlKey(object):

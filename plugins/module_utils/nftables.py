@@ -29,7 +29,7 @@ import tempfile
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.linux import write_file_atomic
+from ansible_collections.portwarden.ports.plugins.module_utils.fileio import write_file_atomic
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')

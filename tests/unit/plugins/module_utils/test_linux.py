@@ -191,21 +191,3 @@ def test_read_only_proc_is_explained(procsys, tmp_path, monkeypatch):
     with pytest.raises(PortwardenError) as info:
         linux.write_sysctl(linux.RANGE_KEY, '1 2', proc_sys=procsys)
     assert 'read-only' in str(info.value) and 'privileged' in str(info.value)
-
-
-def test_write_file_atomic_check_refuses_and_leaves_no_temp(tmp_path):
-    target = tmp_path / 'conf'
-    target.write_text('old\n')
-
-    def refuse(tmp):
-        assert open(tmp).read() == 'new\n'
-        raise PortwardenError('refused by the validator')
-
-    with pytest.raises(PortwardenError):
-        linux.write_file_atomic(str(target), 'new\n', move, check=refuse)
-    assert target.read_text() == 'old\n'
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['conf']
-    linux.write_file_atomic(str(target), 'new \u2014 text\n', move, mode=0o640, check=lambda tmp: None)
-    assert target.read_text(encoding='utf-8') == 'new \u2014 text\n'
-    assert os.stat(str(target)).st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['conf']
