@@ -22,12 +22,14 @@ description:
   - Reads the network namespace the module runs in; in a container that is the container's own sockets and range.
   - Never changes anything.
   - On FreeBSD and macOS the same report comes from C(sysctl net.inet.ip.portrange.*), C(netstat -an) and (FreeBSD)
-    C(sockstat -46l); these kernels have no port reservations. On Windows (a PowerShell or cmd shell) the action plugin
-    of the same name reads C(netsh) and C(netstat) through the connection; no module code is sent.
+    C(sockstat -46l); these kernels have no port reservations. On Windows it reads C(netsh) and C(netstat) (see the
+    notes); a catalogue port or a listener inside an exclusion that Windows or a service holds (no C(*)) is a
+    V(service_port_held) conflict.
 author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
   - portwarden.ports.attributes
+  - portwarden.ports.platforms
 attributes:
   check_mode:
     support: full
@@ -383,9 +385,10 @@ tables:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import bsd_report
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 
 def main():
@@ -393,11 +396,7 @@ def main():
         argument_spec=argspec.PORT_INFO,
         supports_check_mode=True,
     )
-    try:
-        report = backend.port_info(module)
-    except PortwardenError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(changed=False, **report)
+    backend.run(module, backend.port_info, portinfo.gather, bsd_report.port_info)
 
 
 if __name__ == '__main__':
