@@ -28,7 +28,7 @@ import contextlib
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet, suggest_range
 from ansible_collections.portwarden.ports.plugins.module_utils import fileio
-from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import DEFAULT_TIMEOUT, HostLock
 
 SYSTEMS = ('FreeBSD', 'Darwin')
 SYSCTL_CONF = '/etc/sysctl.conf'
@@ -165,7 +165,7 @@ def _set_order(have, want, first, last):
 
 def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysctl_file=SYSCTL_CONF, check_mode=False,
                         move=None, sysctl='sysctl', read_file=fileio.read_text, reserve=None, system='FreeBSD',
-                        lock_dir=LOCK_DIR):
+                        lock_dir=None, lock_timeout=DEFAULT_TIMEOUT):
     """Plan and (unless check_mode) apply first/last (and/or hifirst/hilast), runtime and persisted.
 
     ``reserve``: there is no per-port reservation here, so ports to keep out of
@@ -182,7 +182,8 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
                               'reserving: port(s) %s lie inside it. Choose a range that excludes them, or move the '
                               'service.' % (name, kept_out.format(), want, inside.format()), ports=inside.format())
     selected = pairs_for(portrange)
-    lock = contextlib.nullcontext() if check_mode else HostLock('ephemeral_range', directory=lock_dir)
+    lock = contextlib.nullcontext() if check_mode else HostLock('ephemeral_range', directory=lock_dir or LOCK_DIR,
+                                                                   timeout=lock_timeout)
     with lock:
         ctl = Sysctl(run, sysctl)
         have = {}

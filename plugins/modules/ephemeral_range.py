@@ -144,6 +144,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ephemeral_range:
+  description: The range after the task (in check mode, the range it would set), the same value as RV(after); the
+    same key as in M(portwarden.ports.port_info) and M(portwarden.ports.reserved_ports). On Windows, the first
+    selected table's range.
+  returned: success
+  type: dict
+  sample: {"start": 32768, "end": 60999, "size": 28232}
+reserved_ports:
+  description: The reservations after the task, as M(portwarden.ports.port_info) reports them (on Windows, every
+    excluded range of the first selected table, administered or held by the system).
+  returned: success
+  type: dict
+  sample: {"ports": "8080-8081,9100", "list": ["8080-8081", 9100]}
 before:
   description: The range before the task.
   returned: success

@@ -181,14 +181,18 @@ conflicts:
   description:
     - What endangers a service's port, sorted by type then port. Empty when all is well.
     - V(listener_in_range) for every listener in the ephemeral range on a port that is not reserved. The other types
-      only with O(services).
+      only with O(services), except V(service_port_held) (Windows), which also covers listeners.
   returned: success
   type: list
   elements: dict
   contains:
     type:
       description:
-        - V(listener_in_range), V(service_in_range), V(service_not_listening) or V(listener_not_declared).
+        - V(listener_in_range), V(service_in_range), V(service_port_held), V(service_not_listening) or
+          V(listener_not_declared).
+        - V(service_port_held) (Windows only) - a catalogue port or a listener inside an exclusion that Windows or a
+          service holds (no C(*) in netsh, for example WinNAT for Hyper-V, WSL or Docker). Such a row blocks even an
+          explicit bind; the remedy says how to release it.
       type: str
       sample: listener_in_range
     proto:
@@ -200,20 +204,27 @@ conflicts:
       type: raw
       sample: 40100
     ports:
-      description: For V(service_in_range), the declared ports that are in the range and unreserved, canonical form.
+      description:
+        - For V(service_in_range), the declared ports that are in the range and unreserved; for V(service_port_held),
+          the declared ports that the system holds. Canonical form.
       type: str
-      returned: when RV(conflicts[].type=service_in_range)
+      returned: when RV(conflicts[].type) is V(service_in_range) or V(service_port_held) (a service)
       sample: "40000-40099"
     service:
       description: The catalogue name of the service.
       type: str
-      returned: when RV(conflicts[].type) is V(service_in_range) or V(service_not_listening)
+      returned: when RV(conflicts[].type) is V(service_in_range), V(service_port_held) or V(service_not_listening)
       sample: metrics
+    table:
+      description: For V(service_port_held), the Windows table(s) that hold the port (V(ipv4/tcp) ...).
+      type: str
+      returned: when RV(conflicts[].type=service_port_held)
+      sample: ipv4/tcp
     addresses:
       description: The addresses the port is listened on.
       type: list
       elements: str
-      returned: when RV(conflicts[].type) is V(listener_in_range) or V(listener_not_declared)
+      returned: when RV(conflicts[].type) is V(listener_in_range), V(listener_not_declared) or V(service_port_held) (a listener)
       sample: ["0.0.0.0", "::"]
     processes:
       description: Names of the processes that listen, when known (O(processes=true)).

@@ -123,6 +123,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ephemeral_range:
+  description: The ephemeral range as it is, the same key as in M(portwarden.ports.ephemeral_range) and
+    M(portwarden.ports.port_info). On Windows, the first selected table's range.
+  returned: success
+  type: dict
+  sample: {"start": 32768, "end": 60999, "size": 28232}
+reserved_ports:
+  description: The reservations after the task (in check mode, what they would be), as
+    M(portwarden.ports.port_info) reports them; on Linux the same value as RV(after). On Windows, every excluded
+    range of the first selected table, administered or held by the system.
+  returned: success
+  type: dict
+  sample: {"ports": "8080-8081,9100", "list": ["8080-8081", 9100]}
 before:
   description: The reservations before the task.
   returned: success

@@ -118,6 +118,14 @@ def move(src, dest):
     shutil.move(src, dest)
 
 
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path, monkeypatch):
+    """The host lock in a directory of the test's own, not the machine's /var/run."""
+    path = tmp_path / 'lock'
+    monkeypatch.setattr(bsd, 'LOCK_DIR', str(path))
+    return path
+
+
 def cycle(fake, conf, **kwargs):
     results = []
     for check in (True, False, True, False):
@@ -384,3 +392,59 @@ def test_backend_port_info_routes_bsd(monkeypatch):
     assert report['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
     assert sorted(report) == ['conflicts', 'ephemeral_range', 'high_range', 'listeners', 'reserved_ports',
                               'unprivileged_port_start', 'usage']
+
+
+# ---------------------------------------------------------------- the host lock; one result shape
+
+def test_a_change_holds_the_host_lock(tmp_path, lock_dir):
+    """While another run holds the lock the change waits and then fails naming the holder; check mode never waits."""
+    from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+    fake = FakeSysctl(FREEBSD)
+    conf = str(tmp_path / 'sysctl.conf')
+    with HostLock('another enforce run', directory=str(lock_dir)):
+        with pytest.raises(PortwardenError) as err:
+            bsd.set_ephemeral_range(fake, 20000, 60999, sysctl_file=conf, move=move, lock_dir=str(lock_dir),
+                                    lock_timeout=0)
+        assert 'another enforce run' in err.value.msg
+        assert fake.sets() == [] and not os.path.exists(conf)
+        predicted = bsd.set_ephemeral_range(fake, 20000, 60999, sysctl_file=conf, move=move, check_mode=True)
+        assert predicted['changed'] and fake.sets() == []
+    seen = []
+
+    class Watching(FakeSysctl):
+        def __call__(self, argv):
+            if argv[1] != '-n':
+                with pytest.raises(PortwardenError):
+                    HostLock('probe', directory=str(lock_dir), timeout=0).acquire()
+                seen.append(argv[1])
+            return FakeSysctl.__call__(self, argv)
+
+    watched = Watching(FREEBSD)
+    assert bsd.set_ephemeral_range(watched, 20000, 60999, sysctl_file=conf, move=move)['changed']
+    assert seen == ['net.inet.ip.portrange.first=20000', 'net.inet.ip.portrange.last=60999']
+    HostLock('after', directory=str(lock_dir), timeout=0).acquire()
+
+
+@pytest.mark.parametrize('system', ['FreeBSD', 'Darwin'])
+def test_every_result_has_the_range_and_the_reservations(monkeypatch, tmp_path, system):
+    monkeypatch.setattr(backend, 'system', lambda: system)
+    fake = FakeSysctl(FREEBSD, outputs={
+        ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_FREEBSD_TCP, ''),
+        ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_FREEBSD_UDP, ''),
+        ('sockstat', '-46l'): (0, SOCKSTAT_FREEBSD, ''),
+    })
+    params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True,
+              'sysctl_file': str(tmp_path / 'sysctl.conf'), 'bsd_portrange': 'default', 'reserve': []}
+    ranged = backend.ephemeral_range(FakeModule(params, fake, check_mode=True))
+    assert ranged['ephemeral_range'] == {'start': 20000, 'end': 60999, 'size': 41000}
+    assert ranged['reserved_ports'] == {'ports': '', 'list': []}
+    reserved = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'present', 'protocol': 'all',
+                                                  'family': 'all'}, fake))
+    assert reserved['ephemeral_range'] == {'start': 10000, 'end': 65535, 'size': 55536}
+    assert reserved['reserved_ports'] == {'ports': '', 'list': []}
+    released = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'absent', 'protocol': 'all',
+                                                  'family': 'all'}, fake))
+    assert released['ephemeral_range'] == reserved['ephemeral_range'] and released['reserved_ports'] == {'ports': '', 'list': []}
+    info = backend.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake), portinfo.gather,
+                             bsd_report.port_info)
+    assert (info['ephemeral_range'], info['reserved_ports']) == (reserved['ephemeral_range'], reserved['reserved_ports'])

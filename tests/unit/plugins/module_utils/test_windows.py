@@ -420,3 +420,55 @@ def test_failure_kinds_by_language():
     assert netsh.failure_kind(fixture('error_in_use_zh.txt')) == 'in_use'
     assert netsh.failure_kind(fixture('error_parameter_de.txt')) == 'parameter'
     assert netsh.failure_kind('something else') is None
+
+
+# ---------------------------------------------------------------- one result shape; system-held rows in port_info
+
+NETSTAT_HELD = ('  TCP    0.0.0.0:56650          0.0.0.0:0              LISTENING       2840\r\n'
+                '  TCP    [::]:56650             [::]:0                 LISTENING       2840\r\n'
+                '  TCP    0.0.0.0:50010          0.0.0.0:0              LISTENING       3120\r\n')
+
+
+def test_every_result_has_the_range_and_the_reservations():
+    fake = FakeNetsh(excluded={('ipv4', 'tcp'): [(50000, 50059, True), (56638, 56737, False)]})
+    ranged = netsh_plan.ephemeral_range(fake, 20000, 29999, protocol='tcp', family='ipv4', check_mode=True)
+    assert ranged['ephemeral_range'] == {'start': 20000, 'end': 29999, 'size': 10000}
+    assert ranged['reserved_ports'] == {'ports': '50000-50059,56638-56737', 'list': ['50000-50059', '56638-56737']}
+    with_reserve = netsh_plan.ephemeral_range(fake, 20000, 29999, protocol='tcp', family='ipv4', reserve=['9100'],
+                                              check_mode=True)
+    assert with_reserve['reserved_ports']['ports'] == '9100,50000-50059,56638-56737'
+    assert with_reserve['reserved']['after']['ports'] == '9100,50000-50059'
+    reserved = netsh_plan.reserved_ports(fake, ['9100'], protocol='tcp', family='ipv4')
+    assert reserved['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
+    assert reserved['reserved_ports'] == with_reserve['reserved_ports']
+    info = netsh_plan.port_info(fake)
+    assert (info['ephemeral_range'], info['reserved_ports']) == (reserved['ephemeral_range'], reserved['reserved_ports'])
+
+
+def test_catalogue_port_in_a_held_row_is_a_conflict_with_the_winnat_remedy():
+    fake = FakeNetsh(excluded={('ipv4', 'tcp'): [(56638, 56737, False)], ('ipv4', 'udp'): [(56638, 56737, True)]},
+                     sockets=NETSTAT_HELD)
+    services = [{'name': 'api', 'port': 56700}, {'name': 'dns', 'port': 56700, 'proto': 'udp'},
+                {'name': 'web', 'port': '56730-56740'}, {'name': 'app', 'port': 50010}]
+    result = netsh_plan.port_info(fake, services=services)
+    held = [c for c in result['conflicts'] if c['type'] == 'service_port_held']
+    assert [(c.get('service'), c['proto'], c['port'], c.get('ports'), c['table']) for c in held] == [
+        ('api', 'tcp', '56700', '56700', 'ipv4/tcp'),
+        ('web', 'tcp', '56730-56740', '56730-56737', 'ipv4/tcp'),
+        (None, 'tcp', 56650, None, 'ipv4/tcp'),
+    ]
+    listener = held[2]
+    assert listener['addresses'] == ['0.0.0.0']  # the IPv6 table holds nothing
+    for conflict in held:
+        assert 'net stop winnat' in conflict['remedy'] and 'no "*"' in conflict['msg']
+    # an administered (*) row is a reservation, not a conflict; a port outside every row is none either
+    assert not any(c.get('service') in ('dns', 'app') for c in held)
+    # a held port is no longer reported as unreserved in the range
+    assert not any(c['type'] == 'service_in_range' and c.get('service') == 'api' for c in result['conflicts'])
+
+
+def test_listener_in_held_rows_of_both_families_is_one_conflict():
+    fake = FakeNetsh(excluded={('ipv4', 'tcp'): [(56638, 56737, False)], ('ipv6', 'tcp'): [(56638, 56737, False)]},
+                     sockets=NETSTAT_HELD)
+    held = [c for c in netsh_plan.port_info(fake)['conflicts'] if c['type'] == 'service_port_held']
+    assert [(c['port'], c['addresses'], c['table']) for c in held] == [(56650, ['0.0.0.0', '::'], 'ipv4/tcp, ipv6/tcp')]
