@@ -2,12 +2,9 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The argument specs of the collection's five modules, in one place.
+"""The argument specs of the collection's five modules, in one place (plain data, no imports).
 
-Each module passes its spec to AnsibleModule; the action plugins validate the
-same spec on the controller (ephemeral_range, reserved_ports and port_info
-when they run netsh on a Windows target, fleet_report always). Plain data
-with no imports, so it adds nothing else to a payload.
+The action plugins validate the same specs on the controller (netsh on Windows; fleet_report always).
 """
 
 from __future__ import annotations

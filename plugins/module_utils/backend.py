@@ -4,33 +4,25 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one place where a module's parameters meet an OS backend.
 
-Every backend offers the same three operations with the same parameters and
-result shape: ``ephemeral_range``, ``reserved_ports`` and the port report.
-:func:`os_family` chooses Linux or FreeBSD/macOS here and nowhere else
-(Windows runs on the controller, plugin_utils/netsh_plan.py, behind the
-action plugins). :func:`shape_result` gives every result of every OS the
-same two keys for the same two values: ``ephemeral_range`` (the range after
-the task) and ``reserved_ports`` (the reservations after the task).
-
-:func:`run` is the one place where a PortwardenError becomes ``fail_json``.
-
-What a module imports is what its AnsiballZ payload carries: this file
-imports only the Linux and BSD code that setting a range or reservations
-needs; the port report's gatherers (portinfo.py, bsd_report.py) are passed
-in by the port_info module, so the other two payloads do not carry them
-(tests/unit/test_payloads.py checks what each payload holds).
+The same three operations on every OS, with the same parameters and result
+shape: :func:`os_family` chooses Linux or FreeBSD/macOS here and nowhere else
+(Windows: plugin_utils/netsh_plan.py, behind the action plugins);
+:func:`shape_result` gives every result the same ``ephemeral_range`` and
+``reserved_ports``; :func:`run` turns a PortwardenError into ``fail_json``.
+A payload carries what its module imports, so the port report's two gatherers
+are chosen in portinfo.port_info, through os_family (tests/unit/test_payloads.py).
 """
 
 from __future__ import annotations
 
+import functools
 import platform
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 
-# bsd.py is imported where it is chosen, so that a Linux task does not spend the time to load it (the payload
-# carries it all the same: AnsiballZ follows function-local imports too).
+# bsd.py is imported where it is chosen: a Linux task does not load it (its payload carries it all the same).
 BSD_SYSTEMS = ('FreeBSD', 'Darwin')
 # Each OS's own persistent file, used when the task leaves sysctl_file null (the same as bsd.SYSCTL_CONF).
 SYSCTL_FILES = {'linux': linux.DEFAULT_SYSCTL_FILE, 'bsd': '/etc/sysctl.conf'}
@@ -67,16 +59,8 @@ def sysctl_file(params, family):
     return params.get('sysctl_file') or SYSCTL_FILES[family]
 
 
-def _mover(module):
-    def move(src, dest):
-        module.atomic_move(src, dest)
-    return move
-
-
-def _runner(module):
-    def run(argv):
-        return module.run_command(argv, check_rc=False)
-    return run
+def runner(module):
+    return functools.partial(module.run_command, check_rc=False)
 
 
 def _one_for_all(params, what):
@@ -95,16 +79,16 @@ def ephemeral_range(module, listening=None):
         _one_for_all(params, 'ephemeral range (net.ipv4.ip_local_port_range)')
         result = linux.set_ephemeral_range(
             params['start'], params['end'], persist=params['persist'], sysctl_file=sysctl_file(params, family),
-            check_mode=module.check_mode, move=_mover(module), reserve=params['reserve'],
+            check_mode=module.check_mode, move=module.atomic_move, reserve=params['reserve'],
             listeners=(lambda: PortSet.parse(listening(params['start'], params['end']))) if listening else None)
         reserved = result['reserved']['after']['ports'] if 'reserved' in result else linux.read_reserved_ports()
     else:
         from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
         _one_for_all(params, 'ephemeral range (net.inet.ip.portrange.*)')
         result = bsd.set_ephemeral_range(
-            _runner(module), params['start'], params['end'], portrange=params['bsd_portrange'],
+            runner(module), params['start'], params['end'], portrange=params['bsd_portrange'],
             persist=params['persist'], sysctl_file=sysctl_file(params, family), check_mode=module.check_mode,
-            move=_mover(module), sysctl=module.get_bin_path('sysctl', required=True), reserve=params['reserve'],
+            move=module.atomic_move, sysctl=module.get_bin_path('sysctl', required=True), reserve=params['reserve'],
             system=system())
         reserved = PortSet()
     return shape_result(result, result['after'], reserved)
@@ -117,31 +101,16 @@ def reserved_ports(module):
         _one_for_all(params, 'list of reserved ports (net.ipv4.ip_local_reserved_ports)')
         result = linux.set_reserved_ports(
             params['ports'], state=params['state'], persist=params['persist'], sysctl_file=sysctl_file(params, family),
-            check_mode=module.check_mode, move=_mover(module))
+            check_mode=module.check_mode, move=module.atomic_move)
         erange = linux.read_port_range()
     else:
         from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
         _one_for_all(params, 'ephemeral range')
         sysctl = module.get_bin_path('sysctl', required=True)
-        result = bsd.reserved_ports(_runner(module), params['ports'], state=params['state'], sysctl=sysctl,
+        result = bsd.reserved_ports(runner(module), params['ports'], state=params['state'], sysctl=sysctl,
                                     system=system())
-        erange = bsd.Sysctl(_runner(module), sysctl).range('default')
+        erange = bsd.Sysctl(runner(module), sysctl).range('default')
     return shape_result(result, erange, result['after']['ports'])
-
-
-def port_info(module, linux_gather, bsd_gather):
-    """port_info's report (without ``changed``); the gatherers come from the port_info module.
-
-    ``linux_gather(processes, services, top)`` is portinfo.gather;
-    ``bsd_gather(run, system, processes, services, top, sysctl, netstat, sockstat)`` is bsd_report.port_info.
-    """
-    params = module.params
-    if os_family('port_info') == 'bsd':
-        return bsd_gather(
-            _runner(module), system(), processes=params['processes'], services=params['services'], top=params['top'],
-            sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
-            sockstat=module.get_bin_path('sockstat', required=system() == 'FreeBSD') or 'sockstat')
-    return linux_gather(processes=params['processes'], services=params['services'], top=params['top'])
 
 
 def run(module, operation, *args, **kwargs):

@@ -18,6 +18,8 @@ import platform
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
+from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import bsd_report
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 from ansible_collections.portwarden.ports.plugins.module_utils import report
@@ -113,3 +115,16 @@ def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=Non
         owners = procnet.socket_owners([listener.inode for listener in scan.listeners], root=proc)
     return build_report(erange, unprivileged, reserved, scan, owners=owners, services=services, top=top,
                         tcp_tw_reuse=_tw_reuse(proc_sys))
+
+
+def port_info(module):
+    """port_info's report (without ``changed``) for this host: :func:`gather`, or bsd_report's on FreeBSD and macOS."""
+    params = module.params
+    if backend.os_family('port_info') == 'bsd':
+        system = backend.system()
+        return bsd_report.port_info(
+            backend.runner(module), system, processes=params['processes'], services=params['services'],
+            top=params['top'], sysctl=module.get_bin_path('sysctl', required=True),
+            netstat=module.get_bin_path('netstat', required=True),
+            sockstat=module.get_bin_path('sockstat', required=system == 'FreeBSD') or 'sockstat')
+    return gather(processes=params['processes'], services=params['services'], top=params['top'])

@@ -13,9 +13,8 @@ short_description: Set the ephemeral (dynamic) port range of a host
 version_added: 0.1.0
 description:
   - Sets the range of local ports that the kernel hands to outgoing connections, at runtime and persistently.
-  - On Linux it writes C(net.ipv4.ip_local_port_range) in C(/proc/sys) and keeps the value in a sysctl.d drop-in
-    (O(sysctl_file)), changing only that key in the file and keeping every other line.
-  - Values are compared as numbers, so whitespace or tabs in the kernel's or the file's text never cause a change.
+  - On Linux it writes C(net.ipv4.ip_local_port_range) and keeps the value in a sysctl.d drop-in (O(sysctl_file)).
+    Values are compared as numbers, so whitespace or tabs in the kernel's or the file's text never cause a change.
   - Refuses, before changing anything, what the kernel would refuse - a start above the end, ports outside 1-65535,
     a start below C(net.ipv4.ip_unprivileged_port_start).
   - Warns when both bounds have the same parity (the kernel prefers an even start and an odd end), when a sysctl file
@@ -25,9 +24,8 @@ description:
     select the tables (TCP and UDP, IPv4 and IPv6, each with its own range). Windows' own limits are refused before
     anything runs - a start below 1025, fewer than 255 ports, an end above 65535. A range that already starts at 1024
     (seen on some images) is read and reported as it is.
-  - On FreeBSD and macOS it sets C(net.inet.ip.portrange.first) and C(net.inet.ip.portrange.last) (and/or
-    C(hifirst)/C(hilast), see O(bsd_portrange)) with C(sysctl) and keeps them in C(/etc/sysctl.conf) as C(key=value)
-    lines, written atomically, changing only those keys.
+  - On FreeBSD and macOS it sets C(net.inet.ip.portrange.first) and C(last) (and/or C(hifirst)/C(hilast), see
+    O(bsd_portrange)) and keeps them in C(/etc/sysctl.conf) as C(key=value) lines.
 author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
@@ -79,9 +77,8 @@ options:
       - Ports that the new range must never hand out, reserved in the same task before the range is set (as
         M(portwarden.ports.reserved_ports) with O(portwarden.ports.reserved_ports#module:state=present) would; other
         reservations are kept). Integers and C(start-end) strings, or one comma-separated string.
-      - Both values are planned before either is written, so check mode and diff cover both and a bad value changes
-        nothing; the reservations are applied first, so no listed port is inside the range unreserved, not even for a
-        moment. One task instead of two saves a round trip to each host.
+      - Check mode and diff cover both; a bad value in either changes nothing, and no listed port is ever inside the
+        range unreserved. One task instead of two saves a round trip to each host.
       - On Linux, C(net.ipv4.ip_local_reserved_ports), kept in the same O(sysctl_file). On Windows, administered excluded
         port ranges in the tables that O(protocol) and O(family) select. On FreeBSD and macOS, which have no per-port
         reservation, the task fails before changing anything when a listed port lies inside the new range.
@@ -145,37 +142,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ephemeral_range:
-  description: The range after the task (in check mode, the range it would set), the same value as RV(after); the
-    same key as in M(portwarden.ports.port_info) and M(portwarden.ports.reserved_ports). On Windows, the first
-    selected table's range.
-  returned: success
-  type: dict
-  sample: {"start": 32768, "end": 60999, "size": 28232}
-reserved_ports:
-  description: The reservations after the task, as M(portwarden.ports.port_info) reports them (on Windows, every
-    excluded range of the first selected table, administered or held by the system).
-  returned: success
-  type: dict
-  sample: {"ports": "8080-8081,9100", "list": ["8080-8081", 9100]}
-before:
-  description: The range before the task.
-  returned: success
-  type: dict
-  contains:
-    start:
-      description: First port.
-      type: int
-      sample: 32768
-    end:
-      description: Last port.
-      type: int
-      sample: 60999
-    size:
-      description: Number of ports in the range.
-      type: int
-      sample: 28232
-after:
-  description: The range after the task (in check mode, the range it would set).
+  description:
+    - The range after the task (in check mode, the range it would set); the same key as in M(portwarden.ports.port_info)
+      and M(portwarden.ports.reserved_ports). On Windows, the first selected table's range.
   returned: success
   type: dict
   contains:
@@ -191,6 +160,22 @@ after:
       description: Number of ports in the range.
       type: int
       sample: 44616
+reserved_ports:
+  description: The reservations after the task, as M(portwarden.ports.port_info) reports them (on Windows, every
+    excluded range of the first selected table, administered or held by the system).
+  returned: success
+  type: dict
+  sample: {"ports": "8080-8081,9100", "list": ["8080-8081", 9100]}
+before:
+  description: The range before the task (C(start), C(end), C(size) as in RV(ephemeral_range)).
+  returned: success
+  type: dict
+  sample: {"start": 32768, "end": 60999, "size": 28232}
+after:
+  description: The range after the task, the same as RV(ephemeral_range).
+  returned: success
+  type: dict
+  sample: {"start": 16384, "end": 60999, "size": 44616}
 reserved:
   description:
     - The reservations that O(reserve) added to, before and after (C(ports) in canonical form, C(list)), the ports it
@@ -235,7 +220,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 
 
 def listening(start, end):
-    """Linux: the ports listened on inside start-end, for the warning about listeners the new range covers."""
+    """Linux: the ports listened on inside start-end (a warning names those the new range covers unreserved)."""
     return [item.port for item in procnet.scan_tables(start, end).listeners]
 
 

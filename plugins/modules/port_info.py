@@ -398,7 +398,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import bsd_report
 from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 
@@ -407,7 +406,7 @@ def main():
         argument_spec=argspec.PORT_INFO,
         supports_check_mode=True,
     )
-    backend.run(module, backend.port_info, portinfo.gather, bsd_report.port_info)
+    backend.run(module, portinfo.port_info)
 
 
 if __name__ == '__main__':

@@ -387,8 +387,7 @@ def test_backend_port_info_routes_bsd(monkeypatch):
         ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_MACOS_TCP, ''),
         ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_MACOS_UDP, ''),
     })
-    report = backend.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake), portinfo.gather,
-                              bsd_report.port_info)
+    report = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert report['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
     assert sorted(report) == ['conflicts', 'ephemeral_range', 'high_range', 'listeners', 'reserved_ports',
                               'unprivileged_port_start', 'usage']
@@ -445,6 +444,5 @@ def test_every_result_has_the_range_and_the_reservations(monkeypatch, tmp_path, 
     released = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'absent', 'protocol': 'all',
                                                   'family': 'all'}, fake))
     assert released['ephemeral_range'] == reserved['ephemeral_range'] and released['reserved_ports'] == {'ports': '', 'list': []}
-    info = backend.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake), portinfo.gather,
-                             bsd_report.port_info)
+    info = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert (info['ephemeral_range'], info['reserved_ports']) == (reserved['ephemeral_range'], reserved['reserved_ports'])
