@@ -182,8 +182,9 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
                               'reserving: port(s) %s lie inside it. Choose a range that excludes them, or move the '
                               'service.' % (name, kept_out.format(), want, inside.format()), ports=inside.format())
     selected = pairs_for(portrange)
-    lock = contextlib.nullcontext() if check_mode else HostLock('ephemeral_range', directory=lock_dir or LOCK_DIR,
-                                                                   timeout=lock_timeout)
+    lock = contextlib.nullcontext()
+    if not check_mode:
+        lock = HostLock('ephemeral_range', directory=lock_dir or LOCK_DIR, timeout=lock_timeout)
     with lock:
         ctl = Sysctl(run, sysctl)
         have = {}

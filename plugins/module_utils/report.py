@@ -47,6 +47,7 @@ def _rate(ports, seconds):
     """Connections per second that ``ports`` sustain while each waits ``seconds`` in TIME_WAIT (None: unknown)."""
     return round(float(ports) / seconds, 2) if seconds else None
 
+
 def _move_text(erange, suggestion, ports_text):
     if suggestion is None:
         return 'no part of the ephemeral range %d-%d is free of %s, so reserving is the only remedy' % (
@@ -253,8 +254,8 @@ def sockets_usage(sockets, ranges, reserved, time_wait_seconds, top=10, tcp_tw_r
         counts = endpoints.setdefault(key, {})
         counts[name] = counts.get(name, 0) + 1
     return usage_summary(erange, usable, sockets_total=len(sockets), tcp_states=states, time_wait=time_wait,
-                                  udp_sockets=udp, inbound=inbound, ports_in_use=len(ports), destinations=endpoints,
-                                  top=top, time_wait_seconds=time_wait_seconds, tcp_tw_reuse=tcp_tw_reuse)
+                         udp_sockets=udp, inbound=inbound, ports_in_use=len(ports), destinations=endpoints,
+                         top=top, time_wait_seconds=time_wait_seconds, tcp_tw_reuse=tcp_tw_reuse)
 
 
 def listener_dicts(sockets, names=None):

@@ -26,6 +26,7 @@ from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh import (
     MAX_PORT, MIN_PORTS, MIN_START, REMEDY_WINNAT, TABLE_ORDER, Netsh, add_excluded_cmd, command_line,
     delete_excluded_cmd, set_dynamic_cmd, store_for, table_name, tables)
 
+
 # --------------------------------------------------------------------------- ephemeral range
 
 def validate_dynamic_range(start, end):
@@ -313,8 +314,6 @@ def _reserve(netsh, ports, state, selected, persist, check_mode):
         'warnings': warnings,
         'diff': diff,
     }, first['want'] | first['held']
-
-
 
 
 # --------------------------------------------------------------------------- port_info

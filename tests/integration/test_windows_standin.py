@@ -320,8 +320,8 @@ def test_port_info_reports_catalogue_ports_and_listeners_in_system_held_rows(win
     services = [{'name': 'api', 'port': 56700, 'proto': 'tcp'}, {'name': 'admin', 'port': 50010, 'proto': 'tcp'}]
     result = win.task('port_info', {'services': services})
     held = [c for c in result['conflicts'] if c['type'] == 'service_port_held']
-    assert [(c.get('service'), c['port'], c['table']) for c in held] == [('api', '56700', 'ipv4/tcp'),
-                                                                           (None, 56650, 'ipv4/tcp')]
+    found = [(c.get('service'), c['port'], c['table']) for c in held]
+    assert found == [('api', '56700', 'ipv4/tcp'), (None, 56650, 'ipv4/tcp')]
     assert all('net stop winnat' in c['remedy'] for c in held)
     # 50010 lies in an administered (*) row: reserved, no conflict of any kind for the catalogue entry
     assert not any(c.get('service') == 'admin' for c in result['conflicts'])
