@@ -19,7 +19,6 @@ import platform
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import bsd_report
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 from ansible_collections.portwarden.ports.plugins.module_utils import report
@@ -121,6 +120,8 @@ def port_info(module):
     """port_info's report (without ``changed``) for this host: :func:`gather`, or bsd_report's on FreeBSD and macOS."""
     params = module.params
     if backend.os_family('port_info') == 'bsd':
+        # imported here: a Linux host does not spend the time to load the BSD code its payload carries
+        from ansible_collections.portwarden.ports.plugins.module_utils import bsd_report  # pylint: disable=import-outside-toplevel
         system = backend.system()
         return bsd_report.port_info(
             backend.runner(module), system, processes=params['processes'], services=params['services'],

@@ -57,3 +57,11 @@ def test_build_install_and_run_by_fqcn(tmp_path):
                   '-m', 'portwarden.ports.reserved_ports', '-a', 'ports=9100,8080-8081 persist=false'], env=env)
     assert '"changed": true' in result.stdout and '8080-8081,9100' in result.stdout
     assert '"ephemeral_range": {' in result.stdout
+
+    # One shape on Linux too: ephemeral_range's result has the reservations after the task under reserved_ports.
+    result = run(['unshare', '--net', _bin('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local',
+                  '-e', 'ansible_python_interpreter=%s' % sys.executable, '-m', 'portwarden.ports.ephemeral_range',
+                  '-a', 'start=40000 end=50001 reserve=45000 persist=false'], env=env)
+    task = json.loads(result.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
+    assert task['ephemeral_range'] == {'start': 40000, 'end': 50001, 'size': 10002}
+    assert task['reserved_ports'] == {'ports': '45000', 'list': [45000]} == task['reserved']['after']
