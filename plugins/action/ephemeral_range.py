@@ -6,8 +6,8 @@
 
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 dynamic port range is read and set with netsh through the connection and the
-output is parsed here, on the controller (plugin_utils/netsh.py, netsh_plan.py). On every
-other target the module runs exactly as it would without this plugin.
+output is parsed on the controller (plugin_utils/netsh.py, netsh_plan.py). On
+every other target the module runs exactly as it would without this plugin.
 """
 
 from __future__ import annotations

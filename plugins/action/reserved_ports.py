@@ -6,9 +6,9 @@
 
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 reservations are administered excluded port ranges, read, added and deleted
-with netsh through the connection and parsed here, on the controller
-(plugin_utils/netsh.py, netsh_plan.py). On every other target the module runs exactly as
-it would without this plugin.
+with netsh through the connection and parsed on the controller
+(plugin_utils/netsh.py, netsh_plan.py). On every other target the module
+runs exactly as it would without this plugin.
 """
 
 from __future__ import annotations
