@@ -21,8 +21,10 @@ payload imports cost.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import glob
+import io
 import json
 import os
 import re
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
@@ -104,6 +107,21 @@ def run_playbook(host, path, extra_env):
     return per, changed, total
 
 
+def collection_lines(path):
+    """Lines of the collection's files (ansible_collections/portwarden/**) inside one AnsiballZ payload.
+
+    The payload embeds its zip as one base64 literal (a zip starts with ``PK\\x03\\x04``, ``UEsDB`` in base64).
+    """
+    with open(path, encoding='utf-8') as handle:
+        text = handle.read()
+    match = re.search(r'[\'"](UEsDB[A-Za-z0-9+/=]+)[\'"]', text)
+    if not match:
+        return None
+    data = zipfile.ZipFile(io.BytesIO(base64.b64decode(match.group(1))))
+    return sum(data.read(info).count(b'\n') for info in data.infolist()
+               if info.filename.startswith('ansible_collections/portwarden/'))
+
+
 def direct_payload_times(host, remote_tmp, modules):
     """Execute each kept AnsiballZ payload directly on the host; time it and its imports."""
     found = {}
@@ -126,7 +144,8 @@ def direct_payload_times(host, remote_tmp, modules):
         runs = [import_selftimes(host.run([sys.executable, '-X', 'importtime', path], check=False).stderr) for _rep in range(5)]
         names = set(name for r in runs for name in r)
         imports = dict((name, statistics.median(r.get(name, 0) for r in runs)) for name in names)
-        out[key] = {'payload_bytes': os.path.getsize(path), 'run': benchlib.summary(times[key]), 'imports': imports}
+        out[key] = {'payload_bytes': os.path.getsize(path), 'collection_lines': collection_lines(path),
+                    'run': benchlib.summary(times[key]), 'imports': imports}
     ping = out.get('ping', {}).get('imports', {})
     for key, data in out.items():
         extra = {name: us for name, us in data['imports'].items() if name not in ping}
@@ -218,13 +237,13 @@ def report(results):
         print('Module payload run directly on the host (python AnsiballZ_<module>.py, %d times each):' % DIRECT_REPEATS)
         print()
         ping_run = results['direct'].get('ping', {}).get('run', {}).get('median')
-        print('| module | payload size | median | p10 - p90 | ratio to ping | all imports (self time sum) '
+        print('| module | payload size | collection lines | median | p10 - p90 | ratio to ping | all imports (self time sum) '
               '| imports ping does not make | heaviest of those (self time) |')
-        print('|---|---:|---:|---:|---:|---:|---:|---|')
+        print('|---|---:|---:|---:|---:|---:|---:|---:|---|')
         for key, d in sorted(results['direct'].items(), key=lambda kv: ORDER.index(kv[0])):
             top = ', '.join('%s %.1f ms' % (name.replace(MU, 'module_utils.'), us / 1000.0) for us, name in d['extra_top'][:4])
-            print('| %s | %d KiB | %s | %s - %s | %s | %.1f ms | %d, %.1f ms | %s |' % (
-                key, d['payload_bytes'] // 1024, benchlib.fmt_ms(d['run']['median']), benchlib.fmt_ms(d['run']['p10']),
+            print('| %s | %d KiB | %s | %s | %s - %s | %s | %.1f ms | %d, %.1f ms | %s |' % (
+                key, d['payload_bytes'] // 1024, d.get('collection_lines') or 0, benchlib.fmt_ms(d['run']['median']), benchlib.fmt_ms(d['run']['p10']),
                 benchlib.fmt_ms(d['run']['p90']), ('%.2fx' % (d['run']['median'] / ping_run)) if ping_run else '-',
                 d['import_us'] / 1000.0, d['extra_import_count'],
                 d['extra_import_us'] / 1000.0, top or '-'))

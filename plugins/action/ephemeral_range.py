@@ -6,14 +6,14 @@
 
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 dynamic port range is read and set with netsh through the connection and the
-output is parsed here, on the controller (module_utils/windows.py). On every
-other target the module runs exactly as it would without this plugin.
+output is parsed on the controller (plugin_utils/netsh.py, netsh_plan.py). On
+every other target the module runs exactly as it would without this plugin.
 """
 
 from __future__ import annotations
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.module_utils import windows
+from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
 
 
@@ -23,7 +23,7 @@ class ActionModule(NetshActionBase):
     ARGUMENT_SPEC = argspec.EPHEMERAL_RANGE
 
     def netsh(self, run, args):
-        report = windows.ephemeral_range(
+        report = netsh_plan.ephemeral_range(
             run, args['start'], args['end'], protocol=args['protocol'], family=args['family'], persist=args['persist'],
             check_mode=self._task.check_mode, reserve=args['reserve'])
         if args.get('sysctl_file'):

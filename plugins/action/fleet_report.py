@@ -17,17 +17,12 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import write_file_atomic
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
 
-# The module's argument spec (the same as DOCUMENTATION in plugins/modules/fleet_report.py).
-ARGUMENT_SPEC = dict(
-    hosts=dict(type='dict', required=True),
-    dest=dict(type='path', default='portwarden-report'),
-    title=dict(type='str', default='Port space of the fleet'),
-    formats=dict(type='list', elements='str', default=list(fleet_report.FORMATS), choices=list(fleet_report.FORMATS)),
-)
+ARGUMENT_SPEC = argspec.FLEET_REPORT
 
 
 def read_or_none(path):

@@ -7,14 +7,15 @@
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 dynamic port ranges and excluded port ranges are read with netsh, the
 sockets with netstat (and process names with tasklist), through the
-connection, and parsed here on the controller (module_utils/windows.py). On
-every other target the module runs exactly as it would without this plugin.
+connection, and parsed on the controller (plugin_utils/netsh.py,
+netsh_plan.py). On every other target the module runs exactly as it would
+without this plugin.
 """
 
 from __future__ import annotations
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.module_utils import windows
+from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
 
 
@@ -24,6 +25,6 @@ class ActionModule(NetshActionBase):
     ARGUMENT_SPEC = argspec.PORT_INFO
 
     def netsh(self, run, args):
-        report = windows.port_info(run, processes=args['processes'], services=args['services'], top=args['top'])
+        report = netsh_plan.port_info(run, processes=args['processes'], services=args['services'], top=args['top'])
         report['changed'] = False
         return report

@@ -6,15 +6,15 @@
 
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 reservations are administered excluded port ranges, read, added and deleted
-with netsh through the connection and parsed here, on the controller
-(module_utils/windows.py). On every other target the module runs exactly as
-it would without this plugin.
+with netsh through the connection and parsed on the controller
+(plugin_utils/netsh.py, netsh_plan.py). On every other target the module
+runs exactly as it would without this plugin.
 """
 
 from __future__ import annotations
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.module_utils import windows
+from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
 
 
@@ -24,9 +24,9 @@ class ActionModule(NetshActionBase):
     ARGUMENT_SPEC = argspec.RESERVED_PORTS
 
     def netsh(self, run, args):
-        report = windows.reserved_ports(
+        report = netsh_plan.reserved_ports(
             run, args['ports'], state=args['state'], protocol=args['protocol'], family=args['family'],
             persist=args['persist'], check_mode=self._task.check_mode)
-        if 'sysctl_file' in self._task.args:
+        if args.get('sysctl_file'):
             report['warnings'].append('sysctl_file is ignored on Windows: netsh keeps the persistent exclusions itself.')
         return report

@@ -2,15 +2,12 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The argument specs of the modules, in one place.
+"""The argument specs of the collection's five modules, in one place (plain data, no imports).
 
-Each module passes its spec to AnsibleModule; its action plugin validates the
-same spec on the controller when it runs netsh on a Windows target.
+The action plugins validate the same specs on the controller (netsh on Windows; fleet_report always).
 """
 
 from __future__ import annotations
-
-from ansible_collections.portwarden.ports.plugins.module_utils.linux import DEFAULT_SYSCTL_FILE
 
 EPHEMERAL_RANGE = dict(
     start=dict(type='int', required=True),
@@ -29,11 +26,35 @@ RESERVED_PORTS = dict(
     protocol=dict(type='str', default='all', choices=['tcp', 'udp', 'all']),
     family=dict(type='str', default='all', choices=['ipv4', 'ipv6', 'all']),
     persist=dict(type='bool', default=True),
-    sysctl_file=dict(type='path', default=DEFAULT_SYSCTL_FILE),
+    sysctl_file=dict(type='path'),
 )
 
 PORT_INFO = dict(
     processes=dict(type='bool', default=False),
     services=dict(type='list', elements='dict'),
     top=dict(type='int', default=10),
+)
+
+NFT_TABLE = dict(
+    content=dict(type='str', required=True),
+    path=dict(type='path', required=True),
+    family=dict(type='str', default='inet', choices=['inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev']),
+    name=dict(type='str', default='portwarden'),
+    rollback_timeout=dict(type='int', default=30),
+    state_dir=dict(type='path', default='/var/lib/portwarden'),
+    mode=dict(type='raw', default='0644'),
+    include_in=dict(type='str'),
+    enable_service=dict(type='bool', default=False),
+    _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
+    _token=dict(type='str', no_log=False),
+)
+
+# The formats of plugin_utils/fleet_report.FORMATS (a unit test checks they agree).
+FLEET_REPORT_FORMATS = ['json', 'md', 'html', 'txt']
+
+FLEET_REPORT = dict(
+    hosts=dict(type='dict', required=True),
+    dest=dict(type='path', default='portwarden-report'),
+    title=dict(type='str', default='Port space of the fleet'),
+    formats=dict(type='list', elements='str', default=list(FLEET_REPORT_FORMATS), choices=list(FLEET_REPORT_FORMATS)),
 )

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""FreeBSD and macOS: the ``net.inet.ip.portrange.*`` sysctls, /etc/sysctl.conf, sockets.
+"""FreeBSD and macOS: the ``net.inet.ip.portrange.*`` sysctls and /etc/sysctl.conf.
 
 Both kernels hand out ephemeral ports from ``net.inet.ip.portrange.first`` ..
 ``last`` (the default range, for TCP and UDP over IPv4 and IPv6 alike) and,
@@ -15,18 +15,19 @@ the persistent values live in /etc/sysctl.conf, in the ``key=value`` form
 written atomically, changing only this module's keys and keeping every other
 line. No Ansible I/O here: commands go through ``run(argv) -> (rc, out, err)``
 and file writes through ``move(tmp, dest)`` (the module's atomic_move).
+A change holds the host lock (hostlock.py) from the first read to the last
+write. The socket tables and the port_info report are in bsd_report.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 
-from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet, suggest_range
 from ansible_collections.portwarden.ports.plugins.module_utils import fileio
-from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
-from ansible_collections.portwarden.ports.plugins.module_utils import windows
+from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import DEFAULT_TIMEOUT, HostLock
 
 SYSTEMS = ('FreeBSD', 'Darwin')
 SYSCTL_CONF = '/etc/sysctl.conf'
@@ -39,7 +40,12 @@ PORTRANGE_CHOICES = ('default', 'high', 'both')
 # IPPORT_RESERVED: both kernels refuse (or clamp) first/last/hifirst/hilast below it;
 # the ports under it belong to the low range (lowfirst/lowlast) for privileged sockets.
 MIN_START = 1024
-TABLES = windows.TABLE_ORDER
+# Neither system has /run; both keep runtime state in /var/run.
+LOCK_DIR = '/var/run/portwarden'
+
+
+def os_name(system):
+    return 'macOS' if system == 'Darwin' else system
 
 
 def pairs_for(portrange):
@@ -157,54 +163,60 @@ def _set_order(have, want, first, last):
 
 
 def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysctl_file=SYSCTL_CONF, check_mode=False,
-                        move=None, sysctl='sysctl', read_file=fileio.read_text, reserve=None, system='FreeBSD'):
+                        move=None, sysctl='sysctl', read_file=fileio.read_text, reserve=None, system='FreeBSD',
+                        lock_dir=None, lock_timeout=DEFAULT_TIMEOUT):
     """Plan and (unless check_mode) apply first/last (and/or hifirst/hilast), runtime and persisted.
 
     ``reserve``: there is no per-port reservation here, so ports to keep out of
     the range must lie outside the new range; the task fails before it changes
-    anything when one does not.
+    anything when one does not. Outside check mode the host lock is held from
+    the first read to the last write.
     """
     want = validate_range(start, end)
-    os_name = 'macOS' if system == 'Darwin' else system
+    name = os_name(system)
     kept_out = PortSet.parse(reserve or [])
     inside = kept_out & PortSet([want])
     if inside:
         raise PortwardenError('%s has no per-port reservation, so reserve=%s cannot be kept out of the range %s by '
                               'reserving: port(s) %s lie inside it. Choose a range that excludes them, or move the '
-                              'service.' % (os_name, kept_out.format(), want, inside.format()), ports=inside.format())
-    ctl = Sysctl(run, sysctl)
+                              'service.' % (name, kept_out.format(), want, inside.format()), ports=inside.format())
     selected = pairs_for(portrange)
-    have = {}
-    for pair in selected:
-        found = ctl.range(pair, required=False)
-        if found is None:
-            raise PortwardenError('This kernel has no %s/%s (bsd_portrange=%s); use bsd_portrange=default.'
-                                  % (PAIRS[pair][0], PAIRS[pair][1], pair))
-        have[pair] = found
-    steps = []
-    for pair in selected:
-        steps.extend(_set_order(have[pair], want, *PAIRS[pair]))
-    file_before = file_after = None
-    if persist:
-        file_before = read_file(sysctl_file)
-        values = {}
+    lock = contextlib.nullcontext()
+    if not check_mode:
+        lock = HostLock('ephemeral_range', directory=lock_dir or LOCK_DIR, timeout=lock_timeout)
+    with lock:
+        ctl = Sysctl(run, sysctl)
+        have = {}
         for pair in selected:
-            for key, value in zip(PAIRS[pair], (want.start, want.end)):
-                if _conf_int(conf_value(file_before, key)) != value:
-                    values[key] = value
-        file_after = set_conf_values(file_before, values) if values else file_before
-    file_changed = persist and file_after != file_before
-    changed = bool(steps) or file_changed
-    if changed and not check_mode:
-        for key, value in steps:
-            ctl.set(key, value)
+            found = ctl.range(pair, required=False)
+            if found is None:
+                raise PortwardenError('This kernel has no %s/%s (bsd_portrange=%s); use bsd_portrange=default.'
+                                      % (PAIRS[pair][0], PAIRS[pair][1], pair))
+            have[pair] = found
+        steps = []
         for pair in selected:
-            got = ctl.range(pair)
-            if got != want:
-                raise PortwardenError('The kernel did not take %s/%s = %d/%d: it reads back %d/%d.'
-                                      % (PAIRS[pair][0], PAIRS[pair][1], want.start, want.end, got.start, got.end))
-        if file_changed:
-            fileio.write_file_atomic(sysctl_file, file_after, move)
+            steps.extend(_set_order(have[pair], want, *PAIRS[pair]))
+        file_before = file_after = None
+        if persist:
+            file_before = read_file(sysctl_file)
+            values = {}
+            for pair in selected:
+                for key, value in zip(PAIRS[pair], (want.start, want.end)):
+                    if _conf_int(conf_value(file_before, key)) != value:
+                        values[key] = value
+            file_after = set_conf_values(file_before, values) if values else file_before
+        file_changed = persist and file_after != file_before
+        changed = bool(steps) or file_changed
+        if changed and not check_mode:
+            for key, value in steps:
+                ctl.set(key, value)
+            for pair in selected:
+                got = ctl.range(pair)
+                if got != want:
+                    raise PortwardenError('The kernel did not take %s/%s = %d/%d: it reads back %d/%d.'
+                                          % (PAIRS[pair][0], PAIRS[pair][1], want.start, want.end, got.start, got.end))
+            if file_changed:
+                fileio.write_file_atomic(sysctl_file, file_after, move)
     diff = [{
         'before_header': '%s (runtime)' % PREFIX + '*',
         'after_header': '%s (runtime)' % PREFIX + '*',
@@ -224,7 +236,7 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
     }
     if kept_out:
         result['warnings'].append('%s has no per-port reservation; %s lie outside the range %s, so the kernel never hands '
-                                  'them out: nothing to reserve.' % (os_name, kept_out.format(), want))
+                                  'them out: nothing to reserve.' % (name, kept_out.format(), want))
     if persist:
         result['sysctl_file'] = sysctl_file
     return result
@@ -232,15 +244,12 @@ def set_ephemeral_range(run, start, end, portrange='default', persist=True, sysc
 
 # --------------------------------------------------------------------------- reserved ports
 
-def _empty():
-    return {'ports': '', 'list': []}
-
-
 def reserved_ports(run, ports, state='present', sysctl='sysctl', system='FreeBSD'):
     """There is nothing to reserve on these kernels: succeed when nothing is at stake, else fail with the remedy."""
     requested = PortSet.parse(ports)
-    name = 'macOS' if system == 'Darwin' else system
-    result = {'changed': False, 'before': _empty(), 'after': _empty(), 'added': [], 'removed': [], 'diff': None}
+    name = os_name(system)
+    result = {'changed': False, 'before': PortSet().to_dict(), 'after': PortSet().to_dict(), 'added': [], 'removed': [],
+              'diff': None}
     if state == 'absent' or not requested:
         result['warnings'] = ['%s has no per-port reservation, so no port is reserved: nothing to release.' % name]
         return result
@@ -254,7 +263,7 @@ def reserved_ports(run, ports, state='present', sysctl='sysctl', system='FreeBSD
         result['warnings'] = ['%s has no per-port reservation; %s lie outside its ephemeral port ranges (%s), so the '
                               'kernel never hands them out: nothing to do.' % (name, requested.format(), shown)]
         return result
-    suggestion = portinfo.suggest_range(default, inside)
+    suggestion = suggest_range(default, inside)
     if suggestion is None:
         move = 'no part of the range %d-%d is free of them' % (default.start, default.end)
     else:
@@ -265,126 +274,3 @@ def reserved_ports(run, ports, state='present', sysctl='sysctl', system='FreeBSD
                           '%s host, so an outgoing connection can take them. Remedy: move the ephemeral range so that it '
                           'excludes them - %s - or move the service to a port outside the range.'
                           % (inside.format(), shown, name, move), ports=inside.format())
-
-
-# --------------------------------------------------------------------------- sockets
-
-_PROTO = re.compile(r'^(tcp|udp)(4|6|46)$')
-
-
-def _any_address(family):
-    return '::' if family == 'ipv6' else '0.0.0.0'
-
-
-def _family(digits, address):
-    if digits == '4':
-        return 'ipv4'
-    if digits == '6' or ':' in address:
-        return 'ipv6'
-    return 'ipv6' if digits == '46' else 'ipv4'
-
-
-def parse_sockstat(text):
-    """FreeBSD ``sockstat -46l``: USER COMMAND PID FD PROTO LOCAL FOREIGN -> listener rows."""
-    rows = []
-    for line in (text or '').splitlines():
-        fields = line.split()
-        if len(fields) < 7:
-            continue
-        match = _PROTO.match(fields[4])
-        if not match:
-            continue
-        address, sep, port = fields[5].rpartition(':')
-        if not sep or not port.isdigit():
-            continue
-        family = _family(match.group(2), address)
-        rows.append({
-            'proto': match.group(1), 'family': family,
-            'address': _any_address(family) if address == '*' else address,
-            'port': int(port), 'remote_address': None, 'remote_port': None, 'state': None,
-            'pid': int(fields[2]) if fields[2].isdigit() else None,
-            'process': fields[1] if fields[1] != '?' else None,
-            'listening': True, 'time_wait': False,
-        })
-    return rows
-
-
-def _split_dot(endpoint):
-    address, sep, port = endpoint.rpartition('.')
-    if not sep:
-        return endpoint, None
-    return address, int(port) if port.isdigit() else None
-
-
-def parse_netstat(text):
-    """``netstat -an -p tcp`` / ``-p udp`` (macOS and FreeBSD): ``addr.port`` endpoints.
-
-    A listener is a row whose foreign endpoint is ``*.*`` (TCP in LISTEN, UDP
-    bound and not connected); by structure, not by the state word.
-    """
-    rows = []
-    for line in (text or '').splitlines():
-        fields = line.split()
-        if len(fields) < 5:
-            continue
-        match = _PROTO.match(fields[0])
-        if not match:
-            continue
-        address, port = _split_dot(fields[3])
-        remote_address, remote_port = _split_dot(fields[4])
-        if port is None:
-            continue
-        family = _family(match.group(2), address)
-        listening = fields[4] == '*.*'
-        state = fields[5] if len(fields) > 5 and match.group(1) == 'tcp' else None
-        rows.append({
-            'proto': match.group(1), 'family': family,
-            'address': _any_address(family) if address == '*' else address, 'port': port,
-            'remote_address': remote_address, 'remote_port': remote_port, 'state': state, 'pid': None, 'process': None,
-            'listening': listening, 'time_wait': state == 'TIME_WAIT',
-        })
-    return rows
-
-
-def port_info(run, system, processes=False, services=None, top=10, sysctl='sysctl', netstat='netstat', sockstat='sockstat'):
-    """port_info's report on FreeBSD or macOS. Never writes anything."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
-        raise PortwardenError('Invalid top %r: expected a whole number of destinations, 0 or more.' % (top,))
-    services = normalize_services(services) if services is not None else None
-    ctl = Sysctl(run, sysctl)
-    erange = ctl.range('default')
-    high = ctl.range('high', required=False)
-    reserved_high = ctl.get(PREFIX + 'reservedhigh', required=False)
-    msl = ctl.get('net.inet.tcp.msl', required=False)
-    sockets = []
-    for proto in ('tcp', 'udp'):
-        argv = [netstat, '-an', '-p', proto]
-        rc, out, err = run(argv)
-        if rc != 0:
-            raise PortwardenError('"%s" failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
-        sockets.extend(parse_netstat(out))
-    listeners_from = sockets
-    in_use = sockets
-    if system == 'FreeBSD':
-        argv = [sockstat, '-46l']
-        rc, out, err = run(argv)
-        if rc != 0:
-            raise PortwardenError('"%s" failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
-        listeners_from = parse_sockstat(out)
-        in_use = [s for s in sockets if not s['listening']] + listeners_from
-    names = None
-    if processes:
-        names = dict((s['pid'], s['process']) for s in listeners_from if s.get('pid') is not None)
-    listeners = windows.listener_dicts(listeners_from, names)
-    ranges = dict((table, erange) for table in TABLES)
-    reserved = dict((table, PortSet()) for table in TABLES)
-    report = {
-        'ephemeral_range': erange.to_dict(),
-        'unprivileged_port_start': reserved_high + 1 if reserved_high is not None else None,
-        'reserved_ports': _empty(),
-        'listeners': listeners,
-        'conflicts': windows.table_conflicts(ranges, reserved, listeners, services),
-        'usage': windows.sockets_usage(in_use, ranges, reserved, (2 * msl // 1000) if msl else None, top=top),
-        'high_range': high.to_dict() if high else None,
-    }
-    return report

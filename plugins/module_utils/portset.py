@@ -231,6 +231,10 @@ class PortSet(object):
         """The kernel's canonical text form, e.g. ``8080-8081,9100``."""
         return str(self)
 
+    def to_dict(self):
+        """``{'ports': canonical text, 'list': canonical items}``: how every result shows a set of ports."""
+        return {'ports': self.format(), 'list': self.to_list()}
+
     def to_list(self):
         """Canonical items as ints (single ports) and ``"a-b"`` strings (ranges)."""
         return [r.start if r.start == r.end else str(r) for r in self._ranges]
@@ -285,3 +289,21 @@ class PortSet(object):
 
     def isdisjoint(self, other):
         return not self.intersection(other)
+
+
+def suggest_range(erange, avoid):
+    """The largest part of ``erange`` that holds none of the ports in ``avoid``.
+
+    Ends on a port of the other parity than the start when it can: the kernel
+    prefers different parity for the two bounds (it gives even ports to
+    connect() and odd ones to bind(0)). A part of the current range is always
+    a range the kernel accepts. Returns a PortRange, or None when nothing is left.
+    """
+    free = PortSet([erange]) - PortSet.parse(avoid)
+    best = None
+    for part in free.ranges:
+        if best is None or part.size > best.size:
+            best = part
+    if best is not None and best.size > 2 and (best.start % 2) == (best.end % 2):
+        best = PortRange(best.start, best.end - 1)
+    return best

@@ -13,26 +13,26 @@ short_description: Set the ephemeral (dynamic) port range of a host
 version_added: 0.1.0
 description:
   - Sets the range of local ports that the kernel hands to outgoing connections, at runtime and persistently.
-  - On Linux it writes C(net.ipv4.ip_local_port_range) in C(/proc/sys) and keeps the value in a sysctl.d drop-in
-    (O(sysctl_file)), changing only that key in the file and keeping every other line.
-  - Values are compared as numbers, so whitespace or tabs in the kernel's or the file's text never cause a change.
+  - On Linux it writes C(net.ipv4.ip_local_port_range) and keeps the value in a sysctl.d drop-in (O(sysctl_file)).
+    Values are compared as numbers, so whitespace or tabs in the kernel's or the file's text never cause a change.
   - Refuses, before changing anything, what the kernel would refuse - a start above the end, ports outside 1-65535,
     a start below C(net.ipv4.ip_unprivileged_port_start).
   - Warns when both bounds have the same parity (the kernel prefers an even start and an odd end), when a sysctl file
     applied later at boot sets the same key (naming the file), and when the new range covers ports that a service
     listens on without a reservation.
-  - On Windows (a host reached with a PowerShell or cmd shell) the action plugin of the same name runs
-    C(netsh interface ipv4|ipv6 set dynamicportrange) through the connection and parses the output on the controller,
-    in any display language; no module code is sent. O(protocol) and O(family) select the tables (TCP and UDP, IPv4 and
-    IPv6, each with its own range). Windows' own limits are refused before anything runs - a start below 1025, fewer than
-    255 ports, an end above 65535. A range that already starts at 1024 (seen on some images) is read and reported as it is.
-  - On FreeBSD and macOS it sets C(net.inet.ip.portrange.first) and C(net.inet.ip.portrange.last) (and/or
-    C(hifirst)/C(hilast), see O(bsd_portrange)) with C(sysctl) and keeps them in C(/etc/sysctl.conf) as C(key=value)
-    lines, written atomically, changing only those keys.
+  - On Windows it runs C(netsh interface ipv4|ipv6 set dynamicportrange) (see the notes); O(protocol) and O(family)
+    select the tables (TCP and UDP, IPv4 and IPv6, each with its own range). Windows' own limits are refused before
+    anything runs - a start below 1025, fewer than 255 ports, an end above 65535. A range that already starts at 1024
+    (seen on some images) is read and reported as it is.
+  - On FreeBSD and macOS it sets C(net.inet.ip.portrange.first) and C(last) (and/or C(hifirst)/C(hilast), see
+    O(bsd_portrange)) and keeps them in C(/etc/sysctl.conf) as C(key=value) lines.
 author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
   - portwarden.ports.attributes
+  - portwarden.ports.tables
+  - portwarden.ports.persist
+  - portwarden.ports.platforms
 attributes:
   check_mode:
     support: full
@@ -63,40 +63,6 @@ options:
       - Last port of the range (inclusive).
     type: int
     required: true
-  protocol:
-    description:
-      - Which protocol's range to set.
-      - On Windows, V(tcp) or V(udp) sets that protocol's range only; V(all) sets both.
-      - Linux, FreeBSD and macOS have one range for TCP and UDP, so only V(all) is accepted there.
-    type: str
-    choices: [tcp, udp, all]
-    default: all
-  family:
-    description:
-      - Which address family's range to set.
-      - On Windows, V(ipv4) or V(ipv6) sets that family's range only (C(netsh interface ipv4|ipv6)); V(all) sets both.
-      - Linux has one range for IPv4 and IPv6 (C(net.ipv4.ip_local_port_range) applies to both), and so do FreeBSD and
-        macOS (C(net.inet.ip.portrange.*)), so only V(all) is accepted there.
-    type: str
-    choices: [ipv4, ipv6, all]
-    default: all
-  persist:
-    description:
-      - Also keep the value in O(sysctl_file) so that it survives a reboot.
-      - With V(false) only the runtime value is set and the file is not read or written.
-      - On Windows, V(true) sets the range with C(store=persistent) (the value survives a reboot and applies at once)
-        and V(false) with C(store=active) (until the next boot). C(store=persistent) is also netsh's default; the module
-        names it explicitly.
-    type: bool
-    default: true
-  sysctl_file:
-    description:
-      - The file that holds the persistent value. Written atomically; only the module's own keys are changed, other
-        lines are kept. Created when missing.
-      - Defaults to C(/etc/sysctl.d/90-portwarden.conf) on Linux and C(/etc/sysctl.conf) on FreeBSD and macOS. Ignored
-        on Windows (with a warning when set), where netsh keeps the persistent value.
-      - Files in a sysctl.d directory must end in C(.conf) to be read at boot.
-    type: path
   bsd_portrange:
     description:
       - FreeBSD and macOS only; ignored elsewhere.
@@ -111,9 +77,8 @@ options:
       - Ports that the new range must never hand out, reserved in the same task before the range is set (as
         M(portwarden.ports.reserved_ports) with O(portwarden.ports.reserved_ports#module:state=present) would; other
         reservations are kept). Integers and C(start-end) strings, or one comma-separated string.
-      - Both values are planned before either is written, so check mode and diff cover both and a bad value changes
-        nothing; the reservations are applied first, so no listed port is inside the range unreserved, not even for a
-        moment. One task instead of two saves a round trip to each host on every run.
+      - Check mode and diff cover both; a bad value in either changes nothing, and no listed port is ever inside the
+        range unreserved. One task instead of two saves a round trip to each host.
       - On Linux, C(net.ipv4.ip_local_reserved_ports), kept in the same O(sysctl_file). On Windows, administered excluded
         port ranges in the tables that O(protocol) and O(family) select. On FreeBSD and macOS, which have no per-port
         reservation, the task fails before changing anything when a listed port lies inside the new range.
@@ -123,9 +88,8 @@ options:
 notes:
   - The reserved ports (M(portwarden.ports.reserved_ports)) are never handed out from the range, so reserve the ports
     of services that listen inside it.
-  - On Windows the user of the connection must be an administrator with an elevated token. Changing the range does not
-    move exclusions that Hyper-V or WinNAT already hold; they pick new ones inside the new range at their next start.
-  - On FreeBSD and macOS, setting a sysctl needs root (run the task with become); in a jail the host must allow it.
+  - On Windows, changing the range does not move exclusions that Hyper-V or WinNAT already hold; they pick new ones
+    inside the new range at their next start.
 seealso:
   - module: portwarden.ports.reserved_ports
   - module: portwarden.ports.port_info
@@ -177,25 +141,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-before:
-  description: The range before the task.
-  returned: success
-  type: dict
-  contains:
-    start:
-      description: First port.
-      type: int
-      sample: 32768
-    end:
-      description: Last port.
-      type: int
-      sample: 60999
-    size:
-      description: Number of ports in the range.
-      type: int
-      sample: 28232
-after:
-  description: The range after the task (in check mode, the range it would set).
+ephemeral_range:
+  description:
+    - The range after the task (in check mode, the range it would set); the same key as in M(portwarden.ports.port_info)
+      and M(portwarden.ports.reserved_ports). On Windows, the first selected table's range.
   returned: success
   type: dict
   contains:
@@ -211,6 +160,22 @@ after:
       description: Number of ports in the range.
       type: int
       sample: 44616
+reserved_ports:
+  description: The reservations after the task, as M(portwarden.ports.port_info) reports them (on Windows, every
+    excluded range of the first selected table, administered or held by the system).
+  returned: success
+  type: dict
+  sample: {"ports": "8080-8081,9100", "list": ["8080-8081", 9100]}
+before:
+  description: The range before the task (C(start), C(end), C(size) as in RV(ephemeral_range)).
+  returned: success
+  type: dict
+  sample: {"start": 32768, "end": 60999, "size": 28232}
+after:
+  description: The range after the task, the same as RV(ephemeral_range).
+  returned: success
+  type: dict
+  sample: {"start": 16384, "end": 60999, "size": 44616}
 reserved:
   description:
     - The reservations that O(reserve) added to, before and after (C(ports) in canonical form, C(list)), the ports it
@@ -249,9 +214,14 @@ ranges:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+
+
+def listening(start, end):
+    """Linux: the ports listened on inside start-end (a warning names those the new range covers unreserved)."""
+    return [item.port for item in procnet.scan_tables(start, end).listeners]
 
 
 def main():
@@ -259,11 +229,7 @@ def main():
         argument_spec=argspec.EPHEMERAL_RANGE,
         supports_check_mode=True,
     )
-    try:
-        result = backend.ephemeral_range(module)
-    except PortwardenError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    backend.exit(module, result)
+    backend.run(module, backend.ephemeral_range, listening=listening)
 
 
 if __name__ == '__main__':

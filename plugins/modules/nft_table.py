@@ -229,6 +229,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.nftables import (
     TableManager, apply_table, cleanup_token, confirm_table, status_table)
@@ -261,19 +262,7 @@ def run(module):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            content=dict(type='str', required=True),
-            path=dict(type='path', required=True),
-            family=dict(type='str', default='inet', choices=['inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev']),
-            name=dict(type='str', default='portwarden'),
-            rollback_timeout=dict(type='int', default=30),
-            state_dir=dict(type='path', default='/var/lib/portwarden'),
-            mode=dict(type='raw', default='0644'),
-            include_in=dict(type='str'),
-            enable_service=dict(type='bool', default=False),
-            _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
-            _token=dict(type='str', no_log=False),
-        ),
+        argument_spec=argspec.NFT_TABLE,
         supports_check_mode=True,
     )
     try:

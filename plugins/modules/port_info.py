@@ -22,12 +22,14 @@ description:
   - Reads the network namespace the module runs in; in a container that is the container's own sockets and range.
   - Never changes anything.
   - On FreeBSD and macOS the same report comes from C(sysctl net.inet.ip.portrange.*), C(netstat -an) and (FreeBSD)
-    C(sockstat -46l); these kernels have no port reservations. On Windows (a PowerShell or cmd shell) the action plugin
-    of the same name reads C(netsh) and C(netstat) through the connection; no module code is sent.
+    C(sockstat -46l); these kernels have no port reservations. On Windows it reads C(netsh) and C(netstat) (see the
+    notes); a catalogue port or a listener inside an exclusion that Windows or a service holds (no C(*)) is a
+    V(service_port_held) conflict.
 author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
   - portwarden.ports.attributes
+  - portwarden.ports.platforms
 attributes:
   check_mode:
     support: full
@@ -179,14 +181,18 @@ conflicts:
   description:
     - What endangers a service's port, sorted by type then port. Empty when all is well.
     - V(listener_in_range) for every listener in the ephemeral range on a port that is not reserved. The other types
-      only with O(services).
+      only with O(services), except V(service_port_held) (Windows), which also covers listeners.
   returned: success
   type: list
   elements: dict
   contains:
     type:
       description:
-        - V(listener_in_range), V(service_in_range), V(service_not_listening) or V(listener_not_declared).
+        - V(listener_in_range), V(service_in_range), V(service_port_held), V(service_not_listening) or
+          V(listener_not_declared).
+        - V(service_port_held) (Windows only) - a catalogue port or a listener inside an exclusion that Windows or a
+          service holds (no C(*) in netsh, for example WinNAT for Hyper-V, WSL or Docker). Such a row blocks even an
+          explicit bind; the remedy says how to release it.
       type: str
       sample: listener_in_range
     proto:
@@ -198,20 +204,27 @@ conflicts:
       type: raw
       sample: 40100
     ports:
-      description: For V(service_in_range), the declared ports that are in the range and unreserved, canonical form.
+      description:
+        - For V(service_in_range), the declared ports that are in the range and unreserved; for V(service_port_held),
+          the declared ports that the system holds. Canonical form.
       type: str
-      returned: when RV(conflicts[].type=service_in_range)
+      returned: when RV(conflicts[].type) is V(service_in_range) or V(service_port_held) (a service)
       sample: "40000-40099"
     service:
       description: The catalogue name of the service.
       type: str
-      returned: when RV(conflicts[].type) is V(service_in_range) or V(service_not_listening)
+      returned: when RV(conflicts[].type) is V(service_in_range), V(service_port_held) or V(service_not_listening)
       sample: metrics
+    table:
+      description: For V(service_port_held), the Windows table(s) that hold the port (V(ipv4/tcp) ...).
+      type: str
+      returned: when RV(conflicts[].type=service_port_held)
+      sample: ipv4/tcp
     addresses:
       description: The addresses the port is listened on.
       type: list
       elements: str
-      returned: when RV(conflicts[].type) is V(listener_in_range) or V(listener_not_declared)
+      returned: when RV(conflicts[].type) is V(listener_in_range), V(listener_not_declared) or V(service_port_held) (a listener)
       sample: ["0.0.0.0", "::"]
     processes:
       description: Names of the processes that listen, when known (O(processes=true)).
@@ -383,9 +396,9 @@ tables:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 
 def main():
@@ -393,11 +406,7 @@ def main():
         argument_spec=argspec.PORT_INFO,
         supports_check_mode=True,
     )
-    try:
-        report = backend.port_info(module)
-    except PortwardenError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(changed=False, **report)
+    backend.run(module, portinfo.port_info)
 
 
 if __name__ == '__main__':

@@ -18,11 +18,10 @@ description:
     sysctl.d drop-in (O(sysctl_file)), changing only that key in the file and keeping every other line.
   - Compares in the kernel's canonical form (sorted, adjacent ports merged, as in C(8080-8081,9100)), so the same
     ports written in any order or grouping are idempotent.
-  - On Windows (a host reached with a PowerShell or cmd shell) the action plugin of the same name manages the
-    B(administered) excluded port ranges (the rows that C(netsh interface ipv4 show excludedportrange) marks with C(*)),
-    per protocol and family (O(protocol), O(family)), with C(netsh ... add|delete excludedportrange ... store=persistent)
-    through the connection; no module code is sent. Like Linux's reserved ports, an administered exclusion is never handed
-    out as a dynamic port and can still be bound explicitly by a service.
+  - On Windows it manages the B(administered) excluded port ranges (the rows that
+    C(netsh interface ipv4 show excludedportrange) marks with C(*)), per protocol and family (O(protocol), O(family)),
+    with C(netsh ... add|delete excludedportrange ... store=persistent) (see the notes). Like Linux's reserved ports, an
+    administered exclusion is never handed out as a dynamic port and can still be bound explicitly by a service.
   - Windows does not record who made an administered exclusion; Windows features and installers make them too (many
     hosts carry C(50000-50059 *)). So on Windows the module deletes an administered exclusion only for ports the task
     names with O(state=absent); O(state=exact) adds the missing ports and keeps the administered exclusions outside the
@@ -39,6 +38,9 @@ author:
   - Portwarden maintainers (@portwarden)
 extends_documentation_fragment:
   - portwarden.ports.attributes
+  - portwarden.ports.tables
+  - portwarden.ports.persist
+  - portwarden.ports.platforms
 attributes:
   check_mode:
     support: full
@@ -75,33 +77,6 @@ options:
     type: str
     choices: [present, absent, exact]
     default: present
-  protocol:
-    description:
-      - On Windows, V(tcp) or V(udp) manages that protocol's excluded port ranges only; V(all) manages both.
-      - Linux reservations cover TCP and UDP alike (and FreeBSD and macOS have none), so only V(all) is accepted there.
-    type: str
-    choices: [tcp, udp, all]
-    default: all
-  family:
-    description:
-      - On Windows, V(ipv4) or V(ipv6) manages that family's excluded port ranges only; V(all) manages both.
-      - Linux reservations cover IPv4 and IPv6 alike, so only V(all) is accepted there.
-    type: str
-    choices: [ipv4, ipv6, all]
-    default: all
-  persist:
-    description:
-      - Also keep the resulting reservations in O(sysctl_file) so that they survive a reboot.
-      - On Windows, V(true) adds and deletes with C(store=persistent), V(false) with C(store=active) (until the next boot).
-    type: bool
-    default: true
-  sysctl_file:
-    description:
-      - The sysctl.d drop-in that holds the persistent value. Written atomically; only the module's own key is
-        changed, other lines are kept. Created when missing.
-      - Linux only; ignored on Windows (with a warning when set).
-    type: path
-    default: /etc/sysctl.d/90-portwarden.conf
 notes:
   - Reserved ports can still be bound explicitly by servers; they are only skipped when the kernel picks an
     ephemeral port.
@@ -148,6 +123,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ephemeral_range:
+  description: The ephemeral range as it is, the same key as in M(portwarden.ports.ephemeral_range) and
+    M(portwarden.ports.port_info). On Windows, the first selected table's range.
+  returned: success
+  type: dict
+  sample: {"start": 32768, "end": 60999, "size": 28232}
+reserved_ports:
+  description: The reservations after the task (in check mode, what they would be), as
+    M(portwarden.ports.port_info) reports them; on Linux the same value as RV(after). On Windows, every excluded
+    range of the first selected table, administered or held by the system.
+  returned: success
+  type: dict
+  sample: {"ports": "8080-8081,9100", "list": ["8080-8081", 9100]}
 before:
   description: The reservations before the task.
   returned: success
@@ -225,7 +213,6 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
 
@@ -235,11 +222,7 @@ def main():
         argument_spec=argspec.RESERVED_PORTS,
         supports_check_mode=True,
     )
-    try:
-        result = backend.reserved_ports(module)
-    except PortwardenError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    backend.exit(module, result)
+    backend.run(module, backend.reserved_ports)
 
 
 if __name__ == '__main__':

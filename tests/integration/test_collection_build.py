@@ -31,6 +31,9 @@ def test_build_install_and_run_by_fqcn(tmp_path):
         names = tar.getnames()
     assert 'plugins/modules/ephemeral_range.py' in names and 'MANIFEST.json' in names
     assert 'meta/runtime.yml' in names and 'plugins/module_utils/portset.py' in names
+    for shipped in ('plugins/plugin_utils/netsh.py', 'plugins/plugin_utils/netsh_plan.py', 'plugins/module_utils/report.py',
+                    'plugins/module_utils/bsd_report.py', 'plugins/doc_fragments/persist.py'):
+        assert shipped in names, shipped
     for unwanted in ('.venv', '.build', '.ci', 'benchmarks', 'tests/output', 'Makefile', '.git'):
         assert not any(n == unwanted or n.startswith(unwanted + '/') for n in names), unwanted
 
@@ -45,9 +48,20 @@ def test_build_install_and_run_by_fqcn(tmp_path):
     data = json.loads(doc.stdout)['portwarden.ports.reserved_ports']
     assert os.path.realpath(data['doc']['filename']).startswith(os.path.realpath(str(clean)))
     assert 'portwarden.ports.reserved_ports:' in data['examples']
+    # the shared options come from the installed collection's doc fragments
+    assert {'protocol', 'family', 'persist', 'sysctl_file'} <= set(data['doc']['options'])
 
     # Run by FQCN from the installed copy, inside a throwaway network namespace.
     result = run(['unshare', '--net', _bin('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local',
                   '-e', 'ansible_python_interpreter=%s' % sys.executable,
                   '-m', 'portwarden.ports.reserved_ports', '-a', 'ports=9100,8080-8081 persist=false'], env=env)
     assert '"changed": true' in result.stdout and '8080-8081,9100' in result.stdout
+    assert '"ephemeral_range": {' in result.stdout
+
+    # One shape on Linux too: ephemeral_range's result has the reservations after the task under reserved_ports.
+    result = run(['unshare', '--net', _bin('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local',
+                  '-e', 'ansible_python_interpreter=%s' % sys.executable, '-m', 'portwarden.ports.ephemeral_range',
+                  '-a', 'start=40000 end=50001 reserve=45000 persist=false'], env=env)
+    task = json.loads(result.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
+    assert task['ephemeral_range'] == {'start': 40000, 'end': 50001, 'size': 10002}
+    assert task['reserved_ports'] == {'ports': '45000', 'list': [45000]} == task['reserved']['after']

@@ -310,3 +310,34 @@ def test_port_info_with_catalogue(win):
     result = win.task('port_info', {'services': services})
     types = sorted((c['type'], str(c['port'])) for c in result['conflicts'])
     assert types == [('service_in_range', '50200'), ('service_not_listening', '50200')]
+
+
+def test_port_info_reports_catalogue_ports_and_listeners_in_system_held_rows(win):
+    win.update(excluded=_hyperv(), sockets=[
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 56650, 'pid': 2840},
+        {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 50010, 'pid': 3120},
+    ])
+    services = [{'name': 'api', 'port': 56700, 'proto': 'tcp'}, {'name': 'admin', 'port': 50010, 'proto': 'tcp'}]
+    result = win.task('port_info', {'services': services})
+    held = [c for c in result['conflicts'] if c['type'] == 'service_port_held']
+    found = [(c.get('service'), c['port'], c['table']) for c in held]
+    assert found == [('api', '56700', 'ipv4/tcp'), (None, 56650, 'ipv4/tcp')]
+    assert all('net stop winnat' in c['remedy'] for c in held)
+    # 50010 lies in an administered (*) row: reserved, no conflict of any kind for the catalogue entry
+    assert not any(c.get('service') == 'admin' for c in result['conflicts'])
+    assert win.changes() == []
+
+
+def test_every_result_has_the_range_and_the_reservations_and_no_sysctl_file_warning(win):
+    win.update(excluded=_hyperv())
+    ranged, reserved, info = win.playbook([
+        {'name': 'range', 'portwarden.ports.ephemeral_range': {'start': 49152, 'end': 65535, 'sysctl_file': None}},
+        {'name': 'reserve', 'portwarden.ports.reserved_ports': {'ports': ['50000-50059'], 'protocol': 'tcp',
+                                                                'family': 'ipv4', 'sysctl_file': None}},
+        {'name': 'read', 'portwarden.ports.port_info': {}},
+    ])
+    for result in (ranged, reserved, info):
+        assert not result.get('failed') and not result['changed'], result
+        assert result['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
+        assert result['reserved_ports'] == {'ports': '50000-50059,56638-56737', 'list': ['50000-50059', '56638-56737']}
+        assert not any('sysctl_file' in w for w in result.get('warnings', []))

@@ -7,7 +7,12 @@ their Windows argument specs match the modules' documentation."""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
+import os
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -17,7 +22,7 @@ from ansible.plugins.shell.cmd import ShellModule as CmdShell
 from ansible.plugins.shell.powershell import ShellModule as PowerShell
 from ansible.plugins.shell.sh import ShellModule as ShShell
 
-from ansible_collections.portwarden.ports.plugins.module_utils import windows
+from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_action
 
 NAMES = ('ephemeral_range', 'reserved_ports', 'port_info')
 
@@ -26,9 +31,29 @@ def action_module(name):
     return importlib.import_module('ansible_collections.portwarden.ports.plugins.action.%s' % name)
 
 
+@functools.lru_cache(maxsize=None)
 def module_doc(name):
-    mod = importlib.import_module('ansible_collections.portwarden.ports.plugins.modules.%s' % name)
-    return yaml.safe_load(mod.DOCUMENTATION)
+    """The module's documentation as ansible-doc shows it, with the doc fragments merged in."""
+    collections = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '.build', 'collections'))
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections)
+    out = subprocess.run([ansible_doc, '-j', 'portwarden.ports.' + name], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    return json.loads(out)['portwarden.ports.' + name]['doc']
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_shared_options_come_from_the_doc_fragments(name):
+    doc = module_doc(name)
+    module = importlib.import_module('ansible_collections.portwarden.ports.plugins.modules.%s' % name)
+    own = yaml.safe_load(module.DOCUMENTATION)
+    assert 'portwarden.ports.platforms' in own['extends_documentation_fragment']
+    assert any('netsh' in note and 'no module code is sent' in note for note in doc['notes'])
+    if name != 'port_info':
+        assert {'portwarden.ports.tables', 'portwarden.ports.persist'} <= set(own['extends_documentation_fragment'])
+        for option in ('protocol', 'family', 'persist', 'sysctl_file'):
+            assert option in doc['options'] and option not in own['options']
+        assert 'default' not in doc['options']['sysctl_file']
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -46,9 +71,9 @@ def test_windows_spec_matches_module_documentation(name):
 
 
 def test_shell_detection():
-    assert windows.is_windows_shell(PowerShell())
-    assert windows.is_windows_shell(CmdShell())
-    assert not windows.is_windows_shell(ShShell())
+    assert netsh_action.is_windows_shell(PowerShell())
+    assert netsh_action.is_windows_shell(CmdShell())
+    assert not netsh_action.is_windows_shell(ShShell())
 
 
 def make_action(name, shell, args, check_mode=False, diff=False):
@@ -67,17 +92,25 @@ def make_action(name, shell, args, check_mode=False, diff=False):
 
 
 DYN = '\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\nStart Port      : 49152\r\nNumber of Ports : 16384\r\n'
+EXCL = ('\r\nProtocol tcp Port Exclusion Ranges\r\n\r\nStart Port    End Port\r\n----------    --------\r\n'
+        '     50000       50059     *\r\n\r\n* - Administered port exclusions.\r\n')
 
 
 def test_windows_path_runs_netsh_through_the_connection():
     plugin = make_action('ephemeral_range', PowerShell(), {'start': 49152, 'end': 65535, 'protocol': 'tcp', 'family': 'ipv4'},
                          diff=True)
-    plugin._low_level_execute_command = mock.MagicMock(return_value={'rc': 0, 'stdout': DYN, 'stderr': ''})
+    answers = {'netsh interface ipv4 show dynamicportrange protocol=tcp': DYN,
+               'netsh interface ipv4 show excludedportrange protocol=tcp': EXCL}
+    plugin._low_level_execute_command = mock.MagicMock(side_effect=lambda line: {'rc': 0, 'stdout': answers[line],
+                                                                                 'stderr': ''})
     plugin._execute_module = mock.MagicMock()
     result = plugin.run(task_vars={})
     assert result['changed'] is False
     assert result['diff'][0]['before_header'] == 'dynamicportrange ipv4/tcp'
-    plugin._low_level_execute_command.assert_called_once_with('netsh interface ipv4 show dynamicportrange protocol=tcp')
+    assert result['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
+    assert result['reserved_ports'] == {'ports': '50000-50059', 'list': ['50000-50059']}
+    assert [c.args[0] for c in plugin._low_level_execute_command.call_args_list] == [
+        'netsh interface ipv4 show excludedportrange protocol=tcp', 'netsh interface ipv4 show dynamicportrange protocol=tcp']
     plugin._execute_module.assert_not_called()
 
 

@@ -19,6 +19,7 @@ def collections_path():
 
 def test_backend_knows_the_bsd_systems():
     assert backend.BSD_SYSTEMS == bsd.SYSTEMS
+    assert backend.SYSCTL_FILES['bsd'] == bsd.SYSCTL_CONF
 
 
 def test_linux_import_does_not_load_other_backends():
@@ -28,5 +29,16 @@ def test_linux_import_does_not_load_other_backends():
             'print(" ".join(sorted(mods)))' % collections_path())
     loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
     assert 'linux' in loaded and 'backend' in loaded
-    for other in ('bsd', 'windows', 'portinfo', 'procnet', 'nftables'):
+    for other in ('bsd', 'bsd_report', 'report', 'portinfo', 'procnet', 'nftables', 'catalogue'):
+        assert other not in loaded
+
+
+def test_linux_port_info_does_not_load_the_bsd_report():
+    code = ('import sys; sys.path.insert(0, %r)\n'
+            'from ansible_collections.portwarden.ports.plugins.module_utils import portinfo\n'
+            'mods = [m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("ansible_collections.portwarden")]\n'
+            'print(" ".join(sorted(mods)))' % collections_path())
+    loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    assert 'report' in loaded and 'procnet' in loaded
+    for other in ('bsd', 'bsd_report', 'nftables'):
         assert other not in loaded

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""bsd.py with a scripted sysctl and a temporary /etc/sysctl.conf (no FreeBSD or macOS host here),
+"""bsd.py and bsd_report.py with a scripted sysctl and a temporary /etc/sysctl.conf (no FreeBSD or macOS host here),
 plus backend.py's choice of the BSD branch from platform.system()."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd, bsd_report, portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 # Recorded the way FreeBSD 13/14 print them (sockstat -46l; netstat -an -p tcp|udp).
@@ -116,6 +116,14 @@ MACOS = {
 
 def move(src, dest):
     shutil.move(src, dest)
+
+
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path, monkeypatch):
+    """The host lock in a directory of the test's own, not the machine's /var/run."""
+    path = tmp_path / 'lock'
+    monkeypatch.setattr(bsd, 'LOCK_DIR', str(path))
+    return path
 
 
 def cycle(fake, conf, **kwargs):
@@ -269,7 +277,7 @@ def test_reserved_absent_has_nothing_to_release():
 # ---------------------------------------------------------------- sockets and port_info
 
 def test_parse_sockstat():
-    rows = bsd.parse_sockstat(SOCKSTAT_FREEBSD)
+    rows = bsd_report.parse_sockstat(SOCKSTAT_FREEBSD)
     assert len(rows) == 9
     assert rows[0] == dict(rows[0], proto='tcp', family='ipv6', address='::', port=22, pid=812, process='sshd')
     assert rows[3]['family'] == 'ipv6' and rows[3]['port'] == 45100
@@ -278,7 +286,7 @@ def test_parse_sockstat():
 
 
 def test_parse_netstat_macos():
-    rows = bsd.parse_netstat(NETSTAT_MACOS_TCP) + bsd.parse_netstat(NETSTAT_MACOS_UDP)
+    rows = bsd_report.parse_netstat(NETSTAT_MACOS_TCP) + bsd_report.parse_netstat(NETSTAT_MACOS_UDP)
     listeners = [(r['proto'], r['family'], r['address'], r['port']) for r in rows if r['listening']]
     assert listeners == [('tcp', 'ipv6', '::', 5000), ('tcp', 'ipv6', '::1', 631), ('tcp', 'ipv4', '127.0.0.1', 631),
                          ('tcp', 'ipv4', '0.0.0.0', 55000), ('tcp', 'ipv6', 'fe80::1%lo0', 49200),
@@ -292,7 +300,7 @@ def test_port_info_freebsd():
         ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_FREEBSD_UDP, ''),
         ('sockstat', '-46l'): (0, SOCKSTAT_FREEBSD, ''),
     })
-    report = bsd.port_info(fake, 'FreeBSD', processes=True, services=[{'name': 'ssh', 'port': 22, 'proto': 'tcp'}])
+    report = bsd_report.port_info(fake, 'FreeBSD', processes=True, services=[{'name': 'ssh', 'port': 22, 'proto': 'tcp'}])
     assert report['ephemeral_range'] == {'start': 10000, 'end': 65535, 'size': 55536}
     assert report['high_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
     assert report['unprivileged_port_start'] == 1024
@@ -313,7 +321,7 @@ def test_port_info_macos_without_sockstat():
         ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_MACOS_TCP, ''),
         ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_MACOS_UDP, ''),
     })
-    report = bsd.port_info(fake, 'Darwin')
+    report = bsd_report.port_info(fake, 'Darwin')
     assert report['unprivileged_port_start'] is None
     assert report['usage']['time_wait_seconds'] == 30
     assert [(c['proto'], c['port']) for c in report['conflicts']] == [('tcp', 49200), ('tcp', 55000)]
@@ -379,7 +387,62 @@ def test_backend_port_info_routes_bsd(monkeypatch):
         ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_MACOS_TCP, ''),
         ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_MACOS_UDP, ''),
     })
-    report = backend.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
+    report = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert report['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
     assert sorted(report) == ['conflicts', 'ephemeral_range', 'high_range', 'listeners', 'reserved_ports',
                               'unprivileged_port_start', 'usage']
+
+
+# ---------------------------------------------------------------- the host lock; one result shape
+
+def test_a_change_holds_the_host_lock(tmp_path, lock_dir):
+    """While another run holds the lock the change waits and then fails naming the holder; check mode never waits."""
+    from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+    fake = FakeSysctl(FREEBSD)
+    conf = str(tmp_path / 'sysctl.conf')
+    with HostLock('another enforce run', directory=str(lock_dir)):
+        with pytest.raises(PortwardenError) as err:
+            bsd.set_ephemeral_range(fake, 20000, 60999, sysctl_file=conf, move=move, lock_dir=str(lock_dir),
+                                    lock_timeout=0)
+        assert 'another enforce run' in err.value.msg
+        assert fake.sets() == [] and not os.path.exists(conf)
+        predicted = bsd.set_ephemeral_range(fake, 20000, 60999, sysctl_file=conf, move=move, check_mode=True)
+        assert predicted['changed'] and fake.sets() == []
+    seen = []
+
+    class Watching(FakeSysctl):
+        def __call__(self, argv):
+            if argv[1] != '-n':
+                with pytest.raises(PortwardenError):
+                    HostLock('probe', directory=str(lock_dir), timeout=0).acquire()
+                seen.append(argv[1])
+            return FakeSysctl.__call__(self, argv)
+
+    watched = Watching(FREEBSD)
+    assert bsd.set_ephemeral_range(watched, 20000, 60999, sysctl_file=conf, move=move)['changed']
+    assert seen == ['net.inet.ip.portrange.first=20000', 'net.inet.ip.portrange.last=60999']
+    HostLock('after', directory=str(lock_dir), timeout=0).acquire()
+
+
+@pytest.mark.parametrize('system', ['FreeBSD', 'Darwin'])
+def test_every_result_has_the_range_and_the_reservations(monkeypatch, tmp_path, system):
+    monkeypatch.setattr(backend, 'system', lambda: system)
+    fake = FakeSysctl(FREEBSD, outputs={
+        ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_FREEBSD_TCP, ''),
+        ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_FREEBSD_UDP, ''),
+        ('sockstat', '-46l'): (0, SOCKSTAT_FREEBSD, ''),
+    })
+    params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True,
+              'sysctl_file': str(tmp_path / 'sysctl.conf'), 'bsd_portrange': 'default', 'reserve': []}
+    ranged = backend.ephemeral_range(FakeModule(params, fake, check_mode=True))
+    assert ranged['ephemeral_range'] == {'start': 20000, 'end': 60999, 'size': 41000}
+    assert ranged['reserved_ports'] == {'ports': '', 'list': []}
+    reserved = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'present', 'protocol': 'all',
+                                                  'family': 'all'}, fake))
+    assert reserved['ephemeral_range'] == {'start': 10000, 'end': 65535, 'size': 55536}
+    assert reserved['reserved_ports'] == {'ports': '', 'list': []}
+    released = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'absent', 'protocol': 'all',
+                                                  'family': 'all'}, fake))
+    assert released['ephemeral_range'] == reserved['ephemeral_range'] and released['reserved_ports'] == {'ports': '', 'list': []}
+    info = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
+    assert (info['ephemeral_range'], info['reserved_ports']) == (reserved['ephemeral_range'], reserved['reserved_ports'])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo, portset
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
@@ -104,10 +104,10 @@ def test_udp_listener_in_range_is_a_conflict(fake):
 
 def test_suggest_range():
     erange = PortRange(40000, 40999)
-    assert portinfo.suggest_range(erange, PortSet.parse('40100')) == PortRange(40101, 40998)
-    assert portinfo.suggest_range(erange, PortSet.parse('40600')) == PortRange(40000, 40599)  # already different parity
-    assert portinfo.suggest_range(erange, PortSet.parse('40000-40999')) is None
-    assert portinfo.suggest_range(erange, PortSet.parse('40000-40997')) == PortRange(40998, 40999)
+    assert portset.suggest_range(erange, PortSet.parse('40100')) == PortRange(40101, 40998)
+    assert portset.suggest_range(erange, PortSet.parse('40600')) == PortRange(40000, 40599)  # already different parity
+    assert portset.suggest_range(erange, PortSet.parse('40000-40999')) is None
+    assert portset.suggest_range(erange, PortSet.parse('40000-40997')) == PortRange(40998, 40999)
 
 
 def test_services_drift(fake):

@@ -17,7 +17,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, portinfo, report
 from ansible_collections.portwarden.ports.plugins.modules import port_info
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
@@ -118,7 +118,8 @@ def test_return_documents_every_key(fake_host, capsys):
             'services': [{'name': 'ssh', 'port': 22}, {'name': 'api', 'port': '40100-40101'}, {'name': 'gone', 'port': 9}]}
     result = run(args, capsys)
     kinds = set(c['type'] for c in result['conflicts'])
-    assert kinds == set(portinfo.CONFLICT_ORDER)  # every kind of conflict is exercised
+    # every kind of conflict a Linux host can have is exercised (service_port_held: Windows only, in test_windows.py)
+    assert kinds == set(report.CONFLICT_ORDER) - {'service_port_held'}
     result.pop('changed')
     result.pop('invocation', None)  # added by AnsibleModule, not by the module
     _check(result, ret, 'result', missing)
@@ -134,3 +135,35 @@ def test_options_documented_as_specified():
     assert (options['services']['type'], options['services']['elements']) == ('list', 'dict')
     assert (options['top']['type'], options['top']['default']) == ('int', 10)
     assert doc['attributes']['check_mode']['support'] == 'full'
+
+
+def test_return_follows_the_report_schema():
+    """RETURN's top-level keys are exactly report.py's schema (the keys of every OS plus each OS's extras)."""
+    ret = yaml.safe_load(port_info.RETURN)
+    assert sorted(ret) == sorted(list(report.KEYS) + list(report.EXTRA_KEYS))
+    for key in report.KEYS:
+        assert ret[key]['returned'] == 'success', key
+    for key, systems in report.EXTRA_KEYS.items():
+        assert ret[key]['returned'] == 'on %s' % systems, key
+
+
+def test_report_builder_refuses_keys_outside_the_schema():
+    from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+    from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+    with pytest.raises(PortwardenError, match='unknown report keys extra'):
+        report.build(PortRange(1024, 2047), PortSet(), [], [], {}, 1024, extra=1)
+
+
+def test_return_documents_the_windows_conflicts():
+    """A Windows report with a held row (netsh_plan, through a scripted netsh) has only documented keys."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
+    from test_windows import FakeNetsh  # noqa: E402  pylint: disable=import-error
+    from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan
+    fake = FakeNetsh(excluded={('ipv4', 'tcp'): [(50000, 50059, False)]},
+                     sockets='  TCP    0.0.0.0:50010          0.0.0.0:0              LISTENING       2840\r\n')
+    result = netsh_plan.port_info(fake, services=[{'name': 'api', 'port': 50020}])
+    assert sorted(c['type'] for c in result['conflicts']) == ['listener_not_declared', 'service_not_listening',
+                                                              'service_port_held', 'service_port_held']
+    missing = []
+    _check(result, yaml.safe_load(port_info.RETURN), 'result', missing)
+    assert missing == []
