@@ -59,7 +59,7 @@ def ephemeral_range(module):
         return linux.set_ephemeral_range(
             params['start'], params['end'], persist=params['persist'],
             sysctl_file=params['sysctl_file'] or linux.DEFAULT_SYSCTL_FILE,
-            check_mode=module.check_mode, move=_mover(module), reserve=params['reserve'],
+            check_mode=module.check_mode, move=_mover(module), reserve=params['reserve'], conntrack_max=params['conntrack_max'],
             listeners=lambda: PortSet.parse([item.port for item in procnet.scan_tables(params['start'], params['end']).listeners]))
     if system() in BSD_SYSTEMS:
         from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import linux
+from ansible_collections.portwarden.ports.plugins.module_utils import linux, sysctld
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 
@@ -40,28 +40,28 @@ def read(procsys, name):
 
 def test_set_file_value_keeps_other_lines():
     before = '# comment\nvm.swappiness = 10\nnet.ipv4.ip_local_port_range=1 2\n; other\nkernel.x = 1\n'
-    after = linux.set_file_value(before, 'net.ipv4.ip_local_port_range', '40000 50001')
+    after = sysctld.set_file_value(before, 'net.ipv4.ip_local_port_range', '40000 50001')
     assert after == '# comment\nvm.swappiness = 10\nnet.ipv4.ip_local_port_range = 40000 50001\n; other\nkernel.x = 1\n'
 
 
 def test_set_file_value_drops_later_duplicates_and_slash_keys():
     before = 'net/ipv4/ip_local_port_range = 1 2\nfoo = 1\n-net.ipv4.ip_local_port_range = 3 4\n'
-    after = linux.set_file_value(before, 'net.ipv4.ip_local_port_range', '5 6')
+    after = sysctld.set_file_value(before, 'net.ipv4.ip_local_port_range', '5 6')
     assert after == 'net.ipv4.ip_local_port_range = 5 6\nfoo = 1\n'
 
 
 def test_set_file_value_appends_and_removes():
-    created = linux.set_file_value(None, 'a.b', '1')
+    created = sysctld.set_file_value(None, 'a.b', '1')
     assert created.endswith('a.b = 1\n') and created.startswith('# Managed by portwarden.ports')
-    assert linux.set_file_value('x = 1\n', 'a.b', '2') == 'x = 1\na.b = 2\n'
-    assert linux.set_file_value('x = 1\na.b = 2\n', 'a.b', None) == 'x = 1\n'
-    assert linux.set_file_value('# a.b = 1\n', 'a.b', '3') == '# a.b = 1\na.b = 3\n'
+    assert sysctld.set_file_value('x = 1\n', 'a.b', '2') == 'x = 1\na.b = 2\n'
+    assert sysctld.set_file_value('x = 1\na.b = 2\n', 'a.b', None) == 'x = 1\n'
+    assert sysctld.set_file_value('# a.b = 1\n', 'a.b', '3') == '# a.b = 1\na.b = 3\n'
 
 
 def test_file_value_last_wins():
-    assert linux.file_value('a.b = 1\na/b=2\n', 'a.b') == '2'
-    assert linux.file_value('# a.b = 1\n', 'a.b') is None
-    assert linux.file_value(None, 'a.b') is None
+    assert sysctld.file_value('a.b = 1\na/b=2\n', 'a.b') == '2'
+    assert sysctld.file_value('# a.b = 1\n', 'a.b') is None
+    assert sysctld.file_value(None, 'a.b') is None
 
 
 # ---------------------------------------------------------------- boot order
@@ -87,7 +87,7 @@ def test_boot_order_first_dir_wins_and_sorted(tree):
     write(os.path.join(run, '05-b.conf'), '')
     write(os.path.join(usr, 'README'), '')
     write(conf, '')
-    assert linux.boot_order(tree[0], conf) == [os.path.join(run, '05-b.conf'), os.path.join(etc, '10-a.conf'), conf]
+    assert sysctld.boot_order(tree[0], conf) == [os.path.join(run, '05-b.conf'), os.path.join(etc, '10-a.conf'), conf]
 
 
 def test_boot_overrides_names_later_file(tree):
@@ -97,7 +97,7 @@ def test_boot_overrides_names_later_file(tree):
     write(os.path.join(dirs[3], '95-vendor.conf'), 'net.ipv4.ip_local_port_range = 1024 65000\n')
     write(os.path.join(dirs[0], '10-early.conf'), 'net.ipv4.ip_local_port_range = 1 2\n')
     write(conf, 'net/ipv4/ip_local_port_range = 3 4\n')
-    warnings = linux.boot_overrides(ours, 'net.ipv4.ip_local_port_range', dirs, conf)
+    warnings = sysctld.boot_overrides(ours, 'net.ipv4.ip_local_port_range', dirs, conf)
     assert len(warnings) == 2
     assert '95-vendor.conf sets net.ipv4.ip_local_port_range = 1024 65000' in warnings[0]
     assert warnings[1].startswith(conf + ' sets')
@@ -108,10 +108,10 @@ def test_boot_overrides_shadow_and_bad_names(tree):
     dirs, conf = tree
     ours = os.path.join(dirs[3], '90-p.conf')
     write(os.path.join(dirs[0], '90-p.conf'), '')
-    assert 'shadows' in linux.boot_overrides(ours, 'a.b', dirs, conf)[0]
-    assert 'must end in .conf' in linux.boot_overrides(os.path.join(dirs[0], 'x.txt'), 'a.b', dirs, conf)[0]
-    assert 'not in a directory that is applied at boot' in linux.boot_overrides('/tmp/x.conf', 'a.b', dirs, conf)[0]
-    assert linux.boot_overrides(os.path.join(dirs[0], 'quiet.conf'), 'a.b', dirs, conf) == []
+    assert 'shadows' in sysctld.boot_overrides(ours, 'a.b', dirs, conf)[0]
+    assert 'must end in .conf' in sysctld.boot_overrides(os.path.join(dirs[0], 'x.txt'), 'a.b', dirs, conf)[0]
+    assert 'not in a directory that is applied at boot' in sysctld.boot_overrides('/tmp/x.conf', 'a.b', dirs, conf)[0]
+    assert sysctld.boot_overrides(os.path.join(dirs[0], 'quiet.conf'), 'a.b', dirs, conf) == []
 
 
 # ---------------------------------------------------------------- backends, fake /proc/sys
@@ -126,7 +126,7 @@ def test_ephemeral_range_check_then_apply(procsys, tmp_path):
     assert check['diff'][1]['after'].endswith('net.ipv4.ip_local_port_range = 40000 50001\n')
     applied = linux.set_ephemeral_range(40000, 50001, **kwargs)
     assert applied['changed'] and read(procsys, 'ip_local_port_range') == '40000 50001'
-    assert linux.file_value(linux.read_text(dropin), linux.RANGE_KEY) == '40000 50001'
+    assert sysctld.file_value(linux.read_text(dropin), linux.RANGE_KEY) == '40000 50001'
     assert not linux.set_ephemeral_range(40000, 50001, check_mode=True, **kwargs)['changed']
     assert not linux.set_ephemeral_range(40000, 50001, **kwargs)['changed']
 
@@ -173,7 +173,7 @@ def test_reserved_ports_states(procsys, tmp_path):
     exact = linux.set_reserved_ports([], state='exact', **kwargs)
     assert exact['changed'] and exact['after'] == {'ports': '', 'list': []}
     assert read(procsys, 'ip_local_reserved_ports') == ''
-    assert linux.file_value(linux.read_text(dropin), linux.RESERVED_KEY) == ''
+    assert sysctld.file_value(linux.read_text(dropin), linux.RESERVED_KEY) == ''
 
 
 def test_reserved_ports_bad_input_changes_nothing(procsys, tmp_path):
