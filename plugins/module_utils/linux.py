@@ -201,7 +201,11 @@ class Change(object):
         self.file_after = files[-1]['file_after'] if files else None
         self.file_changed = bool(files) and self.file_after != self.file_before
         if self.file_changed:
-            writable_directory(self.file)
+            try:
+                writable_directory(self.file)
+                _room_for(self.file, self.file_after)
+            except PortwardenError as exc:
+                raise PortwardenError('%s Nothing was changed.' % exc.msg, path=self.file)
 
     @property
     def changed(self):
@@ -215,7 +219,8 @@ class Change(object):
         return diffs
 
     def _tried(self):
-        tried = ['%s %s -> %s' % (k.key, k.fmt(p['have']), k.fmt(p['want'])) for k, p in self.steps if p['runtime_changed']]
+        tried = ['%s %s -> %s' % (k.key, k.fmt(p['have']) or '(empty)', k.fmt(p['want']) or '(empty)')
+                 for k, p in self.steps if p['runtime_changed']]
         if self.file_changed:
             tried.append('write %s' % self.file)
         return '; '.join(tried)
@@ -223,7 +228,8 @@ class Change(object):
     def apply(self):
         if not self.changed:
             return
-        remove_stale_temps(os.path.dirname(self.file) or '.') if self.file else None
+        if self.file:
+            remove_stale_temps(os.path.dirname(self.file) or '.')
         staged = None
         if self.file_changed:
             try:
@@ -249,7 +255,8 @@ class Change(object):
         failed = []
         for keyobj, plan in reversed(written):
             try:
-                keyobj.write(plan['have'])
+                if keyobj.read() != plan['have']:
+                    keyobj.write(plan['have'])
             except PortwardenError as undo:
                 failed.append('%s is live at %s, not back at %s (%s)' % (keyobj.key, _live(keyobj), keyobj.fmt(plan['have']),
                                                                           undo.msg))
@@ -267,6 +274,19 @@ def _live(keyobj):
         return keyobj.fmt(keyobj.read())
     except PortwardenError:
         return 'an unreadable value'
+
+
+def _room_for(path, content):
+    """Refuse, before any write, a file system that has no room for the new file (a full disk)."""
+    directory = os.path.dirname(path) or '.'
+    try:
+        fs = os.statvfs(directory)
+    except OSError:
+        return
+    need = len(content.encode('utf-8'))
+    if fs.f_bavail * fs.f_frsize < need + fs.f_frsize:
+        raise PortwardenError('Cannot write %s: the file system of %s is full (%d bytes free, %d needed).'
+                              % (path, directory, fs.f_bavail * fs.f_frsize, need))
 
 
 def _file_mode(path):

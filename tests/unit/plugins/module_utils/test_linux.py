@@ -191,3 +191,223 @@ def test_read_only_proc_is_explained(procsys, tmp_path, monkeypatch):
     with pytest.raises(PortwardenError) as info:
         linux.write_sysctl(linux.RANGE_KEY, '1 2', proc_sys=procsys)
     assert 'read-only' in str(info.value) and 'privileged' in str(info.value)
+
+
+# ---------------------------------------------------------------- all or nothing, lock, conntrack
+
+class FakeLock(object):
+    """Records when the host lock is taken and released, and what the kernel held then."""
+
+    def __init__(self, procsys):
+        self.procsys = procsys
+        self.events = []
+
+    def __call__(self, what):
+        self.what = what
+        return self
+
+    def __enter__(self):
+        self.events.append(('acquire', read(self.procsys, 'ip_local_reserved_ports')))
+        return self
+
+    def __exit__(self, *exc_info):
+        self.events.append(('release', read(self.procsys, 'ip_local_reserved_ports')))
+
+
+def snapshot(procsys, directory):
+    return (read(procsys, 'ip_local_port_range').split(), read(procsys, 'ip_local_reserved_ports'), sorted(os.listdir(directory)),
+            {name: open(os.path.join(directory, name)).read() for name in os.listdir(directory)})
+
+
+@pytest.fixture
+def dropin_dir(tmp_path):
+    directory = tmp_path / 'sysctl.d'
+    directory.mkdir()
+    (directory / '90-portwarden.conf').write_text('# site\nvm.swappiness = 10\n')
+    return str(directory)
+
+
+def test_two_keys_the_range_write_fails_the_reservations_are_put_back(procsys, dropin_dir, monkeypatch):
+    before = snapshot(procsys, dropin_dir)
+    real = linux.write_sysctl
+
+    def refuse_range(key, value, proc_sys):
+        if key == linux.RANGE_KEY:
+            raise PortwardenError('The kernel refused %s = %r (invalid argument).' % (key, value))
+        real(key, value, proc_sys)
+    monkeypatch.setattr(linux, 'write_sysctl', refuse_range)
+    with pytest.raises(PortwardenError) as info:
+        linux.set_ephemeral_range(40000, 50001, reserve=['45000'], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'),
+                                  proc_sys=procsys, lock=FakeLock(procsys))
+    msg = info.value.msg
+    assert 'The kernel refused net.ipv4.ip_local_port_range' in msg
+    assert 'Tried: net.ipv4.ip_local_reserved_ports (empty) -> 45000; net.ipv4.ip_local_port_range 32768 60999 -> 40000 50001' in msg
+    assert 'Undone: the kernel values and %s are as they were' % os.path.join(dropin_dir, '90-portwarden.conf') in msg
+    assert info.value.details['live'] == 'unchanged'
+    assert snapshot(procsys, dropin_dir) == before
+
+
+def test_the_move_fails_the_kernel_is_put_back_and_no_temp_is_left(procsys, dropin_dir, monkeypatch):
+    before = snapshot(procsys, dropin_dir)
+
+    def busy(src, dest):
+        raise OSError(16, 'Device or resource busy')
+    monkeypatch.setattr(os, 'replace', busy)
+    with pytest.raises(PortwardenError) as info:
+        linux.set_ephemeral_range(40000, 50001, reserve=[45000], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'),
+                                  proc_sys=procsys, lock=FakeLock(procsys))
+    assert 'Device or resource busy' in info.value.msg and 'Undone' in info.value.msg
+    assert snapshot(procsys, dropin_dir) == before
+    with pytest.raises(PortwardenError, match='Undone'):
+        linux.set_reserved_ports([22], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'), proc_sys=procsys,
+                                 lock=FakeLock(procsys))
+    assert snapshot(procsys, dropin_dir) == before
+
+
+def test_an_undo_that_fails_says_what_is_live(procsys, dropin_dir, monkeypatch):
+    real = linux.write_sysctl
+    calls = []
+
+    def flaky(key, value, proc_sys):
+        calls.append((key, value))
+        if key == linux.RANGE_KEY or (key == linux.RESERVED_KEY and value == ''):
+            raise PortwardenError('Cannot write %s = %r: I/O error.' % (key, value))
+        real(key, value, proc_sys)
+    monkeypatch.setattr(linux, 'write_sysctl', flaky)
+    with pytest.raises(PortwardenError) as info:
+        linux.set_ephemeral_range(40000, 50001, reserve=[45000], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'),
+                                  proc_sys=procsys, lock=FakeLock(procsys))
+    assert 'NOT undone: net.ipv4.ip_local_reserved_ports is live at 45000, not back at ' in info.value.msg
+    assert info.value.details['live'].startswith('net.ipv4.ip_local_reserved_ports is live at 45000')
+    assert calls[-1] == (linux.RESERVED_KEY, '')
+
+
+def test_staging_fails_before_the_kernel_is_touched(procsys, dropin_dir, monkeypatch):
+    before = snapshot(procsys, dropin_dir)
+
+    def full(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(linux, 'StagedFile', lambda *a, **k: (_ for _ in ()).throw(PortwardenError('Cannot write x: No space.')))
+    with pytest.raises(PortwardenError) as info:
+        linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'), proc_sys=procsys,
+                                 lock=FakeLock(procsys))
+    assert 'Nothing was changed: the kernel values and' in info.value.msg
+    assert 'Tried: net.ipv4.ip_local_reserved_ports (empty) -> 9100; write ' in info.value.msg
+    assert snapshot(procsys, dropin_dir) == before
+    del full
+
+
+def test_check_mode_predicts_an_unwritable_directory(procsys, dropin_dir, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode: False if path == dropin_dir else real(path, mode))
+    for check in (True, False):
+        with pytest.raises(PortwardenError) as info:
+            linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'), check_mode=check,
+                                     proc_sys=procsys, lock=FakeLock(procsys))
+        assert 'is not writable' in info.value.msg and 'Nothing was changed' in info.value.msg
+    assert read(procsys, 'ip_local_reserved_ports') == ''
+
+
+def test_check_mode_predicts_a_full_file_system(procsys, dropin_dir, monkeypatch):
+    class Full(object):
+        f_bavail = 0
+        f_frsize = 4096
+        f_flag = 0
+    monkeypatch.setattr(os, 'statvfs', lambda path: Full())
+    with pytest.raises(PortwardenError, match='is full .0 bytes free'):
+        linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, 'x.conf'), check_mode=True, proc_sys=procsys)
+
+
+def test_the_lock_covers_read_plan_apply_and_check_mode_takes_none(procsys, dropin_dir):
+    lock = FakeLock(procsys)
+    path = os.path.join(dropin_dir, '90-portwarden.conf')
+    linux.set_reserved_ports([9100], sysctl_file=path, check_mode=True, proc_sys=procsys, lock=lock)
+    assert lock.events == []
+    linux.set_reserved_ports([9100], sysctl_file=path, proc_sys=procsys, lock=lock)
+    assert lock.events == [('acquire', ''), ('release', '9100')] and lock.what == 'portwarden.ports.reserved_ports'
+    linux.set_ephemeral_range(40000, 50001, reserve=[45000], sysctl_file=path, proc_sys=procsys, lock=lock)
+    assert lock.events[2:] == [('acquire', '9100'), ('release', '9100,45000')]
+    assert lock.what == 'portwarden.ports.ephemeral_range'
+
+
+def test_the_real_host_lock_is_taken_and_a_held_one_names_its_holder(procsys, dropin_dir, tmp_path):
+    from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+
+    def lock(what):
+        return HostLock(what, directory=str(tmp_path / 'run'), timeout=0)
+    with lock('another run'):
+        with pytest.raises(PortwardenError) as info:
+            linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, 'a.conf'), proc_sys=procsys, lock=lock)
+    assert '(another run)' in info.value.msg and 'nothing was changed' in info.value.msg
+    assert read(procsys, 'ip_local_reserved_ports') == ''
+    assert linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, 'a.conf'), proc_sys=procsys, lock=lock)['changed']
+
+
+def test_stale_temps_of_killed_writes_are_removed(procsys, dropin_dir):
+    old = os.path.join(dropin_dir, '.portwarden-killed')
+    young = os.path.join(dropin_dir, '.portwarden-busy')
+    for path in (old, young):
+        write(path, 'x')
+    os.utime(old, (1, 1))
+    linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'), proc_sys=procsys,
+                             lock=FakeLock(procsys))
+    assert sorted(os.listdir(dropin_dir)) == ['.portwarden-busy', '90-portwarden.conf']
+
+
+def test_the_file_keeps_its_mode(procsys, dropin_dir):
+    path = os.path.join(dropin_dir, '90-portwarden.conf')
+    os.chmod(path, 0o600)
+    linux.set_reserved_ports([9100], sysctl_file=path, proc_sys=procsys, lock=FakeLock(procsys))
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+@pytest.fixture
+def conntrack(procsys):
+    netfilter = os.path.join(procsys, 'net', 'netfilter')
+    os.makedirs(netfilter)
+    write(os.path.join(netfilter, 'nf_conntrack_max'), '262144\n')
+    return procsys
+
+
+def test_conntrack_max_four_steps_with_the_range(conntrack, dropin_dir):
+    path = os.path.join(dropin_dir, '90-portwarden.conf')
+    kwargs = dict(sysctl_file=path, proc_sys=conntrack, lock=FakeLock(conntrack), conntrack_max=524288)
+    results = [linux.set_ephemeral_range(32768, 60999, check_mode=check, **kwargs) for check in (True, False, True, False)]
+    assert [r['changed'] for r in results] == [True, True, False, False]
+    assert results[0]['conntrack_max'] == {'before': 262144, 'after': 524288, 'changed': True}
+    assert results[0]['diff'] == results[1]['diff']
+    assert [d['before_header'] for d in results[1]['diff']] == [linux.RANGE_KEY + ' (runtime)',
+                                                               linux.CONNTRACK_MAX_KEY + ' (runtime)', path]
+    assert results[3]['conntrack_max'] == {'before': 524288, 'after': 524288, 'changed': False}
+    with open(os.path.join(conntrack, 'net', 'netfilter', 'nf_conntrack_max')) as handle:
+        assert handle.read().strip() == '524288'
+    assert sysctld.file_value(linux.read_text(path), linux.CONNTRACK_MAX_KEY) == '524288'
+
+
+def test_conntrack_not_loaded_names_the_module_and_changes_nothing(procsys, dropin_dir):
+    before = snapshot(procsys, dropin_dir)
+    for check in (True, False):
+        with pytest.raises(PortwardenError) as info:
+            linux.set_ephemeral_range(40000, 50001, conntrack_max=1000, check_mode=check, proc_sys=procsys,
+                                      sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'), lock=FakeLock(procsys))
+        assert 'conntrack) is not loaded' in info.value.msg and 'modprobe nf_conntrack' in info.value.msg
+    assert snapshot(procsys, dropin_dir) == before
+
+
+def test_conntrack_read_only_is_predicted(conntrack, dropin_dir, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode: False if path.endswith('nf_conntrack_max') else real(path, mode))
+    with pytest.raises(PortwardenError, match='only the initial network namespace'):
+        linux.set_ephemeral_range(40000, 50001, conntrack_max=1000, check_mode=True, proc_sys=conntrack,
+                                  sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'))
+
+
+@pytest.mark.parametrize('value', [0, -1, True, 2 ** 31, '1000'])
+def test_conntrack_max_out_of_range(conntrack, value):
+    with pytest.raises(PortwardenError, match='Invalid conntrack_max'):
+        linux.set_ephemeral_range(40000, 50001, conntrack_max=value, check_mode=True, proc_sys=conntrack)
+
+
+def test_null_sysctl_file_is_the_linux_default(procsys):
+    result = linux.set_reserved_ports([9100], sysctl_file=None, check_mode=True, proc_sys=procsys)
+    assert result['sysctl_file'] == linux.DEFAULT_SYSCTL_FILE
