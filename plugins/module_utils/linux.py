@@ -205,7 +205,8 @@ class Change(object):
                 writable_directory(self.file)
                 _room_for(self.file, self.file_after)
             except PortwardenError as exc:
-                raise PortwardenError('%s Nothing was changed.' % exc.msg, path=self.file)
+                raise PortwardenError('%s Tried: %s. Nothing was changed.' % (exc.msg, self._tried()), path=self.file,
+                                      tried=self._tried(), live='unchanged')
 
     @property
     def changed(self):
