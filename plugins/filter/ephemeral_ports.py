@@ -12,13 +12,23 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.plugin_utils import policy
 
 
-def ephemeral_ports_plan(role_vars):
-    """Validate the role's variables once and return the plan."""
+def ephemeral_ports_plan(role_vars, errors='strict'):
+    """Validate the role's variables once and return the plan.
+
+    With ``errors='return'`` a bad value gives ``{'error': message}`` instead
+    of a failed template, so that the role fails in a task of its own with
+    the message alone (Ansible would wrap it in the name of the internal
+    variable being set).
+    """
+    if errors not in ('strict', 'return'):
+        raise AnsibleFilterError('ephemeral_ports_plan: invalid errors %r: allowed values are strict, return.' % (errors,))
     if not isinstance(role_vars, dict):
         raise AnsibleFilterError('ephemeral_ports_plan: expected a dictionary of the role variables, got %r.' % (role_vars,))
     try:
-        return policy.plan(role_vars)
+        return dict(policy.plan(role_vars), error='')
     except PortwardenError as exc:
+        if errors == 'return':
+            return {'error': exc.msg}
         raise AnsibleFilterError(exc.msg)
 
 

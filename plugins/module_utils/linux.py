@@ -103,9 +103,9 @@ def _writable_key(key, proc_sys):
     if normalize_key(key) == CONNTRACK_MAX_KEY:
         raise PortwardenError('Cannot write %s: %s is read-only here. The kernel lets only the initial network namespace '
                               'of the host change it (not a container or another network namespace); set it on the '
-                              'container host.' % (key, path))
+                              'container host. Nothing was changed.' % (key, path))
     raise PortwardenError('Cannot write %s: %s is read-only here. In a container, run it privileged or set the value on '
-                          'the container host.' % (key, path))
+                          'the container host. Nothing was changed.' % (key, path))
 
 
 class SysctlKey(object):

@@ -91,6 +91,9 @@ def _reserved(value):
     items = value if isinstance(value, (list, tuple)) else [value]
     result = PortSet()
     for index, item in enumerate(items):
+        if item is None or (isinstance(item, str) and not item.strip()):
+            raise PortwardenError('%s: entry #%d (%r) is empty: expected a port (1-65535) or a range "start-end".'
+                                  % (name, index, item))
         try:
             result = result | PortSet.parse(item)
         except PortwardenError as exc:

@@ -193,14 +193,24 @@ def test_bad_values_name_the_variable_the_entry_and_the_value(overrides, words):
     with pytest.raises(AnsibleFilterError) as info:
         filters.ephemeral_ports_plan(defaults(**overrides))
     assert words[0] in str(info.value)
+    assert filters.ephemeral_ports_plan(defaults(**overrides), 'return') == {'error': info.value.message}
 
 
 def test_the_filters_turn_errors_into_filter_errors():
     assert filters.FilterModule().filters()['ephemeral_ports_state'] is filters.ephemeral_ports_state
     plan = filters.ephemeral_ports_plan(defaults(range={'start': 32000, 'end': 60999}))
     assert filters.ephemeral_ports_state(plan)['reserve'] == ['32000-32767', 45000]
+    assert plan['error'] == ''
+    with pytest.raises(AnsibleFilterError, match="invalid errors 'ignore'"):
+        filters.ephemeral_ports_plan(defaults(), 'ignore')
     with pytest.raises(AnsibleFilterError, match='expected a dictionary of the role variables'):
         filters.ephemeral_ports_plan(['x'])
     with pytest.raises(AnsibleFilterError, match='ephemeral_ports_state: invalid input'):
         filters.ephemeral_ports_state({'range': None})
     assert policy.plan(defaults(sysctl_file='/etc/sysctl.d/../sysctl.d/80-x.conf'))['sysctl_file'] == '/etc/sysctl.d/80-x.conf'
+
+
+@pytest.mark.parametrize('entry', [None, '', '  '])
+def test_an_empty_reservation_entry_is_refused(entry):
+    with pytest.raises(PortwardenError, match=r'ephemeral_ports_reserved: entry #1 \(.*\) is empty'):
+        policy.plan(defaults(reserved=[22, entry]))
