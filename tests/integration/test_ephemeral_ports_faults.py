@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import pytest
 
-from test_ephemeral_ports_role import results, run_role
+from test_ephemeral_ports_role import SITE, results, run_role, site_host
 
 RANGE = 'net.ipv4.ip_local_port_range'
 RESERVED = 'net.ipv4.ip_local_reserved_ports'
 CONNTRACK = 'net.netfilter.nf_conntrack_max'
 DROPIN = '/etc/sysctl.d/90-portwarden.conf'
-SITE = '# site settings\nvm.swappiness = 10\n'
 
 FAULTS = {
     # The directory on a read-only mount: refused before anything is written, check mode predicts it.
@@ -47,12 +46,7 @@ MODULE_CASES = {
 
 @pytest.fixture
 def host(nshost):
-    """A host with a drop-in of the site's own and a lock directory of its own (not the machine's /run)."""
-    nshost.sh('mkdir -p /run/portwarden && mount -t tmpfs tmpfs /run/portwarden')
-    nshost.set_sysctl(RANGE, '32768 60999')
-    nshost.set_sysctl(RESERVED, '22')
-    nshost.write_file(DROPIN, SITE)
-    return nshost
+    return site_host(nshost)
 
 
 def state(host):
@@ -110,8 +104,8 @@ def test_a_clean_run_after_the_fault_is_lifted_applies_all_of_it(host):
     host.sh('umount %s' % DROPIN)
     applied = host.module(*MODULE_CASES['range+reserve'])
     assert applied['rc'] == 0 and applied['changed']
-    assert state(host) == (['40000', '50001'], '22,9100-9101,45000', {'90-portwarden.conf': SITE + (
-        'net.ipv4.ip_local_reserved_ports = 22,9100-9101,45000\nnet.ipv4.ip_local_port_range = 40000 50001\n')})
+    assert state(host) == (['40000', '50001'], '22,9100-9101,45000', {'90-portwarden.conf': (
+        '# site settings\nnet.ipv4.ip_local_reserved_ports = 22,9100-9101,45000\nnet.ipv4.ip_local_port_range = 40000 50001\n')})
 
 
 def test_stale_temp_files_of_a_killed_write_are_removed(host):
