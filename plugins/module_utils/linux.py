@@ -23,8 +23,8 @@ import os
 import stat
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (StagedFile, read_text, remove_stale_temps,
-                                                                             writable_directory)
+from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
+    StagedFile, read_text, remove_stale_temps, writable_directory)
 from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
 from ansible_collections.portwarden.ports.plugins.module_utils.sysctld import (
     boot_overrides, file_value, normalize_key, set_file_value)
@@ -259,8 +259,8 @@ class Change(object):
                 if keyobj.read() != plan['have']:
                     keyobj.write(plan['have'])
             except PortwardenError as undo:
-                failed.append('%s is live at %s, not back at %s (%s)' % (keyobj.key, _live(keyobj), keyobj.fmt(plan['have']),
-                                                                          undo.msg))
+                failed.append('%s is live at %s, not back at %s (%s)'
+                              % (keyobj.key, _live(keyobj), keyobj.fmt(plan['have']), undo.msg))
         where = (' and %s' % self.file) if self.file else ''
         if failed:
             live = 'NOT undone: %s. %s was not changed.' % ('; '.join(failed), self.file or 'No file')

@@ -80,7 +80,7 @@ def test_twenty_rounds_of_four_concurrent_runs_lose_nothing(nshost, tmp_path):
 
         reserved = set()
         for item in host.sysctl(RESERVED).split(','):
-            low, _, high = item.partition('-')
+            low, dummy, high = item.partition('-')
             reserved |= set(range(int(low), int(high or low) + 1))
         assert reserved == expected, ('round %d lost %s' % (i, sorted(expected - reserved)), sorted(reserved - expected))
         values = dropin_values(host)

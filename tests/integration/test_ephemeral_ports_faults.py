@@ -148,4 +148,3 @@ def test_role_conntrack_max_with_a_null_range(host):
     assert [results(r)[name]['changed'] for r in runs] == [True, True, False, False]
     assert '%s = %d\n' % (CONNTRACK, current) in host.read_file(DROPIN)
     assert host.sysctl(RANGE).split() == ['32768', '60999'] and host.sysctl(RESERVED) == '22,45000'
-

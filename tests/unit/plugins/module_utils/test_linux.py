@@ -286,15 +286,14 @@ def test_staging_fails_before_the_kernel_is_touched(procsys, dropin_dir, monkeyp
     before = snapshot(procsys, dropin_dir)
 
     def full(*args, **kwargs):
-        raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(linux, 'StagedFile', lambda *a, **k: (_ for _ in ()).throw(PortwardenError('Cannot write x: No space.')))
+        raise PortwardenError('Cannot write x: No space left on device.')
+    monkeypatch.setattr(linux, 'StagedFile', full)
     with pytest.raises(PortwardenError) as info:
         linux.set_reserved_ports([9100], sysctl_file=os.path.join(dropin_dir, '90-portwarden.conf'), proc_sys=procsys,
                                  lock=FakeLock(procsys))
     assert 'Nothing was changed: the kernel values and' in info.value.msg
     assert 'Tried: net.ipv4.ip_local_reserved_ports (empty) -> 9100; write ' in info.value.msg
     assert snapshot(procsys, dropin_dir) == before
-    del full
 
 
 def test_check_mode_predicts_an_unwritable_directory(procsys, dropin_dir, monkeypatch):
@@ -376,8 +375,8 @@ def test_conntrack_max_four_steps_with_the_range(conntrack, dropin_dir):
     assert [r['changed'] for r in results] == [True, True, False, False]
     assert results[0]['conntrack_max'] == {'before': 262144, 'after': 524288, 'changed': True}
     assert results[0]['diff'] == results[1]['diff']
-    assert [d['before_header'] for d in results[1]['diff']] == [linux.RANGE_KEY + ' (runtime)',
-                                                               linux.CONNTRACK_MAX_KEY + ' (runtime)', path]
+    headers = [d['before_header'] for d in results[1]['diff']]
+    assert headers == [linux.RANGE_KEY + ' (runtime)', linux.CONNTRACK_MAX_KEY + ' (runtime)', path]
     assert results[3]['conntrack_max'] == {'before': 524288, 'after': 524288, 'changed': False}
     with open(os.path.join(conntrack, 'net', 'netfilter', 'nf_conntrack_max')) as handle:
         assert handle.read().strip() == '524288'
