@@ -106,7 +106,9 @@ def _path(name, value):
         return None
     if not isinstance(value, str):
         raise PortwardenError('%s%s: invalid value %r: expected an absolute path or null.' % (PREFIX, name, value))
-    path = os.path.expanduser(value)
+    if value.startswith('~'):
+        return value  # the home directory of the user on the host: the module expands it there
+    path = value
     if not os.path.isabs(path):
         raise PortwardenError('%s%s: %r is a relative path; it would be written relative to the directory the task runs '
                               'in. Give an absolute path (such as /etc/sysctl.d/90-portwarden.conf), or null for the '

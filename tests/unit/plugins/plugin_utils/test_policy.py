@@ -208,6 +208,8 @@ def test_the_filters_turn_errors_into_filter_errors():
     with pytest.raises(AnsibleFilterError, match='ephemeral_ports_state: invalid input'):
         filters.ephemeral_ports_state({'range': None})
     assert policy.plan(defaults(sysctl_file='/etc/sysctl.d/../sysctl.d/80-x.conf'))['sysctl_file'] == '/etc/sysctl.d/80-x.conf'
+    # A home directory is the host user's, expanded by the module there, not on the controller.
+    assert policy.plan(defaults(sysctl_file='~/sysctl.conf'))['sysctl_file'] == '~/sysctl.conf'
 
 
 @pytest.mark.parametrize('entry', [None, '', '  '])
