@@ -18,17 +18,9 @@ from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
-NORMALIZED_KEYS = frozenset(('name', 'port', 'start', 'end', 'proto', 'sources', 'sources_v4', 'sources_v6',
-                             'rate_limit', 'description'))
-
-
-def _is_normalized(services):
-    return (isinstance(services, (list, tuple)) and
-            all(isinstance(item, dict) and frozenset(item) == NORMALIZED_KEYS for item in services))
-
 
 def normalize_services(services):
-    """Validate the catalogue strictly and return it in canonical form."""
+    """Validate the catalogue strictly and return it in canonical form (its own output is accepted as it is)."""
     try:
         return _normalize(services)
     except PortwardenError as exc:
@@ -39,15 +31,13 @@ def service_ports(services, proto=None):
     """The catalogue's ports in the kernel's canonical form, e.g. ``"22,443,30000-32767"``."""
     if proto not in (None, 'tcp', 'udp'):
         raise AnsibleFilterError('service_ports: invalid proto %r: allowed values are tcp, udp or none (both).' % (proto,))
-    if not _is_normalized(services):
-        services = normalize_services(services)
+    services = normalize_services(services)
     return _service_ports(services, proto).format()
 
 
 def services_overlapping(services, ports):
     """The services (normalized) that have a port in ``ports``, each with ``overlap``: the shared ports."""
-    if not _is_normalized(services):
-        services = normalize_services(services)
+    services = normalize_services(services)
     try:
         wanted = PortSet([PortRange(ports['start'], ports['end'])]) if isinstance(ports, dict) else PortSet.parse(ports)
     except (PortwardenError, KeyError) as exc:

@@ -18,6 +18,7 @@ EPHEMERAL_RANGE = dict(
     sysctl_file=dict(type='path'),
     bsd_portrange=dict(type='str', default='default', choices=['default', 'high', 'both']),
     reserve=dict(type='list', elements='str', default=[]),
+    conntrack_max=dict(type='int'),
 )
 
 RESERVED_PORTS = dict(

@@ -80,9 +80,14 @@ def ephemeral_range(module, listening=None):
         result = linux.set_ephemeral_range(
             params['start'], params['end'], persist=params['persist'], sysctl_file=sysctl_file(params, family),
             check_mode=module.check_mode, move=module.atomic_move, reserve=params['reserve'],
+            conntrack_max=params['conntrack_max'],
             listeners=(lambda: PortSet.parse(listening(params['start'], params['end']))) if listening else None)
         reserved = result['reserved']['after']['ports'] if 'reserved' in result else linux.read_reserved_ports()
     else:
+        if params.get('conntrack_max') is not None:
+            raise PortwardenError('conntrack_max=%s: the conntrack table (net.netfilter.nf_conntrack_max) is a Linux '
+                                  'setting; %s has none. Leave conntrack_max unset on this host.'
+                                  % (params['conntrack_max'], system()))
         from ansible_collections.portwarden.ports.plugins.module_utils import bsd  # pylint: disable=import-outside-toplevel
         _one_for_all(params, 'ephemeral range (net.inet.ip.portrange.*)')
         result = bsd.set_ephemeral_range(

@@ -23,6 +23,8 @@ NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 RATE_RE = re.compile(r'^([1-9][0-9]{0,8})/(second|minute|hour|day)\Z')
 PROTOCOLS = ('tcp', 'udp')
 KEYS = ('name', 'port', 'proto', 'sources', 'rate_limit', 'description')
+# Keys that normalize_service adds; given back (its own output), they must agree with the rest.
+DERIVED = ('start', 'end', 'sources_v4', 'sources_v6')
 SOURCE_RE = re.compile(r'^[0-9A-Fa-f:./]{2,49}\Z')
 # Printable text only: no control characters (C0, DEL, C1), no Unicode line
 # or paragraph separators, no quote or backslash.
@@ -65,6 +67,8 @@ def normalize_sources(values, where='sources'):
 def normalize_service(entry, index=0):
     """Return one catalogue entry in canonical form, or raise PortwardenError.
 
+    Accepts its own output (the derived keys, when present, must agree).
+
     The result has ``name``, ``port`` (canonical text), ``start``, ``end``,
     ``proto``, ``sources`` (canonical strings, empty = anywhere),
     ``sources_v4``, ``sources_v6``, ``rate_limit`` (or None) and
@@ -73,7 +77,7 @@ def normalize_service(entry, index=0):
     if not isinstance(entry, dict):
         raise PortwardenError('service #%d: expected a dictionary with name, port and proto, got %r.' % (index, entry))
     where = _where(index, entry)
-    unknown = sorted(str(k) for k in entry if k not in KEYS)
+    unknown = sorted(str(k) for k in entry if k not in KEYS and k not in DERIVED)
     if unknown:
         raise PortwardenError('%s: unknown field(s) %s; allowed fields: %s.' % (where, ', '.join(unknown), ', '.join(KEYS)))
 
@@ -108,7 +112,7 @@ def normalize_service(entry, index=0):
         raise PortwardenError('%s: invalid description %r: up to 200 printable characters, no quotes, backslashes or newlines.'
                               % (where, description))
 
-    return {
+    result = {
         'name': name,
         'port': str(prange),
         'start': prange.start,
@@ -120,6 +124,11 @@ def normalize_service(entry, index=0):
         'rate_limit': rate_limit,
         'description': description,
     }
+    for key in DERIVED:
+        if key in entry and entry[key] != result[key]:
+            raise PortwardenError('%s: field %s is %r, but port and sources give %r; it is derived, so leave it out or '
+                                  'give the output of normalize_services unchanged.' % (where, key, entry[key], result[key]))
+    return result
 
 
 def normalize_services(services):

@@ -4,44 +4,38 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Linux: kernel values in /proc/sys and their persistence in sysctl.d.
 
-Reads and writes ``/proc/sys`` directly (no ``sysctl`` binary needed), and
-edits one key of a sysctl.d drop-in while keeping every other line. Knows the
-order in which systemd-sysctl and ``sysctl --system`` apply files at boot, to
-tell the user when a later file would override the value written here.
+Reads and writes ``/proc/sys`` directly (no ``sysctl`` binary needed) and
+keeps the values in a sysctl.d drop-in (the text editing and the boot order
+are in sysctld.py).
 
-No Ansible I/O here: file writes go through a callback (the module's
-``atomic_move``) so that the module stays the only place that talks to Ansible.
+One task is all or nothing (:class:`Change`): the drop-in's new content is
+staged in a temp file, then the kernel values are written, then the file is
+moved into place; a failure puts back what was written. Tasks that change the
+host hold the host lock (hostlock.HostLock) from the first read to the last
+write, so that concurrent runs are serialized. No Ansible I/O here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import glob
 import os
-import re
+import stat
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text, write_file_atomic
+from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
+    StagedFile, read_text, remove_stale_temps, writable_directory)
+from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+from ansible_collections.portwarden.ports.plugins.module_utils.sysctld import (
+    boot_overrides, file_value, normalize_key, set_file_value)
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
 PROC_SYS = '/proc/sys'
 RANGE_KEY = 'net.ipv4.ip_local_port_range'
 RESERVED_KEY = 'net.ipv4.ip_local_reserved_ports'
 UNPRIVILEGED_KEY = 'net.ipv4.ip_unprivileged_port_start'
+CONNTRACK_MAX_KEY = 'net.netfilter.nf_conntrack_max'
 DEFAULT_SYSCTL_FILE = '/etc/sysctl.d/90-portwarden.conf'
-
-# Directories in the order of precedence that systemd-sysctl and
-# `sysctl --system` use: for one file name, the first directory wins; files
-# are then applied sorted by name; /etc/sysctl.conf last of all (procps).
-SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d')
-SYSCTL_CONF = '/etc/sysctl.conf'
-
-_LINE_RE = re.compile(r'^\s*-?\s*([A-Za-z0-9_./*-]+)\s*=\s*(.*?)\s*$')
-
-
-def normalize_key(key):
-    """``net/ipv4/x`` and ``net.ipv4.x`` name the same key."""
-    return key.replace('/', '.')
 
 
 def proc_path(key, proc_sys=PROC_SYS):
@@ -101,115 +95,30 @@ def read_unprivileged_port_start(proc_sys=PROC_SYS):
         return 1024
 
 
-# --------------------------------------------------------------------------- sysctl.d files
-
-def file_settings(content):
-    """Yield (line index, key, value) for each setting line of a sysctl file."""
-    for index, line in enumerate((content or '').splitlines()):
-        stripped = line.strip()
-        if not stripped or stripped[0] in '#;':
-            continue
-        match = _LINE_RE.match(line)
-        if match:
-            yield index, normalize_key(match.group(1)), match.group(2)
-
-
-def file_value(content, key):
-    """The last value a sysctl file gives ``key`` (the one that wins), or None."""
-    key = normalize_key(key)
-    value = None
-    for dummy, name, text in file_settings(content):
-        if name == key:
-            value = text
-    return value
-
-
-def set_file_value(content, key, value):
-    """Return ``content`` with ``key`` set to ``value``.
-
-    The first line that sets the key is rewritten in place; later lines that
-    set it again are dropped (they would win otherwise); every other line is
-    kept as it was. A missing key is appended. ``value=None`` removes the key.
-    """
-    key = normalize_key(key)
-    lines = (content or '').splitlines()
-    out = []
-    done = False
-    for index, line in enumerate(lines):
-        match = _LINE_RE.match(line) if line.strip()[:1] not in ('#', ';', '') else None
-        if match and normalize_key(match.group(1)) == key:
-            if not done and value is not None:
-                out.append('%s = %s' % (key, value))
-            done = True
-            continue
-        out.append(line)
-    if not done and value is not None:
-        if not out:
-            out.append('# Managed by portwarden.ports: each key is owned by the module that sets it.')
-        out.append('%s = %s' % (key, value))
-    return '\n'.join(out) + '\n' if out else ''
-
-
-def boot_order(dirs=SYSCTL_DIRS, sysctl_conf=SYSCTL_CONF):
-    """Files in the order they are applied at boot (later ones win)."""
-    chosen = {}
-    for directory in dirs:
-        for path in glob.glob(os.path.join(directory, '*.conf')):
-            chosen.setdefault(os.path.basename(path), path)
-    order = [chosen[name] for name in sorted(chosen)]
-    real = set(os.path.realpath(p) for p in order)
-    if os.path.exists(sysctl_conf) and os.path.realpath(sysctl_conf) not in real:
-        order.append(sysctl_conf)
-    return order
-
-
-def boot_overrides(path, key, dirs=SYSCTL_DIRS, sysctl_conf=SYSCTL_CONF):
-    """Warnings about files that would defeat ``path``'s value of ``key`` at boot."""
-    key = normalize_key(key)
-    path = os.path.abspath(path)
-    warnings = []
-    name = os.path.basename(path)
-    in_dirs = os.path.dirname(path) in dirs
-    if in_dirs and not name.endswith('.conf'):
-        warnings.append('%s is not read at boot: files in %s must end in .conf.' % (path, os.path.dirname(path)))
-        return warnings
-    if not in_dirs and path != sysctl_conf:
-        warnings.append('%s is not in a directory that is applied at boot (%s, or %s); the value set now will not survive '
-                        'a reboot unless something loads that file.' % (path, ', '.join(dirs), sysctl_conf))
-        return warnings
-    order = boot_order(dirs, sysctl_conf)
-    if in_dirs:
-        for directory in dirs:
-            if directory == os.path.dirname(path):
-                break
-            shadow = os.path.join(directory, name)
-            if os.path.exists(shadow):
-                warnings.append('%s shadows %s at boot (same name in a directory of higher precedence): %s will come from '
-                                'there.' % (shadow, path, key))
-    try:
-        position = [os.path.realpath(p) for p in order].index(os.path.realpath(path))
-    except ValueError:
-        position = -1
-    for later in order[position + 1:]:
-        value = file_value(read_text(later), key)
-        if value is not None:
-            warnings.append('%s sets %s = %s and is applied after %s at boot, so it overrides the value written here after '
-                            'a reboot. Remove the key there or give this file a later name.' % (later, key, value, path))
-    return warnings
+def _writable_key(key, proc_sys):
+    """Raise the error a write of ``key`` would meet, before anything is written (check mode predicts it too)."""
+    path = proc_path(key, proc_sys)
+    if os.access(path, os.W_OK):
+        return
+    if normalize_key(key) == CONNTRACK_MAX_KEY:
+        raise PortwardenError('Cannot write %s: %s is read-only here. The kernel lets only the initial network namespace '
+                              'of the host change it (not a container or another network namespace); set it on the '
+                              'container host. Nothing was changed.' % (key, path))
+    raise PortwardenError('Cannot write %s: %s is read-only here. In a container, run it privileged or set the value on '
+                          'the container host. Nothing was changed.' % (key, path))
 
 
 class SysctlKey(object):
     """One kernel key: its runtime value and its value in a sysctl.d drop-in.
 
-    ``parse`` turns text into a comparable value, ``fmt_runtime`` and
-    ``fmt_file`` turn a value back into text for /proc and for the file.
+    ``parse`` turns text into a comparable value, ``fmt`` turns a value back
+    into text for /proc and for the file.
     """
 
-    def __init__(self, key, parse, fmt_runtime, fmt_file=None, proc_sys=PROC_SYS):
+    def __init__(self, key, parse, fmt, proc_sys=PROC_SYS):
         self.key = key
         self.parse = parse
-        self.fmt_runtime = fmt_runtime
-        self.fmt_file = fmt_file or fmt_runtime
+        self.fmt = fmt
         self.proc_sys = proc_sys
 
     def read(self):
@@ -219,19 +128,13 @@ class SysctlKey(object):
         """Everything that would change, with no side effect.
 
         ``file_text`` stands for the drop-in's content when another key's plan
-        will have changed it first (one task that sets two keys).
+        will have changed it first (one task that sets several keys).
         """
         have = self.read()
-        plan = {
-            'key': self.key,
-            'have': have,
-            'want': want,
-            'runtime_changed': have != want,
-            'file': None,
-            'file_changed': False,
-            'file_before': None,
-            'file_after': None,
-        }
+        plan = {'key': self.key, 'have': have, 'want': want, 'runtime_changed': have != want,
+                'file': None, 'file_before': None, 'file_after': None}
+        if plan['runtime_changed']:
+            _writable_key(self.key, self.proc_sys)
         if persist:
             before = read_text(sysctl_file) if file_text is None else file_text
             current = file_value(before, self.key)
@@ -239,37 +142,20 @@ class SysctlKey(object):
                 same = current is not None and self.parse(current) == want
             except PortwardenError:
                 same = False
-            after = before if same else set_file_value(before, self.key, self.fmt_file(want))
-            plan.update({'file': sysctl_file, 'file_before': before, 'file_after': after,
-                         'file_changed': after != before})
-        plan['changed'] = plan['runtime_changed'] or plan['file_changed']
+            after = before if same else set_file_value(before, self.key, self.fmt(want))
+            plan.update({'file': sysctl_file, 'file_before': before, 'file_after': after})
         return plan
 
-    def apply(self, plan, move):
-        if plan['runtime_changed']:
-            write_sysctl(self.key, self.fmt_runtime(plan['want']), self.proc_sys)
-            got = self.read()
-            if got != plan['want']:
-                raise PortwardenError('The kernel did not take %s = %s: it reads back %s.'
-                                      % (self.key, self.fmt_runtime(plan['want']), self.fmt_runtime(got)))
-        if plan['file_changed']:
-            write_file_atomic(plan['file'], plan['file_after'], move)
+    def write(self, value):
+        write_sysctl(self.key, self.fmt(value), self.proc_sys)
+        got = self.read()
+        if got != value:
+            raise PortwardenError('The kernel did not take %s = %s: it reads back %s.' % (self.key, self.fmt(value), self.fmt(got)))
 
-    def diff(self, plan):
-        diffs = [{
-            'before_header': '%s (runtime)' % self.key,
-            'after_header': '%s (runtime)' % self.key,
-            'before': self.fmt_runtime(plan['have']) + '\n',
-            'after': self.fmt_runtime(plan['want']) + '\n',
-        }]
-        if plan['file']:
-            diffs.append(file_diff(plan['file'], plan['file_before'], plan['file_after']))
-        return diffs
-
-
-def file_diff(path, before, after):
-    """One diff entry for a file (None stands for a missing file)."""
-    return {'before_header': path, 'after_header': path, 'before': before or '', 'after': after or ''}
+    def runtime_diff(self, plan):
+        header = '%s (runtime)' % self.key
+        return {'before_header': header, 'after_header': header,
+                'before': self.fmt(plan['have']) + '\n', 'after': self.fmt(plan['want']) + '\n'}
 
 
 def port_range_key(proc_sys=PROC_SYS):
@@ -280,35 +166,160 @@ def reserved_ports_key(proc_sys=PROC_SYS):
     return SysctlKey(RESERVED_KEY, PortSet.parse, PortSet.format, proc_sys=proc_sys)
 
 
+def _parse_int(text, source=CONNTRACK_MAX_KEY):
+    if not text.strip().isdigit():
+        raise PortwardenError('Cannot parse %s value %r: expected a number.' % (source, text))
+    return int(text)
+
+
+def conntrack_max_key(proc_sys=PROC_SYS):
+    if not os.path.exists(proc_path(CONNTRACK_MAX_KEY, proc_sys)):
+        raise PortwardenError('Cannot set %s: %s is absent, so connection tracking (conntrack) is not loaded on this host. '
+                              'Load the kernel module nf_conntrack (modprobe nf_conntrack, and list it in '
+                              '/etc/modules-load.d/ so that it is loaded at boot before the drop-in is applied), or leave '
+                              'conntrack_max unset. Nothing was changed.' % (CONNTRACK_MAX_KEY, proc_path(CONNTRACK_MAX_KEY, proc_sys)))
+    return SysctlKey(CONNTRACK_MAX_KEY, _parse_int, str, proc_sys=proc_sys)
+
+
+# --------------------------------------------------------------------------- one task: all or nothing
+
+class Change(object):
+    """The plans of one task's keys (in the order they are written) and the drop-in they share.
+
+    ``apply`` writes the drop-in's new content to a temp file first, then the
+    kernel values, then moves the file into place. When a kernel write or the
+    move fails, the kernel values already written are put back and the temp
+    file removed, so the host is as it was; the error says what was tried and
+    what is live.
+    """
+
+    def __init__(self, steps, sysctl_file=None):
+        self.steps = steps
+        files = [plan for dummy, plan in steps if plan['file']]
+        self.file = sysctl_file if files else None
+        self.file_before = files[0]['file_before'] if files else None
+        self.file_after = files[-1]['file_after'] if files else None
+        self.file_changed = bool(files) and self.file_after != self.file_before
+        if self.file_changed:
+            try:
+                writable_directory(self.file)
+                _room_for(self.file, self.file_after)
+            except PortwardenError as exc:
+                raise PortwardenError('%s Tried: %s. Nothing was changed.' % (exc.msg, self._tried()), path=self.file,
+                                      tried=self._tried(), live='unchanged')
+
+    @property
+    def changed(self):
+        return self.file_changed or any(plan['runtime_changed'] for dummy, plan in self.steps)
+
+    def diff(self):
+        diffs = [keyobj.runtime_diff(plan) for keyobj, plan in self.steps]
+        if self.file:
+            diffs.append({'before_header': self.file, 'after_header': self.file,
+                          'before': self.file_before or '', 'after': self.file_after or ''})
+        return diffs
+
+    def _tried(self):
+        tried = ['%s %s -> %s' % (k.key, k.fmt(p['have']) or '(empty)', k.fmt(p['want']) or '(empty)')
+                 for k, p in self.steps if p['runtime_changed']]
+        if self.file_changed:
+            tried.append('write %s' % self.file)
+        return '; '.join(tried)
+
+    def apply(self):
+        if not self.changed:
+            return
+        if self.file:
+            remove_stale_temps(os.path.dirname(self.file) or '.')
+        staged = None
+        if self.file_changed:
+            try:
+                staged = StagedFile(self.file, self.file_after, os.replace, mode=_file_mode(self.file))
+            except PortwardenError as exc:
+                raise PortwardenError('%s Tried: %s. Nothing was changed: the kernel values and %s are as they were.'
+                                      % (exc.msg, self._tried(), self.file), tried=self._tried(), live='unchanged')
+        written = []
+        try:
+            for keyobj, plan in self.steps:
+                if plan['runtime_changed']:
+                    written.append((keyobj, plan))
+                    keyobj.write(plan['want'])
+            if staged is not None:
+                staged.commit()
+        except PortwardenError as exc:
+            raise self._undo(exc, written)
+        finally:
+            if staged is not None:
+                staged.abort()
+
+    def _undo(self, exc, written):
+        failed = []
+        for keyobj, plan in reversed(written):
+            try:
+                if keyobj.read() != plan['have']:
+                    keyobj.write(plan['have'])
+            except PortwardenError as undo:
+                failed.append('%s is live at %s, not back at %s (%s)'
+                              % (keyobj.key, _live(keyobj), keyobj.fmt(plan['have']), undo.msg))
+        where = (' and %s' % self.file) if self.file else ''
+        if failed:
+            live = 'NOT undone: %s. %s was not changed.' % ('; '.join(failed), self.file or 'No file')
+        else:
+            live = 'Undone: the kernel values%s are as they were before the task.' % where
+        return PortwardenError('%s Tried: %s. %s' % (exc.msg, self._tried(), live), tried=self._tried(),
+                               live='unchanged' if not failed else '; '.join(failed))
+
+
+def _live(keyobj):
+    try:
+        return keyobj.fmt(keyobj.read())
+    except PortwardenError:
+        return 'an unreadable value'
+
+
+def _room_for(path, content):
+    """Refuse, before any write, a file system that has no room for the new file (a full disk)."""
+    directory = os.path.dirname(path) or '.'
+    try:
+        fs = os.statvfs(directory)
+    except OSError:
+        return
+    need = len(content.encode('utf-8'))
+    if fs.f_bavail * fs.f_frsize < need + fs.f_frsize:
+        raise PortwardenError('Cannot write %s: the file system of %s is full (%d bytes free, %d needed).'
+                              % (path, directory, fs.f_bavail * fs.f_frsize, need))
+
+
+def _file_mode(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o644
+
+
+def _locked(what, check_mode, lock):
+    """The host lock around read -> plan -> apply (none in check mode, which changes nothing)."""
+    if check_mode:
+        return contextlib.nullcontext()
+    return lock(what) if lock is not None else HostLock(what)
+
+
 # --------------------------------------------------------------------------- module backends
-
-def _range_dict(prange):
-    return prange.to_dict()
-
 
 def _ports_dict(pset):
     return {'ports': pset.format(), 'list': pset.to_list()}
 
 
-def _plan_result(keyobj, plan, check_mode, move, warnings):
-    if plan['changed'] and not check_mode:
-        keyobj.apply(plan, move)
-    result = {'changed': plan['changed'], 'warnings': warnings, 'diff': keyobj.diff(plan)}
-    if plan['file']:
-        result['sysctl_file'] = plan['file']
+def _result(change, check_mode, warnings):
+    if not check_mode:
+        change.apply()
+    result = {'changed': change.changed, 'warnings': warnings, 'diff': change.diff()}
+    if change.file:
+        result['sysctl_file'] = change.file
     return result
 
 
-def set_ephemeral_range(start, end, persist=True, sysctl_file=DEFAULT_SYSCTL_FILE, check_mode=False, move=None,
-                        listeners=None, reserve=None, proc_sys=PROC_SYS):
-    """Plan and (unless check_mode) apply the ephemeral port range.
-
-    ``listeners`` is an optional callable returning the PortSet of ports that
-    something listens on, for the warning about listeners the new range covers.
-    ``reserve`` (ports, optional) are added to the reservations first, in the
-    same call: both keys are planned before either is written, the drop-in is
-    planned once for both, and the reservations are applied before the range.
-    """
+def _check_range(start, end, proc_sys):
     for name, value in (('start', start), ('end', end)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise PortwardenError('Invalid %s %r: ports go from 1 to 65535.' % (name, value))
@@ -319,19 +330,76 @@ def set_ephemeral_range(start, end, persist=True, sysctl_file=DEFAULT_SYSCTL_FIL
         raise PortwardenError('Invalid range %d-%d: start %d is below net.ipv4.ip_unprivileged_port_start (%d); the kernel '
                               'refuses an ephemeral range that reaches into the privileged ports. Use a start of at '
                               'least %d.' % (start, end, start, unprivileged, unprivileged))
-    rkey = rplan = None
-    if reserve:
-        rkey = reserved_ports_key(proc_sys)
-        rhave = rkey.read()
-        rplan = rkey.plan(rhave | PortSet.parse(reserve), persist, sysctl_file)
-    want = PortRange(start, end)
-    keyobj = port_range_key(proc_sys)
-    plan = keyobj.plan(want, persist, sysctl_file, file_text=rplan['file_after'] if rplan and persist else None)
+
+
+def _check_conntrack_max(value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2 ** 31 - 1):
+        raise PortwardenError('Invalid conntrack_max %r: expected a number of connections from 1 to 2147483647.' % (value,))
+
+
+def set_ephemeral_range(start, end, persist=True, sysctl_file=None, check_mode=False, move=None,
+                        listeners=None, reserve=None, conntrack_max=None, proc_sys=PROC_SYS, lock=None):
+    """Plan and (unless check_mode) apply the ephemeral port range, all or nothing.
+
+    ``listeners`` is an optional callable returning the PortSet of ports that
+    something listens on, for the warning about listeners the new range covers.
+    ``reserve`` (ports, optional) are added to the reservations in the same
+    task, and ``conntrack_max`` sets net.netfilter.nf_conntrack_max: every key
+    is planned before any is written, the drop-in is planned once for all, the
+    reservations are written before the range. ``move`` is not used: the
+    drop-in is moved with ``os.replace``, whose failure is an exception that
+    lets the kernel values be put back (``AnsibleModule.atomic_move`` would end
+    the module at once). ``lock`` makes the host lock (tests).
+    """
+    del move
+    _check_range(start, end, proc_sys)
+    _check_conntrack_max(conntrack_max)
+    requested = PortSet.parse(reserve) if reserve else None
+    sysctl_file = sysctl_file or DEFAULT_SYSCTL_FILE
+    with _locked('portwarden.ports.ephemeral_range', check_mode, lock):
+        steps = []
+        text = None
+        rplan = None
+        if requested is not None:
+            rkey = reserved_ports_key(proc_sys)
+            rplan = rkey.plan(rkey.read() | requested, persist, sysctl_file)
+            steps.append((rkey, rplan))
+            text = rplan['file_after']
+        want = PortRange(start, end)
+        keyobj = port_range_key(proc_sys)
+        plan = keyobj.plan(want, persist, sysctl_file, file_text=text)
+        steps.append((keyobj, plan))
+        cplan = None
+        if conntrack_max is not None:
+            ckey = conntrack_max_key(proc_sys)
+            cplan = ckey.plan(conntrack_max, persist, sysctl_file, file_text=plan['file_after'])
+            steps.append((ckey, cplan))
+        warnings = _range_warnings(want, plan, rplan, persist, sysctl_file, listeners, proc_sys)
+        if cplan is not None and persist:
+            warnings.extend(boot_overrides(sysctl_file, CONNTRACK_MAX_KEY))
+        result = _result(Change(steps, sysctl_file if persist else None), check_mode, warnings)
+    if rplan is not None:
+        result['reserved'] = {'before': _ports_dict(rplan['have']), 'after': _ports_dict(rplan['want']),
+                              'added': (rplan['want'] - rplan['have']).to_list(),
+                              'changed': rplan['runtime_changed'] or _file_changed(rplan)}
+    if cplan is not None:
+        result['conntrack_max'] = {'before': cplan['have'], 'after': cplan['want'],
+                                   'changed': cplan['runtime_changed'] or _file_changed(cplan)}
+    result['before'] = plan['have'].to_dict()
+    result['after'] = want.to_dict()
+    return result
+
+
+def _file_changed(plan):
+    return plan['file'] is not None and plan['file_after'] != plan['file_before']
+
+
+def _range_warnings(want, plan, rplan, persist, sysctl_file, listeners, proc_sys):
     warnings = []
-    if start % 2 == end % 2:
+    if want.start % 2 == want.end % 2:
         warnings.append('The range %d-%d has bounds of the same parity; the kernel prefers different parity (an even start '
                         'and an odd end, as in the default 32768-60999) so that connect() and bind() can use alternate '
-                        'halves of the range.' % (start, end))
+                        'halves of the range.' % (want.start, want.end))
     if persist:
         warnings.extend(boot_overrides(sysctl_file, RANGE_KEY))
         if rplan:
@@ -343,57 +411,32 @@ def set_ephemeral_range(start, end, persist=True, sysctl_file=DEFAULT_SYSCTL_FIL
             warnings.append('The range %s covers port(s) %s that a service listens on and that are not reserved: an '
                             'outgoing connection may take them while the service is down. Reserve them with '
                             'portwarden.ports.reserved_ports (or the reserve option).' % (want, exposed.format()))
-    if rplan is None:
-        result = _plan_result(keyobj, plan, check_mode, move, warnings)
-    else:
-        if not check_mode:
-            if rplan['changed']:
-                rkey.apply(rplan, move)
-            if plan['changed']:
-                keyobj.apply(plan, move)
-        result = {'changed': plan['changed'] or rplan['changed'], 'warnings': warnings,
-                  'diff': _two_key_diff(rkey, rplan, keyobj, plan)}
-        if plan['file']:
-            result['sysctl_file'] = plan['file']
-        result['reserved'] = {
-            'before': _ports_dict(rplan['have']),
-            'after': _ports_dict(rplan['want']),
-            'added': (rplan['want'] - rplan['have']).to_list(),
-            'changed': rplan['changed'],
-        }
-    result['before'] = _range_dict(plan['have'])
-    result['after'] = _range_dict(plan['want'])
-    return result
-
-
-def _two_key_diff(first, first_plan, second, second_plan):
-    """Runtime diffs of both keys, then one diff of the drop-in from its content now to the final one."""
-    diffs = [d for d in first.diff(first_plan) + second.diff(second_plan) if d['before_header'].endswith('(runtime)')]
-    if second_plan['file']:
-        diffs.append(file_diff(second_plan['file'], first_plan['file_before'], second_plan['file_after']))
-    return diffs
+    return warnings
 
 
 RESERVED_STATES = ('present', 'absent', 'exact')
 
 
-def set_reserved_ports(ports, state='present', persist=True, sysctl_file=DEFAULT_SYSCTL_FILE, check_mode=False, move=None,
-                       proc_sys=PROC_SYS):
-    """Plan and (unless check_mode) apply reservations; compares in canonical form."""
+def set_reserved_ports(ports, state='present', persist=True, sysctl_file=None, check_mode=False, move=None,
+                       proc_sys=PROC_SYS, lock=None):
+    """Plan and (unless check_mode) apply reservations, all or nothing; compares in canonical form."""
+    del move
     if state not in RESERVED_STATES:
         raise PortwardenError('Invalid state %r: allowed values are %s.' % (state, ', '.join(RESERVED_STATES)))
     requested = PortSet.parse(ports)
-    keyobj = reserved_ports_key(proc_sys)
-    have = keyobj.read()
-    if state == 'present':
-        want = have | requested
-    elif state == 'absent':
-        want = have - requested
-    else:
-        want = requested
-    plan = keyobj.plan(want, persist, sysctl_file)
-    warnings = boot_overrides(sysctl_file, RESERVED_KEY) if persist else []
-    result = _plan_result(keyobj, plan, check_mode, move, warnings)
+    sysctl_file = sysctl_file or DEFAULT_SYSCTL_FILE
+    with _locked('portwarden.ports.reserved_ports', check_mode, lock):
+        keyobj = reserved_ports_key(proc_sys)
+        have = keyobj.read()
+        if state == 'present':
+            want = have | requested
+        elif state == 'absent':
+            want = have - requested
+        else:
+            want = requested
+        plan = keyobj.plan(want, persist, sysctl_file)
+        warnings = boot_overrides(sysctl_file, RESERVED_KEY) if persist else []
+        result = _result(Change([(keyobj, plan)], sysctl_file if persist else None), check_mode, warnings)
     result['before'] = _ports_dict(have)
     result['after'] = _ports_dict(want)
     result['added'] = (want - have).to_list()

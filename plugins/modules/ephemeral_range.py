@@ -85,7 +85,21 @@ options:
     type: list
     elements: str
     default: []
+  conntrack_max:
+    description:
+      - Linux only. The size of the connection tracking table, C(net.netfilter.nf_conntrack_max), set in the same task
+        and kept in the same O(sysctl_file), with check mode and diff like the range. Null (the default) leaves it alone.
+      - Fails before changing anything where conntrack is not loaded (no C(/proc/sys/net/netfilter/nf_conntrack_max)),
+        naming the kernel module to load (C(nf_conntrack)), and where the value is read-only (the kernel lets only the
+        host's initial network namespace change it, not a container).
+    type: int
 notes:
+  - Each task is all or nothing on Linux. The new content of O(sysctl_file) is written to a temp file beside it first,
+    then the kernel values, then the file is moved into place; when a kernel write or the move fails, the values already
+    written are put back, so a failed task leaves the kernel and the file as they were, and its message says what it
+    tried and what is live. Check mode predicts the failure of an unwritable directory or a read-only kernel value.
+  - On Linux, tasks of this collection that change the host's port settings run one at a time per host (a lock in
+    C(/run/portwarden)); a second run waits for the first, then reads the host again, so concurrent runs lose nothing.
   - The reserved ports (M(portwarden.ports.reserved_ports)) are never handed out from the range, so reserve the ports
     of services that listen inside it.
   - On Windows, changing the range does not move exclusions that Hyper-V or WinNAT already hold; they pick new ones
@@ -134,6 +148,12 @@ EXAMPLES = r"""
     start: 20000
     end: 60999
     reserve: [50051, "9100-9101"]
+
+- name: Set the range and a larger conntrack table (needs nf_conntrack loaded; not inside a container)
+  portwarden.ports.ephemeral_range:
+    start: 32768
+    end: 60999
+    conntrack_max: 524288
 
 - name: Show what the range was and is
   ansible.builtin.debug:
@@ -185,6 +205,12 @@ reserved:
   type: dict
   sample: {"before": {"ports": "22", "list": [22]}, "after": {"ports": "22,9100-9101,50051", "list": [22, "9100-9101", 50051]},
            "added": ["9100-9101", 50051], "changed": true}
+conntrack_max:
+  description: With O(conntrack_max), C(net.netfilter.nf_conntrack_max) before and after, and whether it (or its line in
+    the drop-in) changed.
+  returned: when O(conntrack_max) is set, on Linux
+  type: dict
+  sample: {"before": 262144, "after": 524288, "changed": true}
 sysctl_file:
   description: The file that holds the persistent value.
   returned: when O(persist=true) on Linux, FreeBSD and macOS

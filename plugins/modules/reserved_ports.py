@@ -80,6 +80,12 @@ options:
 notes:
   - Reserved ports can still be bound explicitly by servers; they are only skipped when the kernel picks an
     ephemeral port.
+  - On Linux the task is all or nothing. The new content of O(sysctl_file) is written to a temp file beside it first,
+    then the kernel value, then the file is moved into place; when the move fails, the kernel value is put back, so a
+    failed task leaves the kernel and the file as they were, and its message says what it tried and what is live.
+    Check mode predicts the failure of an unwritable directory.
+  - On Linux, tasks of this collection that change the host's port settings run one at a time per host (a lock in
+    C(/run/portwarden)); a second run waits for the first, then reads the host again, so concurrent runs lose nothing.
 seealso:
   - module: portwarden.ports.ephemeral_range
   - module: portwarden.ports.port_info

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services, service_ports
@@ -62,3 +64,20 @@ def test_rejects_duplicates_and_non_lists():
     normalize_services([{'name': 'a', 'port': 1}, {'name': 'a', 'port': 1, 'proto': 'udp'}])
     with pytest.raises(PortwardenError):
         normalize_services('ssh')
+
+
+def test_normalize_accepts_its_own_output():
+    raw = [{'name': 'ssh', 'port': 22, 'sources': ['2001:db8::/32', '10.0.0.0/8'], 'rate_limit': '10/minute'},
+           {'name': 'node-ports', 'port': '30000-32767', 'description': 'kube'},
+           {'name': 'dns', 'port': 53, 'proto': 'udp'}]
+    once = normalize_services(raw)
+    assert normalize_services(once) == once
+    assert normalize_services(normalize_services(once)) == once
+
+
+@pytest.mark.parametrize('key, value', [('start', 23), ('end', 1), ('sources_v4', ['10.0.0.0/8']), ('sources_v6', [])])
+def test_normalize_refuses_derived_keys_that_disagree(key, value):
+    entry = dict(normalize_services([{'name': 'ssh', 'port': 22, 'sources': ['2001:db8::/32']}])[0])
+    entry[key] = value
+    with pytest.raises(PortwardenError, match=re.escape("service #0 (ssh): field %s is %r, but port and sources give" % (key, value))):
+        normalize_services([entry])
