@@ -19,7 +19,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
 NORMALIZED_KEYS = frozenset(('name', 'port', 'start', 'end', 'proto', 'sources', 'sources_v4', 'sources_v6',
-                             'rate_limit', 'description'))
+                             'rate_limit', 'description', 'expect_listener'))
 
 
 def _is_normalized(services):

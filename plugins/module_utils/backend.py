@@ -97,7 +97,8 @@ def port_info(module):
             sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
             sockstat=module.get_bin_path('sockstat', required=system() == 'FreeBSD') or 'sockstat')
     from ansible_collections.portwarden.ports.plugins.module_utils import portinfo  # pylint: disable=import-outside-toplevel
-    return portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
+    return portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'],
+                           conntrack_warn_percent=params['conntrack_warn_percent'])
 
 
 def exit(module, result):

@@ -21,12 +21,14 @@ from ansible_collections.portwarden.ports.plugins.module_utils.portset import Po
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, listenscope, timewait
 
 # Linux keeps a TCP socket in TIME_WAIT for TCP_TIMEWAIT_LEN (include/net/tcp.h),
 # a compile-time constant of 60 seconds: no sysctl changes it.
 TIME_WAIT_SECONDS = 60
 
-CONFLICT_ORDER = ('listener_in_range', 'service_in_range', 'service_not_listening', 'listener_not_declared')
+CONFLICT_ORDER = ('listener_in_range', 'service_in_range', 'service_not_listening', 'listener_not_declared',
+                  'conntrack_near_full')
 
 
 def _ratio(part, whole):
@@ -79,7 +81,8 @@ def _reserve_text(ports, pronoun='it'):
 
 
 def _listener_dict(listener, owners):
-    item = {'proto': listener.proto, 'family': listener.family, 'address': listener.address, 'port': listener.port}
+    item = {'proto': listener.proto, 'family': listener.family, 'address': listener.address, 'port': listener.port,
+            'scope': listenscope.listener_scope(listener.address)}
     if owners is not None:
         pid, name = owners.get(listener.inode, (None, None))
         item['pid'] = pid
@@ -163,7 +166,8 @@ def conflicts_report(erange, reserved, listeners, services=None):
             listening.setdefault(item['proto'], set()).add(item['port'])
         for service in services:
             ports = listening.get(service['proto'], ())
-            if not any(service['start'] <= port <= service['end'] for port in ports):
+            if service.get('expect_listener', service['start'] == service['end']) and \
+                    not any(service['start'] <= port <= service['end'] for port in ports):
                 conflicts.append({
                     'type': 'service_not_listening',
                     'proto': service['proto'],
@@ -178,7 +182,7 @@ def conflicts_report(erange, reserved, listeners, services=None):
             declared.setdefault(service['proto'], []).append(PortRange(service['start'], service['end']))
         declared = dict((proto, PortSet(ranges)) for proto, ranges in declared.items())
         undeclared = {}
-        for item in listeners:
+        for item in listenscope.reachable(listeners):  # a loopback-only listener is not drift
             if item['port'] not in declared.get(item['proto'], PortSet()):
                 undeclared.setdefault((item['proto'], item['port']), []).append(item)
         for (proto, port), items in sorted(undeclared.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -201,7 +205,7 @@ def conflicts_report(erange, reserved, listeners, services=None):
     return conflicts
 
 
-def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None):
+def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
     """Ephemeral usage: sockets by state, TIME_WAIT, busiest destinations, headroom.
 
     Sockets accepted by a TCP listener whose port is in the range share the
@@ -243,11 +247,11 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None):
     return usage_summary(erange, usable, sockets_total=scan.sockets, tcp_states=tcp_states,
                          time_wait=states.get(procnet.ST_TIME_WAIT, 0), udp_sockets=len(scan.udp_in_range),
                          inbound=inbound, ports_in_use=len(ports), destinations=merged, top=top,
-                         tcp_tw_reuse=tcp_tw_reuse)
+                         tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps)
 
 
 def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sockets, inbound, ports_in_use,
-                  destinations, top=10, time_wait_seconds=TIME_WAIT_SECONDS, tcp_tw_reuse=None):
+                  destinations, top=10, time_wait_seconds=TIME_WAIT_SECONDS, tcp_tw_reuse=None, tcp_timestamps=None):
     """port_info's ``usage`` from what a backend counted (Linux from /proc/net, Windows and BSD from parsed rows).
 
     ``destinations`` maps (family, address, port) to the TCP sockets in the
@@ -259,6 +263,7 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
     for (family, address, port), counts in busiest[:top]:
         in_use = sum(counts.values())
         tw = counts.get('TIME_WAIT', 0)
+        wait = timewait.wait_seconds(tcp_tw_reuse, tcp_timestamps, address, time_wait_seconds)
         top_list.append({
             'address': address,
             'port': port,
@@ -267,9 +272,9 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
             'states': counts,
             'time_wait': tw,
             'utilization_percent': _ratio(in_use, usable),
-            'sustainable_rate': _rate(usable, time_wait_seconds),
+            'sustainable_rate': _rate(usable, wait),
             'recent_rate': _rate(tw, time_wait_seconds),
-            'headroom_rate': _rate(max(usable - in_use, 0), time_wait_seconds),
+            'headroom_rate': _rate(max(usable - in_use, 0), wait),
         })
     return {
         'sockets_total': sockets_total,
@@ -284,41 +289,40 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
         'ports_in_use': ports_in_use,
         'utilization_percent': _ratio(ports_in_use, usable),
         'time_wait_seconds': time_wait_seconds,
-        'sustainable_rate': _rate(usable, time_wait_seconds),
+        'sustainable_rate': _rate(usable, timewait.wait_seconds(tcp_tw_reuse, tcp_timestamps, None, time_wait_seconds)),
         'tcp_tw_reuse': tcp_tw_reuse,
+        'tcp_timestamps': None if tcp_timestamps is None else bool(tcp_timestamps),
         'destinations': len(destinations),
         'busiest': top_list,
     }
 
 
-def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None):
+def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
+                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
     """The module's result (without ``changed``) from already-read values."""
     listeners = listeners_report(scan.listeners, owners)
-    return {
+    report = {
         'ephemeral_range': erange.to_dict(),
         'unprivileged_port_start': unprivileged_start,
         'reserved_ports': {'ports': reserved.format(), 'list': reserved.to_list()},
         'listeners': listeners,
         'conflicts': conflicts_report(erange, reserved, listeners, services),
-        'usage': usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse),
+        'usage': usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps),
     }
+    report['usage']['conntrack'] = conntrack_table
+    report['conflicts'].extend(conntrack.conntrack_conflicts(conntrack_table, conntrack_warn_percent))
+    return report
 
 
-def _tw_reuse(proc_sys):
-    try:
-        value = linux.read_sysctl('net.ipv4.tcp_tw_reuse', proc_sys)
-    except PortwardenError:
-        return None
-    return int(value) if value.isdigit() else None
-
-
-def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=None):
+def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=None,
+           conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
     """Read the running kernel and return the report. Never writes anything."""
     system = system or platform.system()
     if system != 'Linux':
         raise PortwardenError('port_info reads Linux procfs and does not support %s.' % system)
     if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise PortwardenError('Invalid top %r: expected a whole number of destinations, 0 or more.' % (top,))
+    conntrack.check_warn_percent(conntrack_warn_percent)
     services = normalize_services(services) if services is not None else None
     proc_sys = os.path.join(proc, 'sys')
     erange = linux.read_port_range(proc_sys)
@@ -329,4 +333,6 @@ def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=Non
     if processes:
         owners = procnet.socket_owners([listener.inode for listener in scan.listeners], root=proc)
     return build_report(erange, unprivileged, reserved, scan, owners=owners, services=services, top=top,
-                        tcp_tw_reuse=_tw_reuse(proc_sys))
+                        tcp_tw_reuse=timewait.read_flag(linux.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
+                        tcp_timestamps=timewait.read_flag(linux.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
+                        conntrack_table=conntrack.read_conntrack(proc), conntrack_warn_percent=conntrack_warn_percent)

@@ -738,7 +738,8 @@ def listener_dicts(sockets, names=None):
     result = []
     for s in sorted((s for s in sockets if s['listening']),
                     key=lambda s: (s['proto'], s['port'], s['family'], s['address'], s.get('pid') or 0)):
-        item = {'proto': s['proto'], 'family': s['family'], 'address': s['address'], 'port': s['port']}
+        item = {'proto': s['proto'], 'family': s['family'], 'address': s['address'], 'port': s['port'],
+                'scope': portinfo.listenscope.listener_scope(s['address'])}
         if names is not None:
             item['pid'] = s.get('pid')
             item['process'] = names.get(s.get('pid')) if s.get('pid') is not None else s.get('process')
