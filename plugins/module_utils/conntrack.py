@@ -105,8 +105,9 @@ def conntrack_conflicts(conntrack, warn_percent=DEFAULT_WARN_PERCENT):
     suggested = max(limit * 2, 65536)
     buckets = conntrack.get('buckets')
     dropped = sum(conntrack.get(name) or 0 for name in SUMMED)
-    hashsize = ' and the hash table to match (nf_conntrack hashsize=%d, now %d buckets; %s)' % (
-        suggested // 4, buckets, 'net.netfilter.nf_conntrack_buckets in the initial namespace') if buckets else ''
+    # the hash table grows with the limit, keeping the host's present ratio of entries to buckets
+    hashsize = (' and the hash table with it (nf_conntrack hashsize=%d, now %d buckets; net.netfilter.nf_conntrack_buckets '
+                'in the initial namespace)' % (max(buckets * suggested // limit, buckets), buckets)) if buckets and limit else ''
     return [{
         'type': 'conntrack_near_full',
         'entries': conntrack['entries'],

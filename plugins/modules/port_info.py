@@ -363,11 +363,31 @@ usage:
       description:
         - The conntrack table of the network namespace; null where conntrack is not loaded (no stateful firewall rule
           has loaded C(nf_conntrack)), and on Windows, FreeBSD and macOS.
-        - C(entries) (C(nf_conntrack_count)), C(max) (C(nf_conntrack_max)), C(percent), C(buckets) (hash table size, null
-          when unreadable), and C(drop), C(early_drop), C(insert_failed) summed over every CPU from
-          C(/proc/net/stat/nf_conntrack) (counters since boot).
+        - The drop counters are summed over every CPU from C(/proc/net/stat/nf_conntrack) (counters since boot).
       type: dict
       sample: {"entries": 1200, "max": 262144, "percent": 0.46, "buckets": 262144, "drop": 0, "early_drop": 0, "insert_failed": 0}
+      contains:
+        entries:
+          description: Entries in the table, C(net.netfilter.nf_conntrack_count).
+          type: int
+        max:
+          description: C(net.netfilter.nf_conntrack_max).
+          type: int
+        percent:
+          description: RV(usage.conntrack.entries) as a percentage of RV(usage.conntrack.max).
+          type: float
+        buckets:
+          description: Size of the hash table, C(net.netfilter.nf_conntrack_buckets); null when unreadable.
+          type: int
+        drop:
+          description: Packets dropped because the table was full (C(drop)); null on a kernel without the column.
+          type: int
+        early_drop:
+          description: Entries dropped early to make room for new ones (C(early_drop)).
+          type: int
+        insert_failed:
+          description: Entries that could not be inserted (C(insert_failed)).
+          type: int
     destinations:
       description: Distinct remote endpoints (address and port) of the TCP sockets counted.
       type: int

@@ -99,7 +99,7 @@ def test_near_full_at_the_threshold_and_not_below():
     assert 'already dropped' not in conflict['msg']
     assert 'net.netfilter.nf_conntrack_max (for example to 65536' in conflict['remedy']
     assert 'ephemeral_ports_conntrack_max' in conflict['remedy']
-    assert 'hashsize=16384, now 256 buckets' in conflict['remedy']
+    assert 'hashsize=16777, now 256 buckets' in conflict['remedy']  # 256 * 65536 // 1000: the same ratio
 
 
 def test_near_full_counts_the_drops_and_scales_the_suggestion():

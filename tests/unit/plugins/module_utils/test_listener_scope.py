@@ -13,7 +13,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils import listenscop
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
-from test_conntrack import fake  # noqa: F401 pylint: disable=unused-import  (the fixture; same directory)
+from test_conntrack import fake  # noqa: F401 pylint: disable=unused-import
 
 
 def kinds(report):
