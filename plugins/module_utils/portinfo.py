@@ -292,6 +292,7 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
         'sustainable_rate': _rate(usable, timewait.wait_seconds(tcp_tw_reuse, tcp_timestamps, None, time_wait_seconds)),
         'tcp_tw_reuse': tcp_tw_reuse,
         'tcp_timestamps': None if tcp_timestamps is None else bool(tcp_timestamps),
+        'conntrack': None,  # Linux: build_report fills it in (conntrack.read_conntrack)
         'destinations': len(destinations),
         'busiest': top_list,
     }

@@ -155,3 +155,12 @@ def test_conntrack_conflict_comes_after_the_port_conflicts(fake):
     write_conntrack(root, 990, 1000)
     assert [c['type'] for c in portinfo.gather(proc=root, system='Linux')['conflicts']] == [
         'listener_in_range', 'conntrack_near_full']
+
+
+def test_every_backend_has_the_keys_null_where_not_read():
+    """Windows and BSD build usage through usage_summary: the same keys, null where the OS has no such value."""
+    from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange
+    usage = portinfo.usage_summary(PortRange(49152, 65535), 16384, sockets_total=0, tcp_states={}, time_wait=0,
+                                   udp_sockets=0, inbound=0, ports_in_use=0, destinations={}, time_wait_seconds=120)
+    assert (usage['conntrack'], usage['tcp_timestamps']) == (None, None)
+    assert usage['sustainable_rate'] == round(16384 / 120.0, 2)
