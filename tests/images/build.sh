@@ -248,7 +248,7 @@ build_one() {
       --change "CMD $cmd" \
       --change "LABEL org.portwarden.recipe=$recipe" \
       --change "LABEL org.portwarden.suite=$suite" \
-      --message "portwarden test image: debootstrap minbase $suite" \
+      --message "portwarden test image: debootstrap minbase $suite${variant:+, $variant as init}" \
       - "$image" >/dev/null || die "podman import of $image failed"
   remove_tree "$work"
   trap - EXIT
