@@ -11,7 +11,8 @@ COLLECTIONS := $(BUILD)/collections
 COLL_LINK   := $(COLLECTIONS)/ansible_collections/portwarden/ports
 STAMPS      := $(BUILD)/stamps
 APT_PACKAGES := podman runc debootstrap nftables iptables nmap iproute2 procps \
-                openssh-client openssh-server rsync chromium python3-venv shellcheck
+                openssh-client openssh-server rsync chromium python3-venv shellcheck \
+                prometheus prometheus-node-exporter
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -34,6 +34,7 @@ PORT_INFO = dict(
     processes=dict(type='bool', default=False),
     services=dict(type='list', elements='dict'),
     top=dict(type='int', default=10),
+    conntrack_warn_percent=dict(type='int', default=80),
 )
 
 NFT_TABLE = dict(

@@ -22,7 +22,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils.portset import Po
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 RATE_RE = re.compile(r'^([1-9][0-9]{0,8})/(second|minute|hour|day)\Z')
 PROTOCOLS = ('tcp', 'udp')
-KEYS = ('name', 'port', 'proto', 'sources', 'rate_limit', 'description')
+KEYS = ('name', 'port', 'proto', 'sources', 'rate_limit', 'description', 'expect_listener')
 # Keys that normalize_service adds; given back (its own output), they must agree with the rest.
 DERIVED = ('start', 'end', 'sources_v4', 'sources_v6')
 SOURCE_RE = re.compile(r'^[0-9A-Fa-f:./]{2,49}\Z')
@@ -72,7 +72,7 @@ def normalize_service(entry, index=0):
     The result has ``name``, ``port`` (canonical text), ``start``, ``end``,
     ``proto``, ``sources`` (canonical strings, empty = anywhere),
     ``sources_v4``, ``sources_v6``, ``rate_limit`` (or None) and
-    ``description``.
+    ``description`` and ``expect_listener`` (default: true for a single port, false for a range).
     """
     if not isinstance(entry, dict):
         raise PortwardenError('service #%d: expected a dictionary with name, port and proto, got %r.' % (index, entry))
@@ -112,6 +112,13 @@ def normalize_service(entry, index=0):
         raise PortwardenError('%s: invalid description %r: up to 200 printable characters, no quotes, backslashes or newlines.'
                               % (where, description))
 
+    expect_listener = entry.get('expect_listener')
+    if expect_listener is None:
+        expect_listener = prange.start == prange.end
+    elif not isinstance(expect_listener, bool):
+        raise PortwardenError('%s: invalid expect_listener %r: expected true or false (default: true for a single port, '
+                              'false for a range).' % (where, expect_listener))
+
     result = {
         'name': name,
         'port': str(prange),
@@ -123,6 +130,7 @@ def normalize_service(entry, index=0):
         'sources_v6': [str(n) for n in networks if n.version == 6],
         'rate_limit': rate_limit,
         'description': description,
+        'expect_listener': expect_listener,
     }
     for key in DERIVED:
         if key in entry and entry[key] != result[key]:

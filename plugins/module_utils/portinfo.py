@@ -19,6 +19,7 @@ import platform
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, timewait
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 from ansible_collections.portwarden.ports.plugins.module_utils import report
@@ -38,7 +39,7 @@ def listeners_report(scan_listeners, owners=None):
     return report.listener_dicts(rows, {} if owners is not None else None)
 
 
-def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None):
+def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
     """Ephemeral usage: sockets by state, TIME_WAIT, busiest destinations, headroom.
 
     Sockets accepted by a TCP listener whose port is in the range share the
@@ -80,30 +81,29 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None):
     return report.usage_summary(erange, usable, sockets_total=scan.sockets, tcp_states=tcp_states,
                                 time_wait=states.get(procnet.ST_TIME_WAIT, 0), udp_sockets=len(scan.udp_in_range),
                                 inbound=inbound, ports_in_use=len(ports), destinations=merged,
-                                time_wait_seconds=TIME_WAIT_SECONDS, top=top, tcp_tw_reuse=tcp_tw_reuse)
+                                time_wait_seconds=TIME_WAIT_SECONDS, top=top, tcp_tw_reuse=tcp_tw_reuse,
+                                tcp_timestamps=tcp_timestamps)
 
 
-def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None):
+def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
+                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
     """The module's result (without ``changed``) from already-read values."""
     listeners = listeners_report(scan.listeners, owners)
-    return report.build(erange, reserved, listeners, report.conflicts_report(erange, reserved, listeners, services),
-                        usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse), unprivileged_start)
+    usage = usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps)
+    usage['conntrack'] = conntrack_table
+    conflicts = report.conflicts_report(erange, reserved, listeners, services)
+    conflicts.extend(conntrack.conntrack_conflicts(conntrack_table, conntrack_warn_percent))
+    return report.build(erange, reserved, listeners, conflicts, usage, unprivileged_start)
 
 
-def _tw_reuse(proc_sys):
-    try:
-        value = linux.read_sysctl('net.ipv4.tcp_tw_reuse', proc_sys)
-    except PortwardenError:
-        return None
-    return int(value) if value.isdigit() else None
-
-
-def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=None):
+def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=None,
+           conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
     """Read the running kernel and return the report. Never writes anything."""
     system = system or platform.system()
     if system != 'Linux':
         raise PortwardenError('port_info reads Linux procfs and does not support %s.' % system)
     top, services = report.check_request(top, services)
+    conntrack.check_warn_percent(conntrack_warn_percent)
     proc_sys = os.path.join(proc, 'sys')
     erange = linux.read_port_range(proc_sys)
     reserved = linux.read_reserved_ports(proc_sys)
@@ -113,7 +113,9 @@ def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=Non
     if processes:
         owners = procnet.socket_owners([listener.inode for listener in scan.listeners], root=proc)
     return build_report(erange, unprivileged, reserved, scan, owners=owners, services=services, top=top,
-                        tcp_tw_reuse=_tw_reuse(proc_sys))
+                        tcp_tw_reuse=timewait.read_flag(linux.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
+                        tcp_timestamps=timewait.read_flag(linux.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
+                        conntrack_table=conntrack.read_conntrack(proc), conntrack_warn_percent=conntrack_warn_percent)
 
 
 def port_info(module):
@@ -128,4 +130,5 @@ def port_info(module):
             top=params['top'], sysctl=module.get_bin_path('sysctl', required=True),
             netstat=module.get_bin_path('netstat', required=True),
             sockstat=module.get_bin_path('sockstat', required=system == 'FreeBSD') or 'sockstat')
-    return gather(processes=params['processes'], services=params['services'], top=params['top'])
+    return gather(processes=params['processes'], services=params['services'], top=params['top'],
+                  conntrack_warn_percent=params['conntrack_warn_percent'])

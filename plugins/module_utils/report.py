@@ -17,6 +17,7 @@ from __future__ import annotations
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet, suggest_range
+from ansible_collections.portwarden.ports.plugins.module_utils import listenscope, timewait
 
 # The keys of every port_info result, and the ones only some systems add.
 # The module's RETURN documents exactly these (a unit test checks it).
@@ -24,7 +25,7 @@ KEYS = ('ephemeral_range', 'unprivileged_port_start', 'reserved_ports', 'listene
 EXTRA_KEYS = {'high_range': 'FreeBSD and macOS', 'tables': 'Windows'}
 
 CONFLICT_ORDER = ('listener_in_range', 'service_in_range', 'service_port_held', 'service_not_listening',
-                  'listener_not_declared')
+                  'listener_not_declared', 'conntrack_near_full')
 
 PROTOCOLS = ('tcp', 'udp')
 # The (family, protocol) tables, in the order Windows and the results list them.
@@ -128,7 +129,8 @@ def conflicts_report(erange, reserved, listeners, services=None):
             listening.setdefault(item['proto'], set()).add(item['port'])
         for service in services:
             ports = listening.get(service['proto'], ())
-            if not any(service['start'] <= port <= service['end'] for port in ports):
+            if service.get('expect_listener', service['start'] == service['end']) and \
+                    not any(service['start'] <= port <= service['end'] for port in ports):
                 conflicts.append({
                     'type': 'service_not_listening',
                     'proto': service['proto'],
@@ -143,7 +145,7 @@ def conflicts_report(erange, reserved, listeners, services=None):
             declared.setdefault(service['proto'], []).append(PortRange(service['start'], service['end']))
         declared = dict((proto, PortSet(ranges)) for proto, ranges in declared.items())
         undeclared = {}
-        for item in listeners:
+        for item in listenscope.reachable(listeners):  # a loopback-only listener is not drift
             if item['port'] not in declared.get(item['proto'], PortSet()):
                 undeclared.setdefault((item['proto'], item['port']), []).append(item)
         for (proto, port), items in sorted(undeclared.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -167,7 +169,7 @@ def conflicts_report(erange, reserved, listeners, services=None):
 
 
 def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sockets, inbound, ports_in_use,
-                  destinations, time_wait_seconds, top=10, tcp_tw_reuse=None):
+                  destinations, time_wait_seconds, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
     """port_info's ``usage`` from what a backend counted (Linux from /proc/net, Windows and BSD from parsed rows).
 
     ``destinations`` maps (family, address, port) to the TCP sockets in the
@@ -179,6 +181,7 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
     for (family, address, port), counts in busiest[:top]:
         in_use = sum(counts.values())
         tw = counts.get('TIME_WAIT', 0)
+        wait = timewait.wait_seconds(tcp_tw_reuse, tcp_timestamps, address, time_wait_seconds)
         top_list.append({
             'address': address,
             'port': port,
@@ -187,9 +190,9 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
             'states': counts,
             'time_wait': tw,
             'utilization_percent': _ratio(in_use, usable),
-            'sustainable_rate': _rate(usable, time_wait_seconds),
+            'sustainable_rate': _rate(usable, wait),
             'recent_rate': _rate(tw, time_wait_seconds),
-            'headroom_rate': _rate(max(usable - in_use, 0), time_wait_seconds),
+            'headroom_rate': _rate(max(usable - in_use, 0), wait),
         })
     return {
         'sockets_total': sockets_total,
@@ -204,8 +207,10 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
         'ports_in_use': ports_in_use,
         'utilization_percent': _ratio(ports_in_use, usable),
         'time_wait_seconds': time_wait_seconds,
-        'sustainable_rate': _rate(usable, time_wait_seconds),
+        'sustainable_rate': _rate(usable, timewait.wait_seconds(tcp_tw_reuse, tcp_timestamps, None, time_wait_seconds)),
         'tcp_tw_reuse': tcp_tw_reuse,
+        'tcp_timestamps': None if tcp_timestamps is None else bool(tcp_timestamps),
+        'conntrack': None,  # Linux: portinfo.build_report fills it in (conntrack.read_conntrack)
         'destinations': len(destinations),
         'busiest': top_list,
     }
@@ -269,7 +274,8 @@ def listener_dicts(sockets, names=None):
     result = []
     for s in sorted((s for s in sockets if s['listening']),
                     key=lambda s: (s['proto'], s['port'], s['family'], s['address'], s.get('pid') or 0)):
-        item = {'proto': s['proto'], 'family': s['family'], 'address': s['address'], 'port': s['port']}
+        item = {'proto': s['proto'], 'family': s['family'], 'address': s['address'], 'port': s['port'],
+                'scope': listenscope.listener_scope(s['address'])}
         if names is not None:
             item['pid'] = s.get('pid')
             item['process'] = s.get('process') or (names.get(s['pid']) if s.get('pid') is not None else None)

@@ -67,10 +67,12 @@ options:
   services:
     description:
       - The service catalogue, in the shape of C(portwarden_services) (a list of dictionaries with C(name), C(port), C(proto),
-        and optionally C(sources), C(rate_limit), C(description)). It is validated strictly; an invalid entry fails the task.
+        and optionally C(sources), C(rate_limit), C(description), C(expect_listener)). It is validated strictly; an invalid
+        entry fails the task.
       - When given, RV(conflicts) also holds declared service ports inside the ephemeral range that are not reserved
-        (V(service_in_range)), declared services that nothing listens on (V(service_not_listening)), and listeners that no
-        service declares (V(listener_not_declared)).
+        (V(service_in_range)), declared services that nothing listens on (V(service_not_listening), only for entries whose
+        C(expect_listener) is true, the default for a single port but not for a range), and listeners reachable from other
+        hosts that no service declares (V(listener_not_declared); a listener bound only to loopback is not drift).
     type: list
     elements: dict
   top:
@@ -78,6 +80,12 @@ options:
       - How many of the busiest destinations to list in RV(usage.busiest). V(0) lists none.
     type: int
     default: 10
+  conntrack_warn_percent:
+    description:
+      - Report a V(conntrack_near_full) conflict when the conntrack table holds this percentage of
+        C(net.netfilter.nf_conntrack_max) or more (RV(usage.conntrack.percent)). A whole number from V(1) to V(100).
+    type: int
+    default: 80
 """
 
 EXAMPLES = r"""
@@ -167,6 +175,12 @@ listeners:
       description: Local port.
       type: int
       sample: 22
+    scope:
+      description:
+        - V(loopback) (bound only to 127.0.0.0/8 or C(::1), so no other host can reach it and the firewall never needs to open it),
+          V(any) (every address) or V(address) (one non-loopback address).
+      type: str
+      sample: any
     pid:
       description: Lowest pid of the processes that hold the socket; null when unknown.
       type: int
@@ -188,19 +202,23 @@ conflicts:
   contains:
     type:
       description:
-        - V(listener_in_range), V(service_in_range), V(service_port_held), V(service_not_listening) or
-          V(listener_not_declared).
+        - V(listener_in_range), V(service_in_range), V(service_port_held), V(service_not_listening),
+          V(listener_not_declared) or V(conntrack_near_full).
         - V(service_port_held) (Windows only) - a catalogue port or a listener inside an exclusion that Windows or a
           service holds (no C(*) in netsh, for example WinNAT for Hyper-V, WSL or Docker). Such a row blocks even an
           explicit bind; the remedy says how to release it.
+        - V(conntrack_near_full) (Linux) - the conntrack table at O(conntrack_warn_percent) or more; it has no C(proto)
+          or C(port), but C(entries), C(max), C(percent) and C(warn_percent).
       type: str
       sample: listener_in_range
     proto:
       description: V(tcp) or V(udp).
       type: str
+      returned: except for RV(conflicts[].type=conntrack_near_full)
       sample: tcp
     port:
       description: The listener's port (an integer), or the service's declared port or range (a string).
+      returned: except for RV(conflicts[].type=conntrack_near_full)
       type: raw
       sample: 40100
     ports:
@@ -232,6 +250,26 @@ conflicts:
       elements: str
       returned: when known
       sample: [node_exporter]
+    entries:
+      description: Entries in the conntrack table (C(net.netfilter.nf_conntrack_count)).
+      type: int
+      returned: when RV(conflicts[].type=conntrack_near_full)
+      sample: 240000
+    max:
+      description: C(net.netfilter.nf_conntrack_max).
+      type: int
+      returned: when RV(conflicts[].type=conntrack_near_full)
+      sample: 262144
+    percent:
+      description: RV(conflicts[].entries) as a percentage of RV(conflicts[].max).
+      type: float
+      returned: when RV(conflicts[].type=conntrack_near_full)
+      sample: 91.55
+    warn_percent:
+      description: The O(conntrack_warn_percent) that the table reached.
+      type: int
+      returned: when RV(conflicts[].type=conntrack_near_full)
+      sample: 80
     msg:
       description: What is wrong, in one sentence.
       type: str
@@ -317,13 +355,52 @@ usage:
       type: int
       sample: 60
     sustainable_rate:
-      description: New connections per second that one destination can sustain, RV(usage.usable_ports) / RV(usage.time_wait_seconds).
+      description:
+        - New connections per second that one destination can sustain, RV(usage.usable_ports) / RV(usage.time_wait_seconds)
+          (/ 1 second where TIME_WAIT reuse applies to every destination, see RV(usage.tcp_timestamps)).
       type: float
       sample: 470.53
     tcp_tw_reuse:
       description: C(net.ipv4.tcp_tw_reuse) (0 off, 1 on, 2 loopback only); null when unreadable.
       type: int
       sample: 2
+    tcp_timestamps:
+      description:
+        - Whether C(net.ipv4.tcp_timestamps) is on; null when unreadable (and on Windows, FreeBSD and macOS).
+        - Reuse of TIME_WAIT ports needs timestamps, so RV(usage.sustainable_rate) and the rates in RV(usage.busiest)
+          count a reuse after one second instead of the TIME_WAIT seconds only where both are on (C(tcp_tw_reuse=1) for
+          every destination, C(2) for loopback destinations).
+      type: bool
+      sample: true
+    conntrack:
+      description:
+        - The conntrack table of the network namespace; null where conntrack is not loaded (no stateful firewall rule
+          has loaded C(nf_conntrack)), and on Windows, FreeBSD and macOS.
+        - The drop counters are summed over every CPU from C(/proc/net/stat/nf_conntrack) (counters since boot).
+      type: dict
+      sample: {"entries": 1200, "max": 262144, "percent": 0.46, "buckets": 262144, "drop": 0, "early_drop": 0, "insert_failed": 0}
+      contains:
+        entries:
+          description: Entries in the table, C(net.netfilter.nf_conntrack_count).
+          type: int
+        max:
+          description: C(net.netfilter.nf_conntrack_max).
+          type: int
+        percent:
+          description: RV(usage.conntrack.entries) as a percentage of RV(usage.conntrack.max).
+          type: float
+        buckets:
+          description: Size of the hash table, C(net.netfilter.nf_conntrack_buckets); null when unreadable.
+          type: int
+        drop:
+          description: Packets dropped because the table was full (C(drop)); null on a kernel without the column.
+          type: int
+        early_drop:
+          description: Entries dropped early to make room for new ones (C(early_drop)).
+          type: int
+        insert_failed:
+          description: Entries that could not be inserted (C(insert_failed)).
+          type: int
     destinations:
       description: Distinct remote endpoints (address and port) of the TCP sockets counted.
       type: int

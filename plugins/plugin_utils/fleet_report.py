@@ -31,7 +31,7 @@ FILE_NAMES = {'json': 'report.json', 'md': 'report.md', 'html': 'report.html', '
 
 # Types of port_info conflicts. The first two endanger a service (red); the
 # other two are drift between the catalogue and the host (amber).
-CONFLICT_TYPES = ('listener_in_range', 'service_in_range')
+CONFLICT_TYPES = ('listener_in_range', 'service_in_range', 'conntrack_near_full')
 DRIFT_TYPES = ('service_not_listening', 'listener_not_declared')
 
 WELL_KNOWN = (0, 1023)
@@ -222,7 +222,7 @@ def host_entry(name, result, slug):
     for conflict in conflicts:
         if conflict['type'] == 'listener_in_range':
             conflict_ports.add(int(conflict['port']))
-        else:
+        elif conflict.get('ports') or conflict.get('port'):  # conntrack_near_full has no port
             for item in PortSet.parse(conflict.get('ports') or conflict.get('port')).ranges:
                 if item.size <= 64:
                     conflict_ports.update(range(item.start, item.end + 1))

@@ -5,6 +5,9 @@
 #   bash tests/images/build.sh            build the images that are missing or stale
 #   bash tests/images/build.sh --force    rebuild them all
 #   bash tests/images/build.sh 13         only one release (12, 13 or a list)
+#   bash tests/images/build.sh --variant systemd [--extra NAME=pkg,pkg] 12
+#                                         systemd as init (tag 12-systemd), plus
+#                                         extra packages (tag 12-systemd-NAME)
 #
 # No image registry is reachable from these machines, so each image is a
 # debootstrap (minbase) tree imported with `podman import`. debootstrap uses
@@ -36,14 +39,33 @@ declare -A suite_of=([12]=bookworm [13]=trixie)
 
 force=0
 releases=()
+variant=""      # "systemd": systemd as PID 1 (CMD /sbin/init), for tests of units and timers
+extra_name=""   # --extra NAME=pkg,pkg: more packages, tag suffix -NAME
+tag_suffix=""
+cmd='["/usr/local/sbin/pw-init"]'
+next=""
 for arg in "$@"; do
+  if [ "$next" = variant ]; then
+    [ "$arg" = systemd ] || die "unknown variant '$arg' (allowed: systemd)"
+    variant=$arg; packages+=,systemd,systemd-sysv,dbus; tag_suffix+=-systemd; cmd='["/sbin/init"]'; next=""; continue
+  fi
+  if [ "$next" = extra ]; then
+    extra_name=${arg%%=*}
+    [[ "$arg" == *=* && "$extra_name" =~ ^[a-z0-9]+$ && "${arg#*=}" =~ ^[a-z0-9.+,-]+$ ]] ||
+      die "--extra wants NAME=pkg,pkg (lower-case name), got '$arg'"
+    packages+=,${arg#*=}; next=""; continue
+  fi
   case "$arg" in
     --force) force=1 ;;
+    --variant) next=variant ;;
+    --extra) next=extra ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) [ -n "${suite_of[$arg]:-}" ] || die "unknown release '$arg' (allowed: ${!suite_of[*]})"
        releases+=("$arg") ;;
   esac
 done
+[ -z "$next" ] || die "--$next needs a value"
+[ -z "$extra_name" ] || tag_suffix+=-$extra_name
 [ ${#releases[@]} -gt 0 ] || releases=(12 13)
 
 [ "$(id -u)" -eq 0 ] || die "debootstrap and podman import need root"
@@ -186,7 +208,7 @@ remove_tree() {
 }
 
 build_one() {
-  local release=$1 suite=${suite_of[$1]} image="$repo_name:$1"
+  local release=$1 suite=${suite_of[$1]} image="$repo_name:$1$tag_suffix"
   local current old_id="" work start
   if podman image exists "$image"; then
     current=$(podman image inspect --format '{{ index .Labels "org.portwarden.recipe" }}' "$image" 2>/dev/null || true)
@@ -223,10 +245,10 @@ build_one() {
   setup_tree "$work/rootfs"
   log "importing $image"
   tar --numeric-owner -C "$work/rootfs" -c . | podman import --quiet \
-      --change 'CMD ["/usr/local/sbin/pw-init"]' \
+      --change "CMD $cmd" \
       --change "LABEL org.portwarden.recipe=$recipe" \
       --change "LABEL org.portwarden.suite=$suite" \
-      --message "portwarden test image: debootstrap minbase $suite" \
+      --message "portwarden test image: debootstrap minbase $suite${variant:+, $variant as init}" \
       - "$image" >/dev/null || die "podman import of $image failed"
   remove_tree "$work"
   trap - EXIT

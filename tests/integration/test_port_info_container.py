@@ -60,7 +60,7 @@ def test_port_info_in_unprivileged_container(container, tmp_path):
     data = json.loads(out.stdout)
     result = data['plays'][0]['tasks'][0]['hosts'][container]
     assert out.returncode == 0, result
-    assert result['listeners'] == [{'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 45000,
+    assert result['listeners'] == [{'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 45000, 'scope': 'any',
                                     'pid': 1, 'process': 'python3'}]
     assert [(c['type'], c['port']) for c in result['conflicts']] == [('listener_in_range', 45000)]
     assert result['ephemeral_range'] == {'start': 32768, 'end': 60999, 'size': 28232}

@@ -293,7 +293,7 @@ def test_port_info_windows(win):
         assert result['reserved_ports']['ports'] == '50000-50059,50100,56638-56737'
         assert result['tables']['ipv4/tcp']['administered'] == '50000-50059,50100'
         assert result['tables']['ipv4/tcp']['held_by_system'] == '56638-56737'
-        assert {'proto': 'tcp', 'family': 'ipv6', 'address': '::', 'port': 52000, 'pid': 2840,
+        assert {'proto': 'tcp', 'family': 'ipv6', 'address': '::', 'port': 52000, 'scope': 'any', 'pid': 2840,
                 'process': 'node_exporter.exe'} in result['listeners']
         in_range = [c for c in result['conflicts'] if c['type'] == 'listener_in_range']
         assert [c['port'] for c in in_range] == [52000]

@@ -36,6 +36,14 @@ else
   done
 fi
 [ ${#scenarios[@]} -gt 0 ] || { echo "molecule.sh: no scenario under molecule/" >&2; exit 1; }
+# A scenario on an image variant names build.sh's arguments in molecule/NAME/image.args
+# (for example "--variant systemd --extra metrics=prometheus-node-exporter 12").
+for name in "${scenarios[@]}"; do
+  if [ -f "molecule/$name/image.args" ]; then
+    read -r -a image_args <"molecule/$name/image.args"
+    bash "$root/tests/images/build.sh" "${image_args[@]}"
+  fi
+done
 
 state="$root/.build/molecule/$PW_MOLECULE_ID"
 

@@ -305,12 +305,12 @@ def test_port_info_freebsd():
     assert report['high_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
     assert report['unprivileged_port_start'] == 1024
     assert report['reserved_ports'] == {'ports': '', 'list': []}
-    assert {'proto': 'tcp', 'family': 'ipv6', 'address': '::', 'port': 45100, 'pid': 1201,
+    assert {'proto': 'tcp', 'family': 'ipv6', 'address': '::', 'port': 45100, 'scope': 'any', 'pid': 1201,
             'process': 'node_expor'} in report['listeners']
     in_range = [c for c in report['conflicts'] if c['type'] == 'listener_in_range']
     assert [(c['proto'], c['port']) for c in in_range] == [('tcp', 45100)]
     undeclared = sorted((c['proto'], c['port']) for c in report['conflicts'] if c['type'] == 'listener_not_declared')
-    assert undeclared == [('tcp', 80), ('tcp', 111), ('tcp', 45100), ('udp', 123), ('udp', 514)]
+    assert undeclared == [('tcp', 80), ('tcp', 111), ('tcp', 45100), ('udp', 514)]  # ntpd's 123 is loopback only
     usage = report['usage']
     assert usage['time_wait_seconds'] == 60 and usage['time_wait'] == 2
     assert usage['busiest'][0]['address'] == '10.0.0.7' and usage['busiest'][0]['ports_in_use'] == 3

@@ -22,6 +22,7 @@ from ansible_collections.portwarden.ports.plugins.modules import port_info
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
 from test_procnet import FakeProc  # noqa: E402
+from test_conntrack import write_conntrack  # noqa: E402
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def fake_host(tmp_path, monkeypatch):
         proc.add('tcp', ('10.0.0.1', 40200 + i), ('10.0.0.9', 443), '06' if i < 6 else '01')
     proc.process(77, 'api', [1])
     root = proc.write()
+    write_conntrack(root, 500, 1000)
     monkeypatch.setattr(backend, 'system', lambda: 'Linux')
     monkeypatch.setattr(portinfo, 'gather', functools.partial(portinfo.gather, proc=root, system='Linux'))
     return proc
@@ -54,7 +56,7 @@ def test_report(fake_host, capsys):
     assert result['changed'] is False
     assert 'failed' not in result
     assert result['ephemeral_range'] == {'start': 40000, 'end': 40999, 'size': 1000}
-    assert result['listeners'][0] == {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 22,
+    assert result['listeners'][0] == {'proto': 'tcp', 'family': 'ipv4', 'address': '0.0.0.0', 'port': 22, 'scope': 'any',
                                       'pid': None, 'process': None}
     assert [(c['type'], c['port']) for c in result['conflicts']] == [
         ('listener_in_range', 40100), ('listener_not_declared', 5353), ('listener_not_declared', 40100)]
@@ -114,7 +116,7 @@ def _check(value, spec, where, missing):
 def test_return_documents_every_key(fake_host, capsys):
     ret = yaml.safe_load(port_info.RETURN)
     missing = []
-    args = {'processes': True, 'top': 5,
+    args = {'processes': True, 'top': 5, 'conntrack_warn_percent': 50,
             'services': [{'name': 'ssh', 'port': 22}, {'name': 'api', 'port': '40100-40101'}, {'name': 'gone', 'port': 9}]}
     result = run(args, capsys)
     kinds = set(c['type'] for c in result['conflicts'])
@@ -130,7 +132,8 @@ def test_return_documents_every_key(fake_host, capsys):
 def test_options_documented_as_specified():
     doc = yaml.safe_load(port_info.DOCUMENTATION)
     options = doc['options']
-    assert sorted(options) == ['processes', 'services', 'top']
+    assert sorted(options) == ['conntrack_warn_percent', 'processes', 'services', 'top']
+    assert (options['conntrack_warn_percent']['type'], options['conntrack_warn_percent']['default']) == ('int', 80)
     assert (options['processes']['type'], options['processes']['default']) == ('bool', False)
     assert (options['services']['type'], options['services']['elements']) == ('list', 'dict')
     assert (options['top']['type'], options['top']['default']) == ('int', 10)
