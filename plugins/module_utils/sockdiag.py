@@ -128,6 +128,8 @@ def dump(sock, request, walk, *args):
             if len(data) < 16:
                 raise Unavailable('sock_diag reply of %d bytes' % len(data), errno.EPROTO)
             found = walk(data, kind, *args)
+            if found[0] > len(data):
+                raise Unavailable('sock_diag record cut at %d bytes' % len(data), errno.EPROTO)
             totals = found[1:] if totals is None else tuple(a + b for a, b in zip(totals, found[1:]))
             if found[0] < len(data) and end_of_dump(data, found[0]):
                 return totals
@@ -188,8 +190,9 @@ class Window(object):
 
 
 def uniform(data, kind):
-    """``(records, length)`` when the chunk starts with ``records`` records of one length and the
-    request's type that fill it but for a control message at the end; else ``(0, 0)``.
+    """``(records, length)`` when the chunk is ``records`` (at least 2) records of one length and the
+    request's type, followed by less than one more such length (NLMSG_DONE, a shorter record: left to
+    the record-by-record walk); else ``(0, 0)``.
 
     A dump's records are all the same size but for a few kinds (a listener's
     extra attribute, TIME_WAIT and request sockets without attributes), so
@@ -202,7 +205,7 @@ def uniform(data, kind):
         return 0, 0
     records = len(data) // length
     end = records * length
-    if records < 2 or len(data) - end >= RECORD:
+    if records < 2:
         return 0, 0
     for index, value in ((_L0, length & 255), (_L1, length >> 8 & 255), (_L2, length >> 16), (_T, kind)):
         if data[index:end:length] != bytes((value,)) * records:
