@@ -149,15 +149,18 @@ def end_of_dump(data, offset):
     raise Unavailable('sock_diag message of type %d' % mtype, errno.EPROTO)
 
 
-def _flags(test):
-    """A translate table: byte value -> 1 where ``test`` holds, else 0."""
-    return bytes(1 if test(value) else 0 for value in range(256))
+def _flags(first, last=None):
+    """A translate table: byte values ``first..last`` -> 1, every other value -> 0 (all 0 when first > last)."""
+    last = first if last is None else last
+    if first > last:
+        return bytes(256)
+    return bytes(first) + b'\x01' * (last - first + 1) + bytes(255 - last)
 
 
-IS_IPV4 = _flags(lambda value: value == AF_INET)
-NOT_LISTEN = _flags(lambda value: value != ST_LISTEN)
-IS_CLOSE = _flags(lambda value: value == ST_CLOSE)
-IS_ZERO = _flags(lambda value: value == 0)
+IS_IPV4 = _flags(AF_INET)
+NOT_LISTEN = bytes(1 - flag for flag in _flags(ST_LISTEN))
+IS_CLOSE = _flags(ST_CLOSE)
+IS_ZERO = _flags(0)
 
 
 def _bits(column, table):
@@ -174,11 +177,11 @@ class Window(object):
     def __init__(self, start, end):
         self.lo, self.hi = struct.pack('>H', start), struct.pack('>H', end)
         lo_high, lo_low, hi_high, hi_low = start >> 8, start & 255, end >> 8, end & 255
-        self.inner = _flags(lambda value: lo_high < value < hi_high)
-        self.at_lo = _flags(lambda value: value == lo_high)
-        self.from_lo = _flags(lambda value: value >= lo_low)
-        self.at_hi = _flags(lambda value: value == hi_high)
-        self.to_hi = _flags(lambda value: value <= hi_low)
+        self.inner = _flags(lo_high + 1, hi_high - 1)
+        self.at_lo = _flags(lo_high)
+        self.from_lo = _flags(lo_low, 255)
+        self.at_hi = _flags(hi_high)
+        self.to_hi = _flags(0, hi_low)
         self.narrow = lo_high == hi_high
 
     def mask(self, high, low):

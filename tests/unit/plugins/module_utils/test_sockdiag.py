@@ -350,6 +350,14 @@ def test_window_mask_matches_the_numbers():
         assert [window.lo <= struct.pack('>H', port) <= window.hi for port in ports] == [start <= port <= end for port in ports]
 
 
+def test_translate_tables():
+    assert [value for value in range(256) if sockdiag.IS_IPV4[value]] == [sockdiag.AF_INET]
+    assert [value for value in range(256) if not sockdiag.NOT_LISTEN[value]] == [sockdiag.ST_LISTEN]
+    assert [value for value in range(256) if sockdiag.IS_CLOSE[value]] == [sockdiag.ST_CLOSE]
+    assert [value for value in range(256) if sockdiag.IS_ZERO[value]] == [0]
+    assert sockdiag.STATE_HEX[10] == b'0A' and procnet.TCP_STATES[sockdiag.STATE_HEX[6]] == 'TIME_WAIT'
+
+
 def test_decode_remote():
     v4 = struct.pack('>H', 443) + socket.inet_aton('10.0.0.1') + bytes(12) + socket.inet_aton('192.0.2.9')
     assert procnet.decode_endpoint(v4) == ('ipv4', '192.0.2.9', 443)
