@@ -20,9 +20,11 @@ for IPv4 and for IPv6 (``SOCK_DIAG_BY_FAMILY``, one family each). Every
 request asks for every state but the kernel's bound-only sockets, which
 /proc/net does not list either.
 
-The records are parsed in place, with byte indexing and slices of the
-received ``bytes``: no per-socket object but the tuple the report needs for
-a TCP socket in the ephemeral range. Layout of one record (offsets from the
+The records are parsed in place, in the received ``bytes``: a chunk whose
+records have one size (most do) a column at a time (``data[17::size]`` is
+every record's state) with translate tables and masks, the others record by
+record; no per-socket object is made but the tuple the report needs for a
+TCP socket in the ephemeral range. Layout of one record (offsets from the
 start of the netlink message; the nlmsghdr is 16 bytes)::
 
     0 len u32  4 type u16 ...  16 family  17 state  18 timer  19 retrans
@@ -35,7 +37,8 @@ remote endpoint of a TCP socket in the range is kept as the raw slice
 the interface index last), decoded by :func:`decode_remote` only once per
 distinct value. Neither ends with ``b':0000'`` (the /proc mark of "no
 remote"), which the report tests: an IPv4 slice ends with a zero byte and
-the address, an IPv6 one with the interface index, never 0x30303030.
+the address, an IPv6 one with the interface index, which would have to be
+0x30303030 (808,464,432).
 
 Owners (``processes: true``) still come from /proc/<pid>/fd: the records
 carry the socket inode that those links name.
