@@ -80,8 +80,9 @@ STATE_HEX = tuple(('%02X' % number).encode('ascii') for number in range(256))
 class Unavailable(Exception):
     """The kernel does not answer sock_diag here; read /proc/net instead."""
 
-    def __init__(self, what, code):
+    def __init__(self, what, code, at_start=False):
         self.code = code
+        self.at_start = at_start   # refused before any record: the request itself was refused
         super(Unavailable, self).__init__('%s: %s' % (what, errno.errorcode.get(code, code)))
 
 
@@ -133,6 +134,9 @@ def dump(sock, request, walk, *args):
             found = walk(data, kind, *args)
             if found[0] > len(data):
                 raise Unavailable('sock_diag record cut at %d bytes' % len(data), errno.EPROTO)
+            if totals is None and found[0] == 0:
+                end_of_dump(data, 0, at_start=True)
+                return found[1:]
             totals = found[1:] if totals is None else tuple(a + b for a, b in zip(totals, found[1:]))
             if found[0] < len(data) and end_of_dump(data, found[0]):
                 return totals
@@ -140,7 +144,7 @@ def dump(sock, request, walk, *args):
         raise Unavailable('sock_diag dump', getattr(exc, 'errno', None) or errno.EPROTO)
 
 
-def end_of_dump(data, offset):
+def end_of_dump(data, offset, at_start=False):
     """Read the control message at ``offset``: True for NLMSG_DONE; :class:`Unavailable` for an error."""
     length = _U32.unpack_from(data, offset)[0]
     mtype = data[offset + _T]
@@ -148,8 +152,8 @@ def end_of_dump(data, offset):
     if mtype == NLMSG_DONE and code >= 0:
         return True
     if mtype in (NLMSG_DONE, NLMSG_ERROR):
-        raise Unavailable('sock_diag request', -code if code < 0 else errno.EPROTO)
-    raise Unavailable('sock_diag message of type %d' % mtype, errno.EPROTO)
+        raise Unavailable('sock_diag request', -code if code < 0 else errno.EPROTO, at_start)
+    raise Unavailable('sock_diag message of type %d' % mtype, errno.EPROTO, at_start)
 
 
 def _flags(first, last=None):
@@ -352,11 +356,15 @@ def scan_into(scan, start, end, listener_class):
     try:
         ipv4, ipv6 = dump_tcp(sock, window, tcp_in_range, tcp_listeners)
         udp4, = dump(sock, request_v2(AF_INET, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
-        udp6, = dump(sock, request_v2(AF_INET6, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
+        udp6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
     finally:
         sock.close()
-    scan.totals.update({'tcp': ipv4, 'tcp6': ipv6, 'udp': udp4, 'udp6': udp6})
-    scan.tables.extend(['tcp', 'tcp6', 'udp', 'udp6'])
+    if udp6 is None and not ipv6:   # a kernel without IPv6, which has no tcp6 and udp6 tables either
+        ipv6 = None
+    for name, count in (('tcp', ipv4), ('tcp6', ipv6), ('udp', udp4), ('udp6', udp6 and udp6[0])):
+        if count is not None:
+            scan.totals[name] = count
+            scan.tables.append(name)
     scan.tcp_in_range.extend(tcp_in_range)
     scan.udp_in_range.extend(udp_in_range)
     for proto, found in (('tcp', tcp_listeners), ('udp', udp_listeners)):
@@ -372,8 +380,20 @@ def dump_tcp(sock, window, in_range, listeners):
     try:
         return dump(sock, request_tcp_both(), walk_tcp, window, in_range, listeners)
     except Unavailable as exc:
-        if in_range or listeners or exc.code not in (errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
+        if not exc.at_start or exc.code not in (errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
             raise
     ipv4, _none = dump(sock, request_v2(AF_INET, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
-    _none, ipv6 = dump(sock, request_v2(AF_INET6, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
-    return ipv4, ipv6
+    ipv6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
+    return ipv4, ipv6 and ipv6[1]
+
+
+def dump_ipv6(sock, request, walk, *args):
+    """:func:`dump` of an IPv6 request; None on a kernel without IPv6: it has no AF_INET6 handler and
+    refuses the request with ENOENT (asked after the IPv4 request of the same protocol was answered, so
+    the protocol's own handler is there)."""
+    try:
+        return dump(sock, request, walk, *args)
+    except Unavailable as exc:
+        if exc.at_start and exc.code == errno.ENOENT:
+            return None
+        raise

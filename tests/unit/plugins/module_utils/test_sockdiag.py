@@ -285,6 +285,22 @@ def test_old_kernel_without_the_v1_request(replay, recorded_proc):
     assert comparable(scan) == comparable(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc'))
 
 
+@needs_byteorder
+def test_kernel_without_ipv6(replay, recorded_proc):
+    """No AF_INET6 handler (a kernel built without IPv6): its requests get ENOENT; IPv4 is still read over
+    netlink, and the result is what /proc gives without the tcp6 and udp6 tables."""
+    made = replay(override={'tcp_both': [error_reply(errno.EINVAL)], 'tcp6': [error_reply(errno.ENOENT)],
+                            'udp6': [error_reply(errno.ENOENT)]})
+    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink')
+    assert made[0].sent == ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6']
+    assert scan.source == 'netlink' and scan.tables == ['tcp', 'udp']
+    for name in ('tcp6', 'udp6'):
+        os.remove(os.path.join(recorded_proc, 'net', name))
+    proc = procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc')
+    assert proc.tables == ['tcp', 'udp']
+    assert comparable(scan) == comparable(proc)
+
+
 # ---------------------------------------------------------------- falling back to /proc
 
 @needs_byteorder
@@ -294,7 +310,9 @@ def test_old_kernel_without_the_v1_request(replay, recorded_proc):
     lambda: {'udp6': [error_reply(errno.ENOMEM, sockdiag.NLMSG_DONE)]},    # a dump that failed half way
     lambda: {'tcp_both': [REPLIES['tcp_both'][1][:1000]]},                 # a record cut short
     lambda: {'udp4': [struct.pack('=IHHII', 16, 99, 0, 1, 0)]},            # a message of another type
-], ids=['enoent', 'eperm', 'done-error', 'truncated', 'foreign'])
+    lambda: {'udp6': [error_reply(errno.EPERM)]},                          # IPv6 refused otherwise than ENOENT
+    lambda: {'tcp_both': [REPLIES['tcp_both'][0], error_reply(errno.EINVAL)]},   # refused after records
+], ids=['enoent', 'eperm', 'done-error', 'truncated', 'foreign', 'ipv6-eperm', 'late-einval'])
 def test_refusal_falls_back_to_proc(replay, recorded_proc, monkeypatch, override):
     replay(override=override())
     monkeypatch.setattr(procnet, 'PROC', recorded_proc)   # the recorded tables stand for the real /proc
