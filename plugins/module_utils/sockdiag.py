@@ -140,7 +140,7 @@ def dump(sock, request, walk, *args):
             totals = found[1:] if totals is None else tuple(a + b for a, b in zip(totals, found[1:]))
             if found[0] < len(data) and end_of_dump(data, found[0]):
                 return totals
-    except (OSError, IndexError) as exc:
+    except (OSError, IndexError, struct.error) as exc:   # the last two: a reply cut short
         raise Unavailable('sock_diag dump', getattr(exc, 'errno', None) or errno.EPROTO)
 
 

@@ -321,6 +321,28 @@ def test_refusal_falls_back_to_proc(replay, recorded_proc, monkeypatch, override
     assert comparable(scan) == comparable(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc'))
 
 
+@needs_byteorder
+def test_corrupt_replies_never_raise(replay, recorded_proc, monkeypatch):
+    """Replies cut or with bytes changed anywhere: a Scan from one source or the other, never an exception."""
+    rng = random.Random(1818)
+    monkeypatch.setattr(procnet, 'PROC', recorded_proc)
+    sources = set()
+    for _count in range(300):
+        name = rng.choice(sorted(REQUESTS))
+        chunks = list(REPLIES[name])
+        index = rng.randrange(len(chunks))
+        chunk = bytearray(chunks[index])
+        if rng.random() < 0.3:
+            chunk = chunk[:rng.randrange(len(chunk))]
+        else:
+            for _flip in range(rng.randint(1, 4)):
+                chunk[rng.randrange(min(len(chunk), rng.choice([24, 200, len(chunk)])))] = rng.randrange(256)
+        chunks[index] = bytes(chunk)
+        replay(override={name: chunks})
+        sources.add(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc).source)
+    assert sources == {'netlink', 'proc'}
+
+
 @pytest.mark.parametrize('code', [errno.EPROTONOSUPPORT, errno.EAFNOSUPPORT, errno.EPERM, errno.EACCES])
 def test_no_netlink_socket_falls_back_to_proc(monkeypatch, recorded_proc, code):
     def refuse(*_args):
