@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""port_info against community.general.listen_ports_facts at 50,000 sockets.
+"""port_info against ansible.builtin.ping and community.general.listen_ports_facts at 50,000 sockets.
 
 One throwaway namespace host (the integration tests' NsHost) holds SOCKETS
 sockets: four listeners and SOCKETS/2 loopback TCP connections to them (each
@@ -24,12 +24,14 @@ Measured on the same host in the same run, interleaved:
 - task: the task's start-to-end time as the ansible.posix.json callback
   records it (what a playbook user waits for).
 
-Cases: port_info (defaults), port_info processes=true, listen_ports_facts
+Cases: ansible.builtin.ping (the floor: the target is port_info within 1.25x of
+it), port_info (defaults), port_info processes=true, listen_ports_facts
 (defaults: `ss -p -l -u -n -t`, then two `ps` per listener). listen_ports_facts
 with include_non_listening=true reports every socket but runs two `ps` per
 socket (100,000 processes at this scale); it is timed once only with
 ``--every-socket``; by default the bare `ss -p -u -n -t -a` it starts with is
-timed, a lower bound of that mode.
+timed, a lower bound of that mode. The socket scan alone (procnet.scan_tables)
+is also timed in process from netlink sock_diag and from /proc/net, interleaved.
 
 Usage (root): python benchmarks/port_info_sockets.py [--sockets N] [--runs N] [--every-socket]
 Raw figures: .build/bench/port_info_sockets.json (port_info_sockets-N.json for another --sockets N);
@@ -201,6 +203,7 @@ def socket_count(host):
 
 
 CASES = (
+    ('ping', 'ansible.builtin.ping', {}),
     ('port_info', 'portwarden.ports.port_info', {}),
     ('port_info_processes', 'portwarden.ports.port_info', {'processes': True}),
     ('listen_ports_facts', 'community.general.listen_ports_facts', {}),
@@ -322,6 +325,31 @@ print(json.dumps(out))
 """
 
 
+SCAN_PATHS = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+out = {'netlink': {'wall': [], 'cpu': []}, 'proc': {'wall': [], 'cpu': []}, 'sources': []}
+for _round in range(int(sys.argv[2])):
+    order = ('netlink', 'proc') if _round % 2 else ('proc', 'netlink')
+    for source in order:
+        t0, c0 = time.perf_counter(), time.process_time()
+        scan = procnet.scan_tables(32768, 60999, source=source)
+        out[source]['wall'].append(time.perf_counter() - t0)
+        out[source]['cpu'].append(time.process_time() - c0)
+        out['sources'].append((scan.source, scan.sockets))
+print(json.dumps(out))
+"""
+
+
+def scan_paths(bl, host, runs):
+    """The socket scan alone, in process, from netlink sock_diag and from /proc/net, interleaved (CPU includes
+    the kernel's time: dumping the records, or formatting the text)."""
+    collections = os.path.join(bl.REPO, '.build', 'collections')
+    result = host.run([sys.executable, '-c', SCAN_PATHS, collections, str(runs)])
+    return json.loads(result.stdout)
+
+
 def owner_scan(bl, host, runs):
     """CPU time of the owner walk as the module does it (stops once every listener has an owner) and of a
     full walk of every /proc/<pid>/fd (an owner that is never found), in process."""
@@ -370,6 +398,7 @@ def main_bench(args):
 
             results['ss_every_socket'] = ss_every_socket(host, args.runs)
             results['owner_scan'] = owner_scan(bl, host, args.runs)
+            results['scan_paths'] = scan_paths(bl, host, max(args.runs, 11))
             results['checks'] = checks(last, task_results, holders, results['sockets'])
             if args.every_socket:
                 book = os.path.join(tmp, 'every.yml')
@@ -412,6 +441,8 @@ def checks(last, task_results, holders, sockets):
         'lpf_listeners': len(lpf.get('tcp_listen', [])) + len(lpf.get('udp_listen', [])),
     }
     problems = []
+    if last['ping'].get('ping') != 'pong':
+        problems.append('ping answered %r' % (last['ping'],))
     if usage['sockets_total'] != sockets:
         problems.append('port_info read %d sockets, the tables hold %d' % (usage['sockets_total'], sockets))
     if busiest.get('port') != 5432 or busiest.get('ports_in_use') != holders.counts[0]:
@@ -450,6 +481,23 @@ def report(bl, results):
         print('- %s / listen_ports_facts: module wall %.2f, module CPU %.2f, task time %.2f' % (
             key, results['direct'][key]['wall']['median'] / base, results['direct'][key]['cpu']['median'] / cbase,
             results['task'][key]['median'] / tbase))
+    pbase = results['direct']['ping']['wall']['median']
+    pcbase = results['direct']['ping']['cpu']['median']
+    ptbase = results['task']['ping']['median']
+    for key in ('port_info', 'port_info_processes', 'listen_ports_facts'):
+        rounds = [t / p for t, p in zip(results['task'][key]['raw'], results['task']['ping']['raw'])]
+        print('- %s / ping: task time %.2f (per round %s), module wall %.2f, module CPU %.2f' % (
+            key, results['task'][key]['median'] / ptbase, ' '.join('%.2f' % r for r in rounds),
+            results['direct'][key]['wall']['median'] / pbase, results['direct'][key]['cpu']['median'] / pcbase))
+    paths = results.get('scan_paths')
+    if paths:
+        nl, pr = paths['netlink'], paths['proc']
+        print('- the socket scan alone, in process, interleaved (%d each): netlink sock_diag %s wall / %s CPU, '
+              '/proc/net %s / %s; ratio %.2f (CPU %.2f)' % (
+                  len(nl['wall']), ms(bl.summary(nl['wall'])['median']), ms(bl.summary(nl['cpu'])['median']),
+                  ms(bl.summary(pr['wall'])['median']), ms(bl.summary(pr['cpu'])['median']),
+                  bl.summary(nl['wall'])['median'] / bl.summary(pr['wall'])['median'],
+                  bl.summary(nl['cpu'])['median'] / bl.summary(pr['cpu'])['median']))
     ss = results['ss_every_socket']
     print('- bare `ss -p -u -n -t -a` (%d lines; where include_non_listening=true starts): median %s wall'
           % (ss['lines'], ms(bl.summary(ss['wall'])['median'])))

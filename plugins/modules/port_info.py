@@ -13,8 +13,9 @@ short_description: Report a host's port space - ranges, reservations, listeners,
 version_added: 0.1.0
 description:
   - Reads the ephemeral port range, C(ip_unprivileged_port_start) and the reserved ports from C(/proc/sys), and every
-    socket from C(/proc/net/tcp), C(/proc/net/tcp6), C(/proc/net/udp) and C(/proc/net/udp6) directly. It runs no
-    C(ss) or C(netstat), so it works in minimal containers.
+    socket over netlink sock_diag, or from C(/proc/net/tcp), C(/proc/net/tcp6), C(/proc/net/udp) and
+    C(/proc/net/udp6) where the kernel does not answer it. It runs no C(ss) or C(netstat), so it works in minimal
+    containers.
   - Reports the listeners, the B(conflicts) (listeners inside the ephemeral range that are not reserved, each with a
     concrete remedy; with O(services), also the drift between the service catalogue and the host), and the
     B(usage) of the ephemeral range (sockets by TCP state, TIME_WAIT, the busiest destinations with their

@@ -11,6 +11,7 @@ The sockets are opened by a helper process started inside the namespace with
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
@@ -20,6 +21,7 @@ import pytest
 
 N_CONNECTIONS = 40        # outgoing connections to 127.0.0.1:8080
 N_CLOSED = 10             # of those, closed by the client: TIME_WAIT on the client side
+BULK = 700                # connections opened inside the namespace by the two-paths test (IPv4 and IPv6)
 HELPER_NAME = 'pwportinfo'
 
 HELPER = textwrap.dedent('''
@@ -63,6 +65,34 @@ HELPER = textwrap.dedent('''
 ''' % {'name': HELPER_NAME})
 
 RANGE = '40000 40999'
+
+# Run inside the namespace: the whole report (owners too) once from netlink sock_diag, once from /proc/net
+BOTH_PATHS = textwrap.dedent('''
+    import json, resource, socket, sys
+    sys.path.insert(0, sys.argv[1])
+    from ansible_collections.portwarden.ports.plugins.module_utils import portinfo, procnet, sockdiag
+
+    # more sockets of this process: a listener outside the range and BULK connections to it (full 32 KiB chunks)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, max(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+    server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    server.bind(('::', 7000))
+    server.listen(4096)
+    keep = []
+    for index in range(int(sys.argv[2])):
+        client = socket.create_connection(('::1' if index % 3 else '127.0.0.1', 7000))
+        keep.extend([client, server.accept()[0]])
+
+    def refuse():
+        raise sockdiag.Unavailable('socket(AF_NETLINK, NETLINK_SOCK_DIAG)', 93)
+
+    services = [{'name': 'web', 'port': 8080, 'proto': 'tcp'}, {'name': 'gone', 'port': 9999, 'proto': 'tcp'}]
+    out = {'sources': [procnet.scan_tables(40000, 40999).source]}
+    out['netlink'] = portinfo.gather(processes=True, services=services, top=5)
+    sockdiag.open_socket = refuse            # what a kernel without sock_diag answers
+    out['sources'].append(procnet.scan_tables(40000, 40999).source)
+    out['proc'] = portinfo.gather(processes=True, services=services, top=5)
+    print(json.dumps(out))
+''')
 RESERVED = '40200'
 
 
@@ -179,6 +209,31 @@ def test_reports_exactly_the_known_sockets(sockets_host):
     assert top['sustainable_rate'] == round(999 / wait, 2)
     assert top['headroom_rate'] == round((999 - N_CONNECTIONS) / wait, 2)
     assert top['recent_rate'] == round(N_CLOSED / 60.0, 2)
+
+
+@pytest.mark.parametrize('user', ['root', 'nobody'])
+def test_netlink_and_proc_report_the_same(sockets_host, user):
+    """The same sockets read both ways (sock_diag, then /proc/net as on a kernel that refuses it): the same
+    report, to the listeners' owners, the states and the per-destination counts; as root and unprivileged
+    (sock_diag then leaves out the socket marks, so the records are shorter; other users' owners are unknown)."""
+    host = sockets_host
+    collections = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               '.build', 'collections')
+    setpriv = [] if user == 'root' else ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+    out = json.loads(host.run(setpriv + [sys.executable, '-c', BOTH_PATHS, collections, str(BULK)]).stdout)
+    assert out['sources'] == ['netlink', 'proc']
+    assert out['netlink'] == out['proc']
+    report = out['netlink']
+    pid = host.helper_pid if user == 'root' else None
+    owners = [(item['port'], item['pid']) for item in report['listeners']]
+    assert owners[0][0] == 7000 and owners[0][1] not in (None, host.helper_pid)   # the snippet's own listener
+    assert owners[1:] == [(port, pid) for port in (8080, 40100, 40200, 5353, 40300)]
+    assert report['usage']['tcp_states'] == {'ESTABLISHED': N_CONNECTIONS - N_CLOSED + 1 + BULK, 'TIME_WAIT': N_CLOSED}
+    assert [(b['address'], b['port'], b['ports_in_use']) for b in report['usage']['busiest']] == [
+        ('::1', 7000, BULK - BULK // 3 - (1 if BULK % 3 else 0)), ('127.0.0.1', 7000, BULK // 3 + (1 if BULK % 3 else 0)),
+        ('127.0.0.1', 8080, N_CONNECTIONS), ('127.0.0.1', 40100, 1)]
+    assert report['usage']['sockets_total'] == 3 + N_CONNECTIONS + (N_CONNECTIONS - N_CLOSED) + 2 + 2 + 1 + 2 * BULK
+    assert [c['type'] for c in report['conflicts']].count('service_not_listening') == 1
 
 
 def test_check_mode_and_catalogue_drift(sockets_host):

@@ -37,7 +37,7 @@ def podman(*args, **kwargs):
 def container():
     if not shutil.which('podman') or podman('image', 'exists', IMAGE).returncode != 0:
         pytest.skip('podman or the image %s is missing (build it with tests/images/build.sh)' % IMAGE)
-    name = 'pwpi' + secrets.token_hex(4)
+    name = os.environ.get('PW_NAME_PREFIX', 'pw') + 'pi' + secrets.token_hex(4)   # PW_NAME_PREFIX: parallel runs
     started = podman('run', '-d', '--name', name, IMAGE, 'python3', '-c', LISTENER)
     assert started.returncode == 0, started.stderr
     try:

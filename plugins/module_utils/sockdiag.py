@@ -1,0 +1,399 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Linux socket tables over netlink sock_diag (inet_diag), in binary.
+
+The kernel formats /proc/net/tcp as text, a few KiB per read; over a
+NETLINK_SOCK_DIAG socket it hands out the same sockets as fixed binary
+records (``struct inet_diag_msg``), up to 32 KiB per ``recv``, at about a
+third of the cost. This module fills the same :class:`procnet.Scan` that
+procnet's /proc reader fills, with the same values, so port_info reports the
+same thing either way; procnet falls back to /proc when the kernel refuses
+(no sock_diag, no inet_diag module, a seccomp or LSM denial): every refusal
+is :class:`Unavailable`.
+
+Three dumps: TCP over the legacy ``TCPDIAG_GETSOCK`` request, which the
+kernel answers for IPv4 and IPv6 in one walk of its socket hash (a kernel
+without it gets one ``SOCK_DIAG_BY_FAMILY`` request per family), then UDP
+for IPv4 and for IPv6 (``SOCK_DIAG_BY_FAMILY``, one family each). Every
+request asks for every state but the kernel's bound-only sockets, which
+/proc/net does not list either.
+
+The records are parsed in place, in the received ``bytes``: a chunk whose
+records have one size (most do) a column at a time (``data[17::size]`` is
+every record's state) with translate tables and masks, the others record by
+record; no per-socket object is made but the tuple the report needs for a
+TCP socket in the ephemeral range. Layout of one record (offsets from the
+start of the netlink message; the nlmsghdr is 16 bytes)::
+
+    0 len u32  4 type u16 ...  16 family  17 state  18 timer  19 retrans
+    20 sport be16  22 dport be16  24 src[16]  40 dst[16]  56 if u32  60 cookie[8]
+    68 expires  72 rqueue  76 wqueue  80 uid  84 inode u32  88 attributes ...
+
+Ports are big-endian, so two raw port bytes compare like the numbers. The
+remote endpoint of a TCP socket in the range is kept as the raw slice
+``dport + src + dst`` (IPv4: 22 bytes, the dst word last; IPv6: 38 bytes,
+the interface index last), decoded by :func:`decode_remote` only once per
+distinct value. Neither ends with ``b':0000'`` (the /proc mark of "no
+remote"), which the report tests: an IPv4 slice ends with a zero byte and
+the address, an IPv6 one with the interface index, which would have to be
+0x30303030 (808,464,432).
+
+Owners (``processes: true``) still come from /proc/<pid>/fd: the records
+carry the socket inode that those links name.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import struct
+from itertools import compress
+
+NETLINK_SOCK_DIAG = 4            # include/uapi/linux/netlink.h
+SOCK_DIAG_BY_FAMILY = 20         # include/uapi/linux/sock_diag.h
+TCPDIAG_GETSOCK = 18             # include/uapi/linux/inet_diag.h: the v1 request, both families
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300               # NLM_F_ROOT | NLM_F_MATCH
+# TCP_ESTABLISHED (1) .. TCP_CLOSING (11) and TCP_NEW_SYN_RECV (12): what /proc/net lists.
+# Not TCP_BOUND_INACTIVE (13): bound-only sockets, which /proc/net/tcp does not show.
+ALL_STATES = 0x1FFE
+ST_LISTEN = 10
+ST_CLOSE = 7
+
+AF_INET = 2
+AF_INET6 = 10
+
+RECORD = 88                      # nlmsghdr + inet_diag_msg: the shortest socket message
+BUFSIZE = 1 << 16                # above the kernel's 32 KiB cap: every chunk after the first is full size
+_U32 = struct.Struct('=I')
+_ERRNO = struct.Struct('=i')
+
+# state byte -> the two hexadecimal digits /proc/net prints (what procnet.TCP_STATES is keyed on)
+STATE_HEX = tuple(('%02X' % number).encode('ascii') for number in range(256))
+
+
+class Unavailable(Exception):
+    """The kernel does not answer sock_diag here; read /proc/net instead."""
+
+    def __init__(self, what, code, at_start=False):
+        self.code = code
+        self.at_start = at_start   # refused before any record: the request itself was refused
+        super(Unavailable, self).__init__('%s: %s' % (what, errno.errorcode.get(code, code)))
+
+
+def request_v2(family, protocol, seq=1):
+    """A ``SOCK_DIAG_BY_FAMILY`` dump request (``struct inet_diag_req_v2``) for one family and protocol."""
+    body = struct.pack('=BBBxI48x', family, protocol, 0, ALL_STATES)
+    return struct.pack('=IHHII', 16 + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def request_tcp_both(seq=1):
+    """A ``TCPDIAG_GETSOCK`` dump request (``struct inet_diag_req``): TCP of every family in one dump."""
+    body = struct.pack('=BBBB48xII', AF_INET, 0, 0, 0, ALL_STATES, 0)
+    return struct.pack('=IHHII', 16 + len(body), TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def open_socket():
+    """A sock_diag netlink socket, or :class:`Unavailable` (no AF_NETLINK, no sock_diag, denied)."""
+    family = getattr(socket, 'AF_NETLINK', None)
+    if family is None:
+        raise Unavailable('socket(AF_NETLINK)', errno.EAFNOSUPPORT)
+    try:
+        sock = socket.socket(family, socket.SOCK_RAW | getattr(socket, 'SOCK_CLOEXEC', 0), NETLINK_SOCK_DIAG)
+    except OSError as exc:
+        raise Unavailable('socket(AF_NETLINK, NETLINK_SOCK_DIAG)', exc.errno)
+    return sock
+
+
+_LITTLE = struct.pack('=H', 1) == b'\x01\x00'
+# where the low bytes of nlmsg_len (24 bits are plenty) and the low byte of nlmsg_type are, in host order
+_L0, _L1, _L2, _T = (0, 1, 2, 4) if _LITTLE else (3, 2, 1, 5)
+
+
+def dump(sock, request, walk, *args):
+    """Send one dump request; run ``walk(chunk, kind, *args)`` on every chunk of the reply; return its sums.
+
+    ``walk`` walks the records of one chunk and returns ``(stop, count...)``:
+    it stops at the first message of another type than the request's
+    (NLMSG_DONE or NLMSG_ERROR, which end the reply) or at the chunk's end.
+    """
+    kind = request[_T]
+    totals = None
+    try:
+        sock.send(request)
+        recv = sock.recv
+        while True:
+            data = recv(BUFSIZE)
+            if len(data) < 16:
+                raise Unavailable('sock_diag reply of %d bytes' % len(data), errno.EPROTO)
+            found = walk(data, kind, *args)
+            if found[0] > len(data):
+                raise Unavailable('sock_diag record cut at %d bytes' % len(data), errno.EPROTO)
+            if totals is None and found[0] == 0:
+                end_of_dump(data, 0, at_start=True)
+                return found[1:]
+            totals = found[1:] if totals is None else tuple(a + b for a, b in zip(totals, found[1:]))
+            if found[0] < len(data) and end_of_dump(data, found[0]):
+                return totals
+    except (OSError, IndexError, struct.error) as exc:   # the last two: a reply cut short
+        raise Unavailable('sock_diag dump', getattr(exc, 'errno', None) or errno.EPROTO)
+
+
+def end_of_dump(data, offset, at_start=False):
+    """Read the control message at ``offset``: True for NLMSG_DONE; :class:`Unavailable` for an error."""
+    length = _U32.unpack_from(data, offset)[0]
+    mtype = data[offset + _T]
+    code = _ERRNO.unpack_from(data, offset + 16)[0] if length >= 20 and offset + 20 <= len(data) else 0
+    if mtype == NLMSG_DONE and code >= 0:
+        return True
+    if mtype in (NLMSG_DONE, NLMSG_ERROR):
+        raise Unavailable('sock_diag request', -code if code < 0 else errno.EPROTO, at_start)
+    raise Unavailable('sock_diag message of type %d' % mtype, errno.EPROTO, at_start)
+
+
+def _flags(first, last=None):
+    """A translate table: byte values ``first..last`` -> 1, every other value -> 0 (all 0 when first > last)."""
+    last = first if last is None else last
+    if first > last:
+        return bytes(256)
+    return bytes(first) + b'\x01' * (last - first + 1) + bytes(255 - last)
+
+
+IS_IPV4 = _flags(AF_INET)
+NOT_LISTEN = bytes(1 - flag for flag in _flags(ST_LISTEN))
+IS_CLOSE = _flags(ST_CLOSE)
+IS_ZERO = _flags(0)
+
+
+def _bits(column, table):
+    """One bit per record (the first record highest): ``table`` applied to a column of bytes."""
+    return int.from_bytes(column.translate(table), 'big')
+
+
+class Window(object):
+    """The ephemeral range as the walkers test local ports: one record at a time (``lo``/``hi``, two
+    big-endian bytes, which compare like the numbers) or a whole column at once (:meth:`mask`)."""
+
+    __slots__ = ('lo', 'hi', 'inner', 'at_lo', 'from_lo', 'at_hi', 'to_hi', 'narrow')
+
+    def __init__(self, start, end):
+        self.lo, self.hi = struct.pack('>H', start), struct.pack('>H', end)
+        lo_high, lo_low, hi_high, hi_low = start >> 8, start & 255, end >> 8, end & 255
+        self.inner = _flags(lo_high + 1, hi_high - 1)
+        self.at_lo = _flags(lo_high)
+        self.from_lo = _flags(lo_low, 255)
+        self.at_hi = _flags(hi_high)
+        self.to_hi = _flags(0, hi_low)
+        self.narrow = lo_high == hi_high
+
+    def mask(self, high, low):
+        """Bits of the records whose port (columns of high and low bytes) is in the range."""
+        at_lo = _bits(high, self.at_lo) & _bits(low, self.from_lo)
+        if self.narrow:
+            return at_lo & _bits(low, self.to_hi)
+        return _bits(high, self.inner) | at_lo | (_bits(high, self.at_hi) & _bits(low, self.to_hi))
+
+
+def uniform(data, kind):
+    """``(records, length)`` when the chunk is ``records`` (at least 2) records of one length and the
+    request's type, followed by less than one more such length (NLMSG_DONE, a shorter record: left to
+    the record-by-record walk); else ``(0, 0)``.
+
+    A dump's records are all the same size but for a few kinds (a listener's
+    extra attribute, TIME_WAIT and request sockets without attributes), so
+    most chunks are uniform, and their fields are read a column at a time
+    (``data[17:end:length]`` holds every record's state) instead of a record
+    at a time.
+    """
+    length = data[_L0] | data[_L1] << 8 | data[_L2] << 16
+    if length < RECORD:
+        return 0, 0
+    records = len(data) // length
+    end = records * length
+    if records < 2:
+        return 0, 0
+    for index, value in ((_L0, length & 255), (_L1, length >> 8 & 255), (_L2, length >> 16), (_T, kind)):
+        if data[index:end:length] != bytes((value,)) * records:
+            return 0, 0
+    return records, length
+
+
+def _ports(data, end, length):
+    """Every record's local port, as ints, in record order (a memoryview of native 16-bit words)."""
+    pairs = bytearray(2 * (end // length))
+    pairs[0::2], pairs[1::2] = (data[21:end:length], data[20:end:length]) if _LITTLE else (data[20:end:length], data[21:end:length])
+    return memoryview(pairs).cast('H')
+
+
+def walk_tcp(data, kind, window, in_range, listeners):
+    """Walk the TCP records of one chunk: listeners and the sockets whose local port is in the window.
+
+    Appends ``(port, state_hex, remote_slice)`` to ``in_range`` and
+    ``(chunk, offset)`` of each listening record to ``listeners``. Returns
+    ``(stop, ipv4, ipv6)``: where the walk stopped and the records of each
+    family. A uniform chunk is read by columns, the rest record by record.
+    """
+    offset = ipv4 = ipv6 = 0
+    records, length = uniform(data, kind)
+    if records:
+        offset = end = records * length
+        family = data[16:end:length]
+        state = data[17:end:length]
+        ipv4 = family.count(AF_INET)
+        ipv6 = records - ipv4
+        found = state.find(ST_LISTEN)
+        while found >= 0:
+            listeners.append((data, found * length))
+            found = state.find(ST_LISTEN, found + 1)
+        mask = window.mask(data[20:end:length], data[21:end:length]) & _bits(state, NOT_LISTEN)
+        if mask:
+            ipv4_bits = _bits(family, IS_IPV4)
+            ports = _ports(data, end, length)
+            for bits, width in ((mask & ipv4_bits, 22), (mask & ~ipv4_bits, 38)):
+                if bits:
+                    flags = bits.to_bytes(records, 'big')
+                    remotes = map(slice, compress(range(22, end, length), flags), compress(range(22 + width, end + width, length), flags))
+                    in_range.extend(zip(compress(ports, flags), map(STATE_HEX.__getitem__, compress(state, flags)),
+                                        map(data.__getitem__, remotes)))
+    size = len(data)
+    append = in_range.append
+    states = STATE_HEX
+    lo, hi = window.lo, window.hi
+    l0, l1, l2, t = _L0, _L1, _L2, _T
+    while offset < size and data[offset + t] == kind:
+        if data[offset + 16] == AF_INET:
+            ipv4 += 1
+            stop = offset + 44
+        else:
+            ipv6 += 1
+            stop = offset + 60
+        state = data[offset + 17]
+        if state == ST_LISTEN:
+            listeners.append((data, offset))
+        else:
+            port = data[offset + 20:offset + 22]
+            if lo <= port <= hi:
+                append((data[offset + 20] << 8 | data[offset + 21], states[state], data[offset + 22:stop]))
+        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
+        if step < RECORD:
+            break
+        offset += step
+    return offset, ipv4, ipv6
+
+
+def walk_udp(data, kind, window, in_range, listeners):
+    """Walk the UDP records of one chunk: bound unconnected sockets (listeners) and the local ports in
+    the window. Returns ``(stop, records)``."""
+    offset = total = 0
+    records, length = uniform(data, kind)
+    if records:
+        offset = end = records * length
+        total = records
+        flags = window.mask(data[20:end:length], data[21:end:length]).to_bytes(records, 'big')
+        in_range.extend(compress(_ports(data, end, length), flags))
+        bits = _bits(data[17:end:length], IS_CLOSE) & _bits(data[22:end:length], IS_ZERO) & _bits(data[23:end:length], IS_ZERO)
+        if bits:
+            listeners.extend((data, found) for found in compress(range(0, end, length), bits.to_bytes(records, 'big')))
+    size = len(data)
+    append = in_range.append
+    lo, hi = window.lo, window.hi
+    l0, l1, l2, t = _L0, _L1, _L2, _T
+    while offset < size and data[offset + t] == kind:
+        total += 1
+        port = data[offset + 20:offset + 22]
+        if lo <= port <= hi:
+            append(data[offset + 20] << 8 | data[offset + 21])
+        if data[offset + 17] == ST_CLOSE and data[offset + 22] == 0 and data[offset + 23] == 0:
+            listeners.append((data, offset))
+        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
+        if step < RECORD:
+            break
+        offset += step
+    return offset, total
+
+
+def address_text(family, raw):
+    """``(family, text)`` of an address from a record: IPv4-mapped IPv6 is reported as IPv4, as procnet does."""
+    if family == AF_INET:
+        return 'ipv4', str(ipaddress.IPv4Address(raw[:4]))
+    addr = ipaddress.IPv6Address(raw[:16])
+    if addr.ipv4_mapped is not None:
+        return 'ipv4', str(addr.ipv4_mapped)
+    return 'ipv6', str(addr)
+
+
+def listener_fields(data, offset):
+    """``(family, address, port, inode)`` of one record: what procnet.Listener holds."""
+    family, text = address_text(data[offset + 16], data[offset + 24:offset + 40])
+    port = data[offset + 20] << 8 | data[offset + 21]
+    return family, text, port, str(_U32.unpack_from(data, offset + 84)[0])
+
+
+REMOTE_SIZES = {22: AF_INET, 38: AF_INET6}
+
+
+def decode_remote(raw):
+    """A remote slice of :func:`walk_tcp` (``dport + src + dst [+ if]``) -> ``(family, address, port)``."""
+    name, text = address_text(REMOTE_SIZES[len(raw)], raw[18:34])
+    return name, text, raw[0] << 8 | raw[1]
+
+
+def scan_into(scan, start, end, listener_class):
+    """Fill ``scan`` (a procnet.Scan) from the kernel over sock_diag; :class:`Unavailable` when it refuses.
+
+    Nothing is added to ``scan`` unless every dump succeeds, so a refusal in
+    the middle leaves it empty for the /proc reader.
+    """
+    window = Window(start, end)
+    tcp_in_range, udp_in_range = [], []
+    tcp_listeners, udp_listeners = [], []
+    sock = open_socket()
+    try:
+        ipv4, ipv6 = dump_tcp(sock, window, tcp_in_range, tcp_listeners)
+        udp4, = dump(sock, request_v2(AF_INET, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
+        udp6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
+    finally:
+        sock.close()
+    if udp6 is None and not ipv6:   # a kernel without IPv6, which has no tcp6 and udp6 tables either
+        ipv6 = None
+    for name, count in (('tcp', ipv4), ('tcp6', ipv6), ('udp', udp4), ('udp6', udp6 and udp6[0])):
+        if count is not None:
+            scan.totals[name] = count
+            scan.tables.append(name)
+    scan.tcp_in_range.extend(tcp_in_range)
+    scan.udp_in_range.extend(udp_in_range)
+    for proto, found in (('tcp', tcp_listeners), ('udp', udp_listeners)):
+        for data, offset in found:
+            family, address, port, inode = listener_fields(data, offset)
+            scan.listeners.append(listener_class(proto, family, address, port, inode))
+    return scan
+
+
+def dump_tcp(sock, window, in_range, listeners):
+    """TCP of both families: one TCPDIAG_GETSOCK dump, or one SOCK_DIAG_BY_FAMILY dump per family where
+    the kernel no longer takes the old request (it refuses it before sending any record)."""
+    try:
+        return dump(sock, request_tcp_both(), walk_tcp, window, in_range, listeners)
+    except Unavailable as exc:
+        if not exc.at_start or exc.code not in (errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
+            raise
+    ipv4, _none = dump(sock, request_v2(AF_INET, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
+    ipv6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
+    return ipv4, ipv6 and ipv6[1]
+
+
+def dump_ipv6(sock, request, walk, *args):
+    """:func:`dump` of an IPv6 request; None on a kernel without IPv6: it has no AF_INET6 handler and
+    refuses the request with ENOENT (asked after the IPv4 request of the same protocol was answered, so
+    the protocol's own handler is there)."""
+    try:
+        return dump(sock, request, walk, *args)
+    except Unavailable as exc:
+        if exc.at_start and exc.code == errno.ENOENT:
+            return None
+        raise
