@@ -97,7 +97,10 @@ def port_info(module):
             sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
             sockstat=module.get_bin_path('sockstat', required=system() == 'FreeBSD') or 'sockstat')
     from ansible_collections.portwarden.ports.plugins.module_utils import portinfo  # pylint: disable=import-outside-toplevel
-    return portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
+    report = portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
+    from ansible_collections.portwarden.ports.plugins.module_utils import managers  # pylint: disable=import-outside-toplevel
+    report['firewall'] = managers.firewall_report(lambda argv: module.run_command(argv, check_rc=False), module.get_bin_path)
+    return report
 
 
 def exit(module, result):

@@ -268,3 +268,15 @@ def stop_managers(run, which, names, check_mode=False):
             if rc != 0:
                 raise PortwardenError('%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip()))
     return changed
+
+
+def firewall_report(run, which):
+    """port_info's ``firewall``: ``managers`` (the active ones: names and details), ``backend`` (the portwarden
+    backend in place, or None) and ``warning`` (two or more managers filter incoming traffic, or None). A failure to
+    read is reported in ``error`` rather than failing the audit."""
+    try:
+        report = detect(run, which)
+    except PortwardenError as exc:
+        return {'managers': [], 'backend': None, 'filtering_input': [], 'warning': None, 'error': exc.msg}
+    return {'managers': [item for item in report['managers'] if item['active']], 'backend': report['backend'],
+            'filtering_input': report['filtering_input'], 'warning': two_filters_warning(report), 'error': None}

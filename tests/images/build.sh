@@ -76,8 +76,8 @@ done
 podman info >/dev/null 2>&1 || die "podman does not work: run 'CONTAINERS_CONF=$CONTAINERS_CONF podman info'"
 
 # The recipe label: what the image was built from. Any change rebuilds.
-recipe=$( { echo "$packages"; echo "$extra_packages"; echo "$recipe_version"; sed -n '/^setup_tree()/,/^}/p' "$0";
-            [ -z "$variant" ] || sed -n '/^setup_systemd()/,/^}/p' "$0"; } \
+recipe=$( { echo "$packages"; echo "$recipe_version"; sed -n '/^setup_tree()/,/^}/p' "$0";
+            [ -z "$variant" ] || { echo "$extra_packages"; sed -n '/^setup_systemd()/,/^}/p' "$0"; }; } \
           | sha256sum | cut -c1-16)
 
 # ------------------------------------------------------------------ mirror

@@ -36,6 +36,12 @@ else
   done
 fi
 [ ${#scenarios[@]} -gt 0 ] || { echo "molecule.sh: no scenario under molecule/" >&2; exit 1; }
+# The firewalld scenario's image: systemd as init, firewalld and ufw (built when missing or stale).
+for name in "${scenarios[@]}"; do
+  if [ "$name" = firewalld ]; then
+    bash "$root/tests/images/build.sh" --variant systemd --packages firewalld,ufw --tag 12-firewalld 12
+  fi
+done
 
 state="$root/.build/molecule/$PW_MOLECULE_ID"
 
