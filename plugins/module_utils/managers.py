@@ -57,9 +57,9 @@ def _firewalld(run, which, exists):
         active = rc == 0 and out.strip() == 'running'
     if not (cmd or active or enabled):
         return None
+    detail = 'firewalld.service %s, %s' % ('running' if active else 'not running', 'enabled' if enabled else 'not enabled')
     return {'name': 'firewalld', 'active': bool(active), 'enabled': bool(enabled), 'filters_input': bool(active),
-            'detail': 'firewalld.service %s, %s' % ('running' if active else 'not running',
-                                                     'enabled' if enabled else 'not enabled')}
+            'detail': detail}
 
 
 def _ufw(run, which, exists, read):

@@ -16,7 +16,7 @@ description:
     C(firewall-cmd) (never by editing firewalld's nftables table).
   - Each entry gets a service definition of its own, C(portwarden-<name>) (C(portwarden-<name>-<proto>) where two
     entries share a name), holding its port or range. An entry open to anyone (and without a rate limit) is added to
-    the zone as that service; an entry with O(services[].sources) becomes one rich rule per source network (IPv4 and
+    the zone as that service; an entry with C(sources) becomes one rich rule per source network (IPv4 and
     IPv6) naming the service. O(management_ports) likewise, as C(portwarden-management).
   - C(rate_limit) becomes the rich rule's C(limit). firewalld counts that limit per rule, for all its sources
     together, not per source as the nftables backend does; the module warns where it applies one.

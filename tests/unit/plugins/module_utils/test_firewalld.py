@@ -14,23 +14,24 @@ import pytest
 from ansible_collections.portwarden.ports.plugins.module_utils import firewalld
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
-LIST_ALL = '''public (active)
-  target: default
-  icmp-block-inversion: no
-  interfaces: eth0
-  sources: 
-  services: dhcpv6-client http portwarden-old ssh
-  ports: 7000/tcp
-  protocols: 
-  forward: yes
-  masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
-\trule family="ipv4" source address="192.0.2.0/24" port port="5000" protocol="tcp" accept
-\trule family="ipv4" source address="10.0.0.0/8" service name="portwarden-old" accept
-'''
+LIST_ALL = ''.join(line + '\n' for line in [   # firewall-cmd prints a blank after each empty field's colon
+    'public (active)',
+    '  target: default',
+    '  icmp-block-inversion: no',
+    '  interfaces: eth0',
+    '  sources: ',
+    '  services: dhcpv6-client http portwarden-old ssh',
+    '  ports: 7000/tcp',
+    '  protocols: ',
+    '  forward: yes',
+    '  masquerade: no',
+    '  forward-ports: ',
+    '  source-ports: ',
+    '  icmp-blocks: ',
+    '  rich rules: ',
+    '\trule family="ipv4" source address="192.0.2.0/24" port port="5000" protocol="tcp" accept',
+    '\trule family="ipv4" source address="10.0.0.0/8" service name="portwarden-old" accept',
+])
 
 
 def test_desired_state_services_rules_names_and_rate_warning():
