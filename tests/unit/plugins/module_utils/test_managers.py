@@ -150,3 +150,26 @@ def test_firewalld_asked_for_but_not_running_is_never_started():
 def test_bad_values_are_named(backend, conflicting):
     with pytest.raises(PortwardenError, match='invalid value'):
         managers.choose_backend({'managers': []}, backend, conflicting)
+
+
+def test_port_info_firewall_section_and_fleet_report_column():
+    """port_info's ``firewall`` (active managers only, the warning) as the fleet report shows it."""
+    from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
+    section = managers.firewall_report(firewalld_host().run, firewalld_host().which)
+    assert [m['name'] for m in section['managers']] == ['firewalld', 'docker', 'kube-proxy']
+    assert section['backend'] == 'nftables' and 'portwarden and firewalld' in section['warning']
+    inactive = managers.firewall_report(firewalld_host(active=False, enabled=False).run, firewalld_host().which)
+    assert 'firewalld' not in [m['name'] for m in inactive['managers']]
+    broken = managers.firewall_report(lambda argv: (1, '', 'denied'), lambda name: '/usr/sbin/' + name)
+    assert broken['managers'] == [] and 'denied' in broken['error']
+
+    result = {'ephemeral_range': {'start': 32768, 'end': 60999, 'size': 28232}, 'reserved_ports': {'ports': ''},
+              'listeners': [], 'conflicts': [], 'usage': {}, 'firewall': section}
+    model = fleet_report.build_model({'web1': result, 'web2': dict(result, firewall=None)}, generated='2026-01-01T00:00:00Z')
+    lines = fleet_report.text_table(model)
+    assert lines[0].split()[-1] == 'FIREWALL'
+    assert lines[1].endswith('nftables (+firewalld, docker, kube-proxy)') and lines[2].endswith('-')
+    assert any(line.startswith('warning: web1: portwarden and firewalld all filter') for line in lines)
+    markdown = fleet_report.render(model, formats=('md',))['md']
+    assert '| Firewall |' in markdown and 'nftables (+firewalld, docker, kube-proxy) |' in markdown
+    assert 'Warning, web1' in markdown and 'Warning, web2' not in markdown
