@@ -331,9 +331,11 @@ def _state_path(fw, token, suffix):
     return os.path.join(fw.state_dir, 'firewalld-%s.%s' % (token, suffix))
 
 
-def snapshot(fw, current, token):
-    """Save what a rollback puts back; returns the state file's path."""
+def snapshot(fw, current, token, created=()):
+    """Save what a rollback puts back (``created``: owned definitions the change makes, whose files a rollback
+    removes); returns the state file's path."""
     files = {fw.zone_file(): read_text(fw.zone_file())}
+    files.update((fw.service_file(name), None) for name in created)
     directory = os.path.join(fw.config_dir, 'services')
     for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
         if name.startswith(PREFIX) and name.endswith('.xml'):
@@ -376,7 +378,7 @@ def apply_policy(fw, services, management_ports, management_sources, rollback_ti
                        'after_header': 'firewalld zone %s (owned entries)' % fw.zone}}
     if check_mode or not changes['changed']:
         return result
-    snapshot(fw, current, token)
+    snapshot(fw, current, token, created=changes['create'])
     pending = _state_path(fw, token, 'pending')
     with open(pending, 'w') as handle:
         handle.write(token)

@@ -107,6 +107,8 @@ class FakeFw(object):
     def run(self, args, permanent=False):
         call = (['--permanent'] if permanent else []) + list(args)
         self.calls.append(call)
+        if '--new-service' in call:          # firewalld writes the new definition's file at once
+            _write(self.service_file(call[-1]), '<service/>')
         if self.fail_on and self.fail_on in call:
             raise PortwardenError('firewall-cmd %s failed (rc=1): boom' % ' '.join(call))
         return 'success'
@@ -180,6 +182,8 @@ def test_failure_half_way_puts_the_copies_back(tmp_path, monkeypatch):
         zone_xml if path == fw.zone_file() else real(path)))
     with pytest.raises(PortwardenError, match='boom.*previous firewalld configuration was put back'):
         firewalld.apply_policy(fw, [{'name': 'web', 'port': 443}], [], [], 30, 'ab12cd34', False)
+    assert ['--permanent', '--new-service', 'portwarden-web'] in fw.calls
+    assert not os.path.exists(fw.service_file('portwarden-web'))   # created by the change: removed again
     with open(fw.zone_file()) as handle:
         assert handle.read() == zone_xml
     assert log.read_text().splitlines()[0] == '--reload'
