@@ -160,3 +160,29 @@ def test_control_without_filter_published_leaves_them_open(net):
     assert 'chain published' not in net['target'].run(['nft', 'list', 'table', 'inet', 'portwarden']).stdout
     assert _connect(net['denied'], '10.201.2.1', 8080) == 'hello from 80'
     assert _connect(net['denied'], '10.201.2.1', 9090) == 'hello from 90'
+
+
+def test_port_info_reports_the_managers_of_a_docker_host(nshost):
+    """port_info's ``firewall`` on a real ruleset: Docker's chains (iptables-nft style) and the portwarden table, and
+    the nftables backend refusing nothing there (Docker is not a filter of incoming traffic)."""
+    before = nshost.module('portwarden.ports.port_info', {})
+    assert before['firewall']['backend'] is None
+    assert [m['name'] for m in before['firewall']['managers'] if m['name'] != 'firewalld'] == []
+    nshost.run(['nft', '-f', '-'], input=textwrap.dedent('''\
+        table ip nat {
+            chain DOCKER { }
+            chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; fib daddr type local jump DOCKER; }
+        }
+        table ip filter {
+            chain DOCKER-USER { }
+            chain FORWARD { type filter hook forward priority filter; policy accept; jump DOCKER-USER; }
+        }
+        '''))
+    nshost.run(['nft', '-f', '-'], input=_ruleset())
+    report = nshost.module('portwarden.ports.port_info', {})['firewall']
+    docker = [m for m in report['managers'] if m['name'] == 'docker']
+    assert docker and docker[0]['detail'] == 'nftables tables ip filter, ip nat' and not docker[0]['filters_input']
+    assert report['backend'] == 'nftables'
+    assert report['filtering_input'][0] == 'portwarden' and report['warning'] is None
+    choice = nshost.module('portwarden.ports.firewall_managers', {'backend': 'auto'})
+    assert choice['backend'] == 'nftables' and not choice['changed'] and choice['in_place'] == 'nftables'
