@@ -128,7 +128,7 @@ def _collapse(networks):
 
 def build_model(services, management_ports=None, management_sources=None, allow_ping=True, dhcpv6_client=True,
                 log=True, log_prefix='portwarden', log_rate='5/minute', forward_policy='drop', output_policy='accept',
-                rules_path='/etc/portwarden/portwarden.nft'):
+                rules_path='/etc/portwarden/portwarden.nft', filter_published=True):
     """Validate everything the template renders; return the model it renders from.
 
     Raises PortwardenError naming the variable (and for the catalogue, the
@@ -185,6 +185,7 @@ def build_model(services, management_ports=None, management_sources=None, allow_
         'log_rate': _rate(log_rate, 'host_firewall_log_rate'),
         'forward_policy': _choice(forward_policy, POLICIES, 'host_firewall_forward_policy'),
         'output_policy': _choice(output_policy, POLICIES, 'host_firewall_output_policy'),
+        'filter_published': _bool(filter_published, 'host_firewall_filter_published'),   # s-firewalld: published ports
         'rules_path': safe_path(rules_path, 'host_firewall_rules_path'),
     }
 

@@ -20,6 +20,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
 from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, timewait
+from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 from ansible_collections.portwarden.ports.plugins.module_utils import report
@@ -130,5 +131,16 @@ def port_info(module):
             top=params['top'], sysctl=module.get_bin_path('sysctl', required=True),
             netstat=module.get_bin_path('netstat', required=True),
             sockstat=module.get_bin_path('sockstat', required=system == 'FreeBSD') or 'sockstat')
-    return gather(processes=params['processes'], services=params['services'], top=params['top'],
-                  conntrack_warn_percent=params['conntrack_warn_percent'])
+    result = gather(processes=params['processes'], services=params['services'], top=params['top'],
+                    conntrack_warn_percent=params['conntrack_warn_percent'])
+    result['firewall'] = firewall_state(backend.runner(module), module.get_bin_path)
+    return result
+
+
+def firewall_state(run, which):
+    """port_info's ``firewall``: the managers found (managers.py) and the live bans and drop counters of the
+    portwarden table (nft_dynamic.py); the keys of report.FIREWALL_KEYS, null where nothing could be read."""
+    state = managers.firewall_report(run, which)
+    nft = which('nft')
+    state.update(nft_dynamic.DynamicState(run, nft).audit() if nft else {'banned': None, 'counters': None})
+    return dict((key, state.get(key)) for key in report.FIREWALL_KEYS)

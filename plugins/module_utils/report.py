@@ -21,7 +21,9 @@ from ansible_collections.portwarden.ports.plugins.module_utils import listenscop
 
 # The keys of every port_info result, and the ones only some systems add.
 # The module's RETURN documents exactly these (a unit test checks it).
-KEYS = ('ephemeral_range', 'unprivileged_port_start', 'reserved_ports', 'listeners', 'conflicts', 'usage')
+KEYS = ('ephemeral_range', 'unprivileged_port_start', 'reserved_ports', 'listeners', 'conflicts', 'usage', 'firewall')
+# ``firewall`` where nothing could be read (another OS, no nft, no privilege): every key present, null.
+FIREWALL_KEYS = ('managers', 'backend', 'filtering_input', 'warning', 'error', 'banned', 'counters')
 EXTRA_KEYS = {'high_range': 'FreeBSD and macOS', 'tables': 'Windows'}
 
 CONFLICT_ORDER = ('listener_in_range', 'service_in_range', 'service_port_held', 'service_not_listening',
@@ -317,7 +319,7 @@ def sort_conflicts(conflicts):
     return conflicts
 
 
-def build(erange, reserved, listeners, conflicts, usage, unprivileged_port_start, **extra):
+def build(erange, reserved, listeners, conflicts, usage, unprivileged_port_start, firewall=None, **extra):
     """port_info's result (without ``changed``), the same keys on every OS.
 
     ``erange`` (PortRange) and ``reserved`` (PortSet) are the range and the
@@ -334,6 +336,7 @@ def build(erange, reserved, listeners, conflicts, usage, unprivileged_port_start
         'listeners': listeners,
         'conflicts': conflicts,
         'usage': usage,
+        'firewall': dict((key, (firewall or {}).get(key)) for key in FIREWALL_KEYS),
     }
     report.update(extra)
     return report

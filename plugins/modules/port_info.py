@@ -470,6 +470,37 @@ tables:
   type: dict
   sample: {"ipv4/tcp": {"ephemeral_range": {"start": 49152, "end": 65535, "size": 16384},
            "reserved_ports": {"ports": "50000-50059", "list": ["50000-50059"]}, "administered": "", "held_by_system": "50000-50059"}}
+firewall:
+  description:
+    - The firewall managers on the host and the portwarden backend in place (Linux).
+  returned: on Linux
+  type: dict
+  contains:
+    managers:
+      description: The active firewall managers - C(firewalld), C(ufw), the nftables tables of other tools (C(docker),
+        C(kube-proxy), C(libvirt), C(iptables-nft), C(nftables)) and C(iptables-legacy) - each with C(name), C(active),
+        C(filters_input) and C(detail).
+      type: list
+      elements: dict
+      sample: [{name: docker, active: true, filters_input: false, detail: 'nftables tables ip filter, ip nat'}]
+    backend:
+      description: The portwarden backend in place - V(nftables) (the table C(inet portwarden)), V(firewalld)
+        (C(portwarden-*) services in firewalld) or V(null).
+      type: str
+      sample: nftables
+    filtering_input:
+      description: The managers whose rules see the host's incoming traffic.
+      type: list
+      elements: str
+      sample: [portwarden]
+    warning:
+      description: Set when two or more managers filter incoming traffic (a packet must pass each), else V(null).
+      type: str
+      sample: null
+    error:
+      description: Why the managers could not be read (then the lists are empty), else V(null).
+      type: str
+      sample: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -234,6 +234,12 @@ def host_entry(name, result, slug):
     listeners = result.get('listeners', [])
     in_range_listeners = [item for item in listeners if erange['start'] <= item['port'] <= erange['end']]
 
+    # s-firewalld: port_info's firewall managers (column) and the two-managers warning.
+    firewall = result.get('firewall') or {}
+    firewall_names = [item.get('name') for item in firewall.get('managers') or [] if isinstance(item, dict)]
+    firewall_text = '%s%s' % (firewall.get('backend') or 'none', (' (+%s)' % ', '.join(
+        n for n in firewall_names if n != firewall.get('backend'))) if firewall_names else '')
+
     if conflicts:
         status = 'conflict'
     elif drift:
@@ -261,10 +267,12 @@ def host_entry(name, result, slug):
         'headroom_rate': headroom,
         'headroom_text': _rate_text(headroom),
         'utilization_percent': usage.get('utilization_percent', 0.0),
+        'firewall': {'backend': firewall.get('backend'), 'managers': firewall_names, 'warning': firewall.get('warning'),
+                     'text': firewall_text if firewall else '-'},
         'picture': host_picture(entry_range(erange), reserved, listeners, conflict_ports),
         'port_info': dict((k, v) for k, v in result.items()
                           if k in ('ephemeral_range', 'unprivileged_port_start', 'reserved_ports', 'listeners',
-                                   'conflicts', 'usage')),
+                                   'conflicts', 'usage', 'firewall')),
     })
     return entry
 
@@ -327,9 +335,10 @@ def summary_rows(model):
 
 def text_table(model):
     """The summary as fixed-width text lines (for a terminal)."""
-    header = ('HOST', 'STATUS', 'RANGE', 'SIZE', 'RESERVED', 'CONFLICTS', 'DRIFT', 'BUSIEST DESTINATION', 'HEADROOM')
+    header = ('HOST', 'STATUS', 'RANGE', 'SIZE', 'RESERVED', 'CONFLICTS', 'DRIFT', 'BUSIEST DESTINATION', 'HEADROOM',
+              'FIREWALL')
     lines = []
-    for row in summary_rows(model):
+    for row, host in zip(summary_rows(model), model['hosts']):
         reserved = row['reserved']
         if len(reserved) > 24:
             reserved = reserved[:21] + '...'
@@ -337,10 +346,13 @@ def text_table(model):
                       '-' if row['size'] is None else '{:,}'.format(row['size']), reserved,
                       '-' if row['conflicts'] is None else str(row['conflicts']),
                       '-' if row['drift'] is None else str(row['drift']), row['busiest'],
-                      _rate_text(row['headroom']) if row['headroom'] is not None else '-'))
+                      _rate_text(row['headroom']) if row['headroom'] is not None else '-',
+                      host.get('firewall', {}).get('text', '-')))
     widths = [max(len(to_text(r[i])) for r in [header] + lines) for i in range(len(header))]
     out = ['  '.join(to_text(c).ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [header] + lines]
     fleet = model['fleet']
+    out.extend('warning: %s: %s' % (host['name'], host['firewall']['warning']) for host in model['hosts']
+               if host.get('firewall', {}).get('warning'))
     out.append('')
     out.append('%d host(s): %d ok, %d drift, %d with conflicts, %d without data; %d conflict(s).'
                % (fleet['hosts'], fleet['ok'], fleet['drift'], fleet['conflict'], fleet['no_data'], fleet['conflicts']))

@@ -5,9 +5,9 @@
 #   bash tests/images/build.sh            build the images that are missing or stale
 #   bash tests/images/build.sh --force    rebuild them all
 #   bash tests/images/build.sh 13         only one release (12, 13 or a list)
-#   bash tests/images/build.sh --variant systemd [--extra NAME=pkg,pkg] 12
-#                                         systemd as init (tag 12-systemd), plus
-#                                         extra packages (tag 12-systemd-NAME)
+#   bash tests/images/build.sh --variant systemd --packages firewalld,ufw --tag 12-firewalld 12
+#                                         a variant with systemd as PID 1 (/sbin/init) plus extra packages,
+#                                         as localhost/portwarden-debian:TAG (default tag: RELEASE-systemd)
 #
 # No image registry is reachable from these machines, so each image is a
 # debootstrap (minbase) tree imported with `podman import`. debootstrap uses
@@ -39,34 +39,33 @@ declare -A suite_of=([12]=bookworm [13]=trixie)
 
 force=0
 releases=()
-variant=""      # "systemd": systemd as PID 1 (CMD /sbin/init), for tests of units and timers
-extra_name=""   # --extra NAME=pkg,pkg: more packages, tag suffix -NAME
-tag_suffix=""
-cmd='["/usr/local/sbin/pw-init"]'
-next=""
-for arg in "$@"; do
-  if [ "$next" = variant ]; then
-    [ "$arg" = systemd ] || die "unknown variant '$arg' (allowed: systemd)"
-    variant=$arg; packages+=,systemd,systemd-sysv,dbus; tag_suffix+=-systemd; cmd='["/sbin/init"]'; next=""; continue
-  fi
-  if [ "$next" = extra ]; then
-    extra_name=${arg%%=*}
-    [[ "$arg" == *=* && "$extra_name" =~ ^[a-z0-9]+$ && "${arg#*=}" =~ ^[a-z0-9.+,-]+$ ]] ||
-      die "--extra wants NAME=pkg,pkg (lower-case name), got '$arg'"
-    packages+=,${arg#*=}; next=""; continue
-  fi
+variant=""
+extra_packages=""
+tag=""
+while [ $# -gt 0 ]; do
+  arg=$1; shift
   case "$arg" in
     --force) force=1 ;;
-    --variant) next=variant ;;
-    --extra) next=extra ;;
+    --variant) variant=${1:-}; shift || true
+               [ "$variant" = systemd ] || die "unknown variant '$variant' (allowed: systemd)" ;;
+    --packages) extra_packages=${1:-}; shift || true
+                [[ "$extra_packages" =~ ^[a-z0-9.+-]+(,[a-z0-9.+-]+)*$ ]] || die "--packages: expected a comma-separated package list, got '$extra_packages'" ;;
+    --tag) tag=${1:-}; shift || true
+           [[ "$tag" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "--tag: invalid tag '$tag'" ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) [ -n "${suite_of[$arg]:-}" ] || die "unknown release '$arg' (allowed: ${!suite_of[*]})"
        releases+=("$arg") ;;
   esac
 done
-[ -z "$next" ] || die "--$next needs a value"
-[ -z "$extra_name" ] || tag_suffix+=-$extra_name
 [ ${#releases[@]} -gt 0 ] || releases=(12 13)
+if [ -n "$variant" ]; then
+  [ ${#releases[@]} -eq 1 ] || die "--variant builds one release: name it (12 or 13)"
+  # systemd as init, D-Bus, and what the variant's user asked for.
+  packages="$packages,systemd,systemd-sysv,dbus"
+  tag=${tag:-${releases[0]}-$variant}
+elif [ -n "$extra_packages$tag" ]; then
+  die "--packages and --tag go with --variant"
+fi
 
 [ "$(id -u)" -eq 0 ] || die "debootstrap and podman import need root"
 for tool in debootstrap podman tar flock python3; do
@@ -77,7 +76,8 @@ done
 podman info >/dev/null 2>&1 || die "podman does not work: run 'CONTAINERS_CONF=$CONTAINERS_CONF podman info'"
 
 # The recipe label: what the image was built from. Any change rebuilds.
-recipe=$( { echo "$packages"; echo "$recipe_version"; sed -n '/^setup_tree()/,/^}/p' "$0"; } \
+recipe=$( { echo "$packages"; echo "$recipe_version"; sed -n '/^setup_tree()/,/^}/p' "$0";
+            [ -z "$variant" ] || { echo "$extra_packages"; sed -n '/^setup_systemd()/,/^}/p' "$0"; }; } \
           | sha256sum | cut -c1-16)
 
 # ------------------------------------------------------------------ mirror
@@ -194,6 +194,34 @@ EOF
          "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/locale/*
 }
 
+# The systemd variant: /sbin/init as PID 1 in a privileged container. Units that need a console or real
+# hardware are masked; sshd makes its host keys before it starts (each container has its own).
+setup_systemd() {
+  local dir=$1 unit
+  # The extra packages through apt in the tree (debootstrap's own resolver cannot configure some of them, such as
+  # polkitd for firewalld); policy-rc.d keeps their daemons from starting in the chroot.
+  if [ -n "$extra_packages" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+    chmod 0755 "$dir/usr/sbin/policy-rc.d"
+    mount -t proc proc "$dir/proc"
+    chroot "$dir" apt-get update -qq >/dev/null
+    # shellcheck disable=SC2046
+    DEBIAN_FRONTEND=noninteractive chroot "$dir" apt-get install -y -qq --no-install-recommends $(tr , ' ' <<<"$extra_packages") \
+      >/dev/null || { umount "$dir/proc"; die "apt-get install of $extra_packages in the image tree failed"; }
+    chroot "$dir" apt-get clean
+    umount "$dir/proc"
+    rm -rf "$dir"/var/lib/apt/lists/*
+  fi
+  for unit in getty@tty1.service console-getty.service systemd-udevd.service systemd-udev-trigger.service \
+              systemd-firstboot.service systemd-remount-fs.service sys-kernel-debug.mount; do
+    ln -sf /dev/null "$dir/etc/systemd/system/$unit"
+  done
+  mkdir -p "$dir/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+    >"$dir/etc/systemd/system/ssh.service.d/portwarden.conf"
+  # Daemons start at boot under systemd; policy-rc.d only stops package scripts from starting them.
+}
+
 # Unmount anything debootstrap left mounted below DIR, then remove it.
 remove_tree() {
   local dir=$1 mnt
@@ -208,7 +236,7 @@ remove_tree() {
 }
 
 build_one() {
-  local release=$1 suite=${suite_of[$1]} image="$repo_name:$1$tag_suffix"
+  local release=$1 suite=${suite_of[$1]} image="$repo_name:${tag:-$1}"
   local current old_id="" work start
   if podman image exists "$image"; then
     current=$(podman image inspect --format '{{ index .Labels "org.portwarden.recipe" }}' "$image" 2>/dev/null || true)
@@ -221,7 +249,7 @@ build_one() {
   fi
 
   start=$(date +%s)
-  work=$(mktemp -d /var/tmp/pw-image-"$release".XXXXXX)
+  work=$(mktemp -d /var/tmp/pw-image-"${tag:-$release}".XXXXXX)
   # shellcheck disable=SC2064
   trap "remove_tree '$work'" EXIT
   # The tree is built in memory: dpkg's many fsyncs then cost nothing.
@@ -242,13 +270,18 @@ build_one() {
     fi
     die "debootstrap failed for $image (mirror $mirror; set PORTWARDEN_DEBIAN_MIRROR to use another)"
   fi
+  local cmd=/usr/local/sbin/pw-init
+  if [ "$variant" = systemd ]; then
+    setup_systemd "$work/rootfs"
+    cmd=/sbin/init
+  fi
   setup_tree "$work/rootfs"
   log "importing $image"
   tar --numeric-owner -C "$work/rootfs" -c . | podman import --quiet \
-      --change "CMD $cmd" \
+      --change "CMD [\"$cmd\"]" \
       --change "LABEL org.portwarden.recipe=$recipe" \
       --change "LABEL org.portwarden.suite=$suite" \
-      --message "portwarden test image: debootstrap minbase $suite${variant:+, $variant as init}" \
+      --message "portwarden test image: debootstrap minbase $suite" \
       - "$image" >/dev/null || die "podman import of $image failed"
   remove_tree "$work"
   trap - EXIT

@@ -199,6 +199,8 @@ def role_vars(tmpdir, **extra):
 
 
 ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
+# s-firewalld: the backend choice (firewall managers on the host) runs first, one more remote task on every run.
+BACKEND_TASK = 'portwarden.ports.host_firewall : Find the firewall managers and choose the backend'
 APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back by the host unless confirmed)'
 INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
 RETRY_TASK = ('portwarden.ports.host_firewall : Load the table inet portwarden after installing nftables (all or nothing; '
@@ -275,7 +277,7 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     for check in (True, False):
         data = run_role(nshost, check=check)
         assert data['stats']['localhost']['changed'] == 0, (check, json.dumps(data['plays'][0]['tasks'], indent=1)[-3000:])
-        assert ran_tasks(data) == [APPLY_TASK], ran_tasks(data)
+        assert ran_tasks(data) == [BACKEND_TASK, APPLY_TASK], ran_tasks(data)
         applied = task_result(data, APPLY_TASK)
         assert applied['include_file'] == conf and applied['include_changed'] is False
         assert applied['systemd_running'] is False
@@ -367,7 +369,7 @@ def test_missing_nft_is_installed_then_the_table_loaded(nshost):
     assert 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']   # from the second load's result
     # nft is there now: back to one task on the host, no install.
     data = run_role(nshost, **install)
-    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK]
+    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [BACKEND_TASK, APPLY_TASK]
 
 
 def test_missing_nft_fails_clearly_without_install(nshost):
@@ -377,7 +379,7 @@ def test_missing_nft_fails_clearly_without_install(nshost):
     failed = task_result(data, APPLY_TASK)
     assert failed['failed'] is True and failed['nft_missing'] is True
     assert 'nft binary was not found' in failed['msg'] and 'host_firewall_install' in failed['msg']
-    assert ran_tasks(data) == [APPLY_TASK]                # failed there: the install was not tried
+    assert ran_tasks(data) == [BACKEND_TASK, APPLY_TASK]                # failed there: the install was not tried
     assert nshost.read_file(role_vars(nshost.tmpdir)['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 

@@ -37,7 +37,7 @@ else
 fi
 [ ${#scenarios[@]} -gt 0 ] || { echo "molecule.sh: no scenario under molecule/" >&2; exit 1; }
 # A scenario on an image variant names build.sh's arguments in molecule/NAME/image.args
-# (for example "--variant systemd --extra metrics=prometheus-node-exporter 12").
+# (for example "--variant systemd --packages prometheus-node-exporter --tag 12-systemd-metrics 12").
 for name in "${scenarios[@]}"; do
   if [ -f "molecule/$name/image.args" ]; then
     read -r -a image_args <"molecule/$name/image.args"
