@@ -110,6 +110,9 @@ def records():
     return out
 
 
+LISTENER_OFFSETS = (0, 2232, 7232, 9000, 11000, 12232)
+
+
 def _retext(item, old, new):
     """Replace text fragments (ranges, ports) in every string of a conflict."""
     for key, value in list(item.items()):
@@ -125,10 +128,11 @@ def _vary(result, rng):
     start, end = erange['start'], erange['end']
     usage = result['usage']
     inside = [c for c in result['conflicts'] if c['type'] == 'listener_in_range']
-    # The listener inside the range moves to another port of the range.
+    # The listener inside the range moves to one of a few other ports of the range (the same software on many
+    # hosts listens on the same port).
     for conflict in inside:
         old_port = conflict['port']
-        new_port = rng.randrange(start + 100, min(end, start + 12000))
+        new_port = start + rng.choice(LISTENER_OFFSETS)
         for item in result['listeners']:
             if item['port'] == old_port:
                 item['port'] = new_port
