@@ -7,7 +7,7 @@
 The inputs are real port_info results (benchmarks/report_inputs/*.json, see
 report_inputs.py) varied into fleets of 1,000 and 10,000 hosts. Each
 measurement is one fresh Python process that builds the fleet's results (not
-timed), then times ``build_model`` + ``render`` of all four files, and
+timed), then times ``make_report`` (``build_model`` + ``render`` of all four files, as the action calls it), and
 reports the CPU time, the wall time, and the memory the render added to the
 process (peak RSS after minus RSS before). The sizes run interleaved
 (1,000, 10,000, 10,000, 1,000, ...), so the load of the machine hits both
