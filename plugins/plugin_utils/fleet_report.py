@@ -74,7 +74,6 @@ def _slug(name, used):
     return slug
 
 
-
 def host_entry(name, result, slug):
     """One host of the report from its port_info result (or why there is none)."""
     entry = {'name': name, 'id': slug}

@@ -157,8 +157,8 @@ def test_html_is_self_contained():
     pictures = [h['x']['p'] for h in data['hosts'] if 'p' in h['x']]
     assert len(pictures) == 3  # one picture per host with data, drawn when the host is opened
     assert [m[0] for p in pictures for m in p['marks'] if m[1] == 'conflict'] == [fp.port_x(45000.5)]  # db1's 45000
-    assert [b['name'] for b in data['frame']['bands']] == ['well-known 0-1023', 'registered 1024-49151',
-                                                            'dynamic (IANA) 49152-65535']
+    bands = [b['name'] for b in data['frame']['bands']]
+    assert bands == ['well-known 0-1023', 'registered 1024-49151', 'dynamic (IANA) 49152-65535']
 
 
 def test_markdown_escapes_values_and_keeps_the_table_intact():
