@@ -25,7 +25,7 @@ from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_repo
 # The module's argument spec (the same as DOCUMENTATION in plugins/modules/fleet_report.py).
 ARGUMENT_SPEC = dict(
     hosts=dict(type='dict'),
-    merge=dict(type='list', elements='path', default=[]),
+    merge=dict(type='list', elements='path'),
     dest=dict(type='path', default='portwarden-report'),
     title=dict(type='str', default='Port space of the fleet'),
     formats=dict(type='list', elements='str', default=list(fleet_report.FORMATS), choices=list(fleet_report.FORMATS)),
@@ -43,7 +43,7 @@ class ActionModule(ActionBase):
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_one_of=[['hosts', 'merge']])
         dest = os.path.abspath(os.path.expanduser(args['dest']))
-        merge = [os.path.abspath(os.path.expanduser(path)) for path in args['merge']]
+        merge = [os.path.abspath(os.path.expanduser(path)) for path in args['merge'] or []]
         formats = []
         for fmt in args['formats']:
             if fmt not in formats:

@@ -68,9 +68,9 @@ options:
         it came from, null for this run's own), C(superseded) (the results it replaced) in C(report.json), and a line in its
         detail in C(report.html).
       - A relative path is relative to the directory C(ansible-playbook) runs in.
+      - At least one of O(hosts) and O(merge) is required.
     type: list
     elements: path
-    default: []
   dest:
     description:
       - Directory on the controller to write the report into; created when missing.
