@@ -32,7 +32,7 @@ for tool in nft iptables-legacy-restore unshare nsenter taskset podman; do
 done
 
 # The order: cheapest first. port_info_sockets is written separately and may be absent.
-all=(task_floor firewall_scale port_info_sockets fleet_nochange)
+all=(task_floor firewall_scale port_info_sockets fleet_nochange report_render fleet_scale)
 if [ $# -gt 0 ]; then selected=("$@"); else selected=("${all[@]}"); fi
 
 mkdir -p "$out"

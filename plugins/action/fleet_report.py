@@ -5,8 +5,9 @@
 """Action plugin of portwarden.ports.fleet_report: render the fleet report on the controller.
 
 Nothing runs on the target: the port_info results of the fleet come in as
-O(hosts), the model and the files are made by plugin_utils/fleet_report.py
-and written atomically into O(dest) on the controller.
+O(hosts), earlier runs' report.json files as O(merge); the model and the files
+are made by plugin_utils/fleet_report.py and written atomically into O(dest)
+on the controller.
 """
 
 from __future__ import annotations
@@ -19,18 +20,10 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.fileio import write_file_atomic
+from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_bytes, write_file_atomic
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
 
 ARGUMENT_SPEC = argspec.FLEET_REPORT
-
-
-def read_or_none(path):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 class ActionModule(ActionBase):
@@ -42,15 +35,15 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_one_of=[['hosts', 'merge']])
         dest = os.path.abspath(os.path.expanduser(args['dest']))
+        merge = [os.path.abspath(os.path.expanduser(path)) for path in args['merge'] or []]
         formats = []
         for fmt in args['formats']:
             if fmt not in formats:
                 formats.append(fmt)
         try:
-            model = fleet_report.build_model(args['hosts'], title=args['title'])
-            texts = fleet_report.render(model, formats)
+            model, texts = fleet_report.make_report(args['hosts'], merge=merge, title=args['title'], formats=formats)
         except PortwardenError as exc:
             raise AnsibleActionFail('fleet_report: %s' % exc.msg)
 
@@ -59,7 +52,7 @@ class ActionModule(ActionBase):
         for fmt in formats:
             path = os.path.join(dest, fleet_report.FILE_NAMES[fmt])
             files[fmt] = path
-            if read_or_none(path) != to_bytes(texts[fmt]):
+            if read_bytes(path) != to_bytes(texts[fmt]):
                 changed.append((fmt, path))
         if changed and not self._task.check_mode:
             try:

@@ -54,8 +54,10 @@ NFT_TABLE = dict(
 # The formats of plugin_utils/fleet_report.FORMATS (a unit test checks they agree).
 FLEET_REPORT_FORMATS = ['json', 'md', 'html', 'txt']
 
+# One of hosts and merge is required (the action plugin passes required_one_of).
 FLEET_REPORT = dict(
-    hosts=dict(type='dict', required=True),
+    hosts=dict(type='dict'),
+    merge=dict(type='list', elements='path'),
     dest=dict(type='path', default='portwarden-report'),
     title=dict(type='str', default='Port space of the fleet'),
     formats=dict(type='list', elements='str', default=list(FLEET_REPORT_FORMATS), choices=list(FLEET_REPORT_FORMATS)),

@@ -16,10 +16,17 @@ description:
     O(dest) - C(report.json), C(report.md), C(report.html) and C(summary.txt) (see O(formats)).
   - The summary table of the fleet has, per host, the ephemeral range and its size, the reservations, the conflicts and
     drift findings, the busiest destination and the headroom in new connections per second.
-  - The HTML page is self-contained (inline CSS and SVG, no script, no external asset) and draws, per host, its port
-    space - the well-known, registered and dynamic bands, the ephemeral range, the reserved ports, the listeners - with
-    the conflicts highlighted. Every value is escaped (the HTML template is rendered with autoescaping, the Markdown one
-    escapes every value).
+  - The HTML page is one self-contained file (inline CSS, SVG and script, no external asset; its Content-Security-Policy
+    allows nothing else) that reads at any fleet size. It opens with the fleet - counts by status, the distribution of
+    range utilization and of headroom as histograms, the ephemeral ranges in use, the conflicts and drift grouped by kind
+    (the same conflict on 800 hosts is one line with the count and the hosts) - then lists the hosts with problems first,
+    filtered by status or by a finding and searched by name. Opening a host draws its port space - the well-known,
+    registered and dynamic bands, the ephemeral range, the reserved ports, the listeners, the conflicts highlighted - with
+    its findings, busiest destinations and listeners. Every value is escaped (the HTML template is rendered with
+    autoescaping, the hosts' data is JSON escaped for a script element and drawn as text nodes, the Markdown escapes
+    every value).
+  - O(merge) folds the C(report.json) of earlier runs into this report (AWX job slices, several controllers, several days
+    of one fleet); the report of merged slices equals the report of one run over all their hosts, host for host.
   - Hosts without a result (unreachable, failed) are listed as V(no-data).
   - This is an action plugin; it runs on the controller only and never connects to the target. Run it once, for example
     with C(run_once=true) and C(delegate_to=localhost) on the task.
@@ -50,8 +57,20 @@ options:
       - The fleet's results, a dictionary of inventory host name to the registered result of M(portwarden.ports.port_info)
         (ideally run with O(portwarden.ports.port_info#module:services) and O(portwarden.ports.port_info#module:processes=true)).
       - A host whose value is null, failed or unreachable is reported as V(no-data), with the error message when there is one.
+      - At least one of O(hosts) and O(merge) is required.
     type: dict
-    required: true
+  merge:
+    description:
+      - Paths on the controller of C(report.json) files written by earlier runs of this action (job slices, other
+        controllers, earlier days); their hosts are added to the report, with or without O(hosts) of its own.
+      - A host present in more than one input keeps its newest result, by the time it was collected (a run's own O(hosts)
+        are the newest; on a tie the later path in the list wins). Its entry says so - C(collected), C(source) (the file
+        it came from, null for this run's own), C(superseded) (the results it replaced) in C(report.json), and a line in its
+        detail in C(report.html).
+      - A relative path is relative to the directory C(ansible-playbook) runs in.
+      - At least one of O(hosts) and O(merge) is required.
+    type: list
+    elements: path
   dest:
     description:
       - Directory on the controller to write the report into; created when missing.
@@ -100,6 +119,15 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     var: report.table
   run_once: true
+
+- name: Merge the reports of two job slices into one
+  portwarden.ports.fleet_report:
+    merge:
+      - /srv/reports/ports/slice-1/report.json
+      - /srv/reports/ports/slice-2/report.json
+    dest: /srv/reports/ports/fleet
+  run_once: true
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -170,6 +198,15 @@ fleet:
       description: The host whose busiest destination has the fewest sustainable new connections per second; null without data.
       type: dict
       sample: {"host": "web2", "rate": 455.2, "text": "455/s", "destination": "127.0.0.1:9100 (1,200 ports, 4.25%)"}
+    merged:
+      description: The report.json files merged in (O(merge), absolute paths).
+      type: list
+      elements: str
+      sample: ["/srv/reports/ports/slice-1/report.json"]
+    superseded:
+      description: Hosts present in more than one input, which kept their newest result.
+      type: int
+      sample: 0
 summary:
   description: The summary table, one row per host.
   returned: success

@@ -472,8 +472,11 @@ tables:
            "reserved_ports": {"ports": "50000-50059", "list": ["50000-50059"]}, "administered": "", "held_by_system": "50000-50059"}}
 firewall:
   description:
-    - The firewall managers on the host and the portwarden backend in place (Linux).
-  returned: on Linux
+    - The firewall managers on the host and the portwarden backend in place, and the live state of the
+      P(portwarden.ports.host_firewall#role) role's table C(inet portwarden) (bans and drop counters, read with
+      C(nft -j)).
+    - Every key is V(null) where it could not be read (another OS than Linux, no nft, no privilege).
+  returned: success
   type: dict
   contains:
     managers:
@@ -501,6 +504,20 @@ firewall:
       description: Why the managers could not be read (then the lists are empty), else V(null).
       type: str
       sample: null
+    banned:
+      description:
+        - The sources that port-scan detection banned, each with C(source) (an IPv4 address, or an IPv6 prefix
+          written like V(2001:db8:1:2::/64)) and C(seconds_left); V(null) where the table is absent.
+      type: list
+      elements: dict
+      sample: [{"source": "192.0.2.7", "seconds_left": 412}, {"source": "2001:db8:1:2::/64", "seconds_left": 590}]
+    counters:
+      description:
+        - Drops by reason, each C({packets, bytes}), from the table's named counters - V(spoofed), V(invalid),
+          V(scan_flags), V(rate_limit), V(scan_detected) (probes that led to a ban), V(banned) (packets dropped
+          from banned sources), V(default_drop); V(null) where the table is absent.
+      type: dict
+      sample: {"banned": {"packets": 130, "bytes": 5720}, "default_drop": {"packets": 22, "bytes": 968}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -146,8 +146,41 @@ def problems_of(events):
     return found
 
 
-def open_page(browser, url, width=1280):
-    """Load url in a new tab; return (session, problems, facts about the DOM, PNG of the whole page)."""
+FACTS = '''(() => {
+    const svgs = Array.from(document.querySelectorAll('svg.portmap'));
+    const number = el => Number(el.textContent.replace(/,/g, ''));
+    const counts = {};
+    document.querySelectorAll('#counts [data-count]').forEach(el => { counts[el.dataset.count] = number(el); });
+    const bars = id => Array.from(document.querySelectorAll('#' + id + ' rect[data-bar]')).map(r => [r.dataset.bar, Number(r.dataset.count)]);
+    const shown = document.getElementById('shown-count');
+    return {
+      title: document.title,
+      counts: counts,
+      utilization: bars('utilization'),
+      headroom: bars('headroom'),
+      ranges: Array.from(document.querySelectorAll('#ranges tr[data-range]')).map(r => [r.dataset.range, number(r.cells[1])]),
+      groups: Array.from(document.querySelectorAll('tr.group')).map(r => [r.querySelector('.what').textContent, Number(r.dataset.count)]),
+      rows: Array.from(document.querySelectorAll('#summary tr.host-row')).map(r => [r.dataset.host, r.dataset.status]),
+      matching: shown ? Number(shown.dataset.matching) : null,
+      svgSizes: svgs.map(s => { const r = s.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; }),
+      conflictLines: document.querySelectorAll('svg.portmap .conflict-line').length,
+      scripts: Array.from(document.scripts).map(s => s.src ? 'src' : s.type || 'inline'),
+      height: document.documentElement.scrollHeight,
+    };
+})()'''
+
+
+def evaluate(browser, session, expression, timeout=60):
+    reply = browser.call('Runtime.evaluate', {'returnByValue': True, 'awaitPromise': True, 'expression': expression},
+                         session=session, timeout=timeout)
+    if 'exceptionDetails' in reply:
+        raise AssertionError('page script failed: %s' % reply['exceptionDetails'])
+    return reply['result'].get('value')
+
+
+def open_page(browser, url, width=1280, actions=(), full_page=True, timeout=60):
+    """Load url in a new tab, run the ``actions`` (JS expressions) in order; return
+    (session, problems, facts about the DOM after the actions, PNG of the page, load seconds)."""
     target = browser.call('Target.createTarget', {'url': 'about:blank'})['targetId']
     session = browser.call('Target.attachToTarget', {'targetId': target, 'flatten': True})['sessionId']
     for domain in ('Page', 'Runtime', 'Log', 'Network'):
@@ -155,25 +188,18 @@ def open_page(browser, url, width=1280):
     browser.call('Emulation.setDeviceMetricsOverride',
                  {'width': width, 'height': 900, 'deviceScaleFactor': 1, 'mobile': False}, session=session)
     browser.events = []
-    browser.call('Page.navigate', {'url': url}, session=session)
-    browser.wait_for('Page.loadEventFired')
-    facts = browser.call('Runtime.evaluate', {'returnByValue': True, 'expression': '''(() => {
-        const svgs = Array.from(document.querySelectorAll('svg.portmap'));
-        return {
-          title: document.title,
-          hosts: Array.from(document.querySelectorAll('section.panel h2')).map(h => h.textContent.trim()),
-          svgSizes: svgs.map(s => { const r = s.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; }),
-          conflictLines: document.querySelectorAll('.conflict-line').length,
-          summaryRows: document.querySelectorAll('#summary tbody tr').length,
-          scripts: document.scripts.length,
-          height: document.documentElement.scrollHeight,
-          bodyFont: getComputedStyle(document.body).fontFamily,
-        };
-    })()'''}, session=session)['result']['value']
-    shot = browser.call('Page.captureScreenshot', {'format': 'png', 'captureBeyondViewport': True}, session=session)
+    started = time.time()
+    browser.call('Page.navigate', {'url': url}, session=session, timeout=timeout)
+    browser.wait_for('Page.loadEventFired', timeout=timeout)
+    loaded = time.time() - started
+    for action in actions:
+        evaluate(browser, session, action, timeout=timeout)
+    facts = evaluate(browser, session, FACTS, timeout=timeout)
+    shot = browser.call('Page.captureScreenshot', {'format': 'png', 'captureBeyondViewport': full_page},
+                        session=session, timeout=timeout)
     time.sleep(0.3)  # let late console messages arrive
     browser.call('Runtime.evaluate', {'expression': '1'}, session=session)
-    return session, problems_of(browser.events), facts, base64.b64decode(shot['data'])
+    return session, problems_of(browser.events), facts, base64.b64decode(shot['data']), loaded
 
 
 # ----------------------------------------------------------------------------- PNG without PIL
@@ -295,19 +321,27 @@ def test_audit_writes_the_report_files(audited):
     assert 'Audit \\<test\\> &amp; co' in markdown
 
 
+OPEN_FIRST_HOST = "document.querySelector('#summary tr.host-row').click()"
+
+
 @needs_chromium
 def test_report_renders_in_chromium_without_errors(audited, tmp_path):
     dummy, report_dir, run = audited
     browser = Browser(str(tmp_path))
     try:
-        session, problems, facts, png = open_page(browser, 'file://' + os.path.join(report_dir, 'report.html'))
+        session, problems, facts, png, loaded = open_page(browser, 'file://' + os.path.join(report_dir, 'report.html'),
+                                                          actions=[OPEN_FIRST_HOST])
     finally:
         browser.close()
     assert problems == []
     assert facts['title'] == 'Audit <test> & co'
-    assert facts['scripts'] == 0
-    assert facts['summaryRows'] == 1 and facts['conflictLines'] == 1
-    assert facts['hosts'][0].startswith('Fleet summary') and facts['hosts'][1].startswith('pw-ns-host')
+    assert facts['scripts'] == ['application/json', 'inline']
+    assert facts['counts'] == {'hosts': 1, 'ok': 0, 'drift': 0, 'conflict': 1, 'no-data': 0, 'conflicts': 1, 'ranges': 1}
+    assert facts['rows'] == [['pw-ns-host', 'conflict']] and facts['matching'] == 1
+    assert facts['groups'][0] == ['TCP 45000 listened on inside the ephemeral range, not reserved', 1]
+    assert facts['ranges'] == [['32768-60999', 1]]
+    # The opened host's picture: drawn, with the conflict's line.
+    assert facts['conflictLines'] == 1
     assert len(facts['svgSizes']) == 1 and facts['svgSizes'][0][0] > 900 and facts['svgSizes'][0][1] > 80
     width, height, rows = decode_png(png)
     assert width == 1280 and height == facts['height'] and height > 900
@@ -328,10 +362,89 @@ def test_the_browser_check_catches_console_errors_and_failed_loads(tmp_path):
                     '<img src="missing.png"><script>console.error("boom"); undefinedFunction();</script></body></html>')
     browser = Browser(str(tmp_path))
     try:
-        dummy, problems, facts, png = open_page(browser, 'file://' + str(page), width=400)
+        dummy, problems, dummy2, png, dummy3 = open_page(browser, 'file://' + str(page), width=400)
     finally:
         browser.close()
     assert any('boom' in p for p in problems), problems
     assert any('undefinedFunction' in p for p in problems), problems
     assert any(p.startswith('request failed') for p in problems), problems
     assert decode_png(png)[0] == 400
+
+
+# ----------------------------------------------------------------------------- 10,000 hosts
+def fleet_report_modules():
+    """The collection's report code and the benchmarks' varied real port_info results."""
+    from conftest import COLLECTIONS, REPO
+    for path in (COLLECTIONS, os.path.join(REPO, 'benchmarks')):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report
+    import report_inputs
+    return fleet_report, report_inputs
+
+
+def expected_groups(hosts):
+    """Findings by kind counted from report.json on its own: (type, proto, port, service) -> hosts."""
+    groups = {}
+    for host in hosts:
+        for item in host.get('conflicts', []) + host.get('drift', []):
+            key = (item['type'], item.get('proto'), str(item.get('ports') or item.get('port')), item.get('service'))
+            groups.setdefault(key, set()).add(host['name'])
+    return sorted(len(v) for v in groups.values())
+
+
+@needs_chromium
+def test_a_report_of_10000_hosts_loads_and_its_figures_are_report_json_s(tmp_path):
+    fleet_report, report_inputs = fleet_report_modules()
+    dummy, texts = fleet_report.make_report(report_inputs.fleet(10000), title='Fleet of 10,000')
+    for fmt, text in texts.items():
+        (tmp_path / fleet_report.FILE_NAMES[fmt]).write_text(text)
+    report = json.loads(texts['json'])
+    fleet = report['fleet']
+    hosts = report['hosts']
+    first_conflict = [h['name'] for h in hosts if h['status'] == 'conflict'][0]
+    browser = Browser(str(tmp_path))
+    url = 'file://' + str(tmp_path / 'report.html')
+    try:
+        session, problems, facts, png, loaded = open_page(browser, url, full_page=False, timeout=120)
+        dummy, problems2, conflicts, dummy2, dummy3 = open_page(browser, url, full_page=False, timeout=120, actions=[
+            "document.querySelector('.status-filter button[data-status=\"conflict\"]').click()"])
+        dummy, problems3, searched, shot, dummy3 = open_page(browser, url, full_page=False, timeout=120, actions=[
+            "(() => { const s = document.getElementById('search'); s.value = %s; "
+            "s.dispatchEvent(new Event('input')); })()" % json.dumps(first_conflict), OPEN_FIRST_HOST,
+            "document.getElementById('hosts').scrollIntoView()"])
+    finally:
+        browser.close()
+    assert problems == problems2 == problems3 == []
+    assert len(texts['html']) < 40e6 and loaded < 60
+    # The page's own figures are report.json's.
+    assert facts['counts'] == {'hosts': 10000, 'ok': fleet['ok'], 'drift': fleet['drift'], 'conflict': fleet['conflict'],
+                               'no-data': fleet['no_data'], 'conflicts': fleet['conflicts'], 'ranges': len(fleet['ranges'])}
+    assert fleet['ok'] + fleet['drift'] + fleet['conflict'] + fleet['no_data'] == 10000
+    assert min(fleet['ok'], fleet['drift'], fleet['conflict'], fleet['no_data']) > 100  # every status is there
+    with_data = [h for h in hosts if h['status'] != 'no-data']
+    utilization = [0] * 10
+    for host in with_data:
+        utilization[min(9, int(host['utilization_percent'] // 10))] += 1
+    assert [count for dummy, count in facts['utilization']] == utilization
+    assert sum(count for dummy, count in facts['headroom']) == len(with_data)
+    in_use = {}
+    for host in with_data:
+        in_use[host['range_text']] = in_use.get(host['range_text'], 0) + 1
+    assert sorted(count for dummy, count in facts['ranges']) == sorted(in_use.values())[-len(facts['ranges']):]
+    assert sorted(count for dummy, count in facts['groups']) == expected_groups(hosts)
+    assert len(facts['groups']) < 60  # grouped: not one line per host
+    # Problems first, a page of 100 rows; the filter and the search.
+    assert facts['matching'] == 10000 and len(facts['rows']) == 100
+    assert [status for dummy, status in facts['rows']] == ['conflict'] * 100
+    assert conflicts['matching'] == fleet['conflict'] and set(s for dummy, s in conflicts['rows']) == {'conflict'}
+    assert searched['rows'] == [[first_conflict, 'conflict']] and searched['conflictLines'] >= 1
+    assert searched['svgSizes'][0][0] > 900
+    width, height, rows = decode_png(shot)
+    assert width == 1280 and color_count(rows, CONFLICT_RED) > 40
+    if SCREENSHOT_DIR:
+        os.makedirs(SCREENSHOT_DIR, exist_ok=True)
+        with open(os.path.join(SCREENSHOT_DIR, 'report-10000.png'), 'wb') as handle:
+            handle.write(png)
+        with open(os.path.join(SCREENSHOT_DIR, 'report-10000-host.png'), 'wb') as handle:
+            handle.write(shot)

@@ -389,7 +389,7 @@ def test_backend_port_info_routes_bsd(monkeypatch):
     })
     report = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert report['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
-    assert sorted(report) == ['conflicts', 'ephemeral_range', 'high_range', 'listeners', 'reserved_ports',
+    assert sorted(report) == ['conflicts', 'ephemeral_range', 'firewall', 'high_range', 'listeners', 'reserved_ports',
                               'unprivileged_port_start', 'usage']
 
 

@@ -172,4 +172,4 @@ def test_port_info_firewall_section_and_fleet_report_column():
     assert any(line.startswith('warning: web1: portwarden and firewalld all filter') for line in lines)
     markdown = fleet_report.render(model, formats=('md',))['md']
     assert '| Firewall |' in markdown and 'nftables (+firewalld, docker, kube-proxy) |' in markdown
-    assert 'Warning, web1' in markdown and 'Warning, web2' not in markdown
+    assert 'Two firewall managers filter incoming traffic on:\n- web1\n' in markdown and '- web2\n' not in markdown

@@ -37,7 +37,8 @@ def test_top_level_keys_and_kernel_values(fake):
     fake.sysctl['ip_local_reserved_ports'] = '40200,40300-40301'
     fake.sysctl['ip_unprivileged_port_start'] = '80'
     report = gather(fake)
-    assert sorted(report) == ['conflicts', 'ephemeral_range', 'listeners', 'reserved_ports', 'unprivileged_port_start', 'usage']
+    assert sorted(report) == ['conflicts', 'ephemeral_range', 'firewall', 'listeners', 'reserved_ports',
+                              'unprivileged_port_start', 'usage']
     assert report['ephemeral_range'] == {'start': 40000, 'end': 40999, 'size': 1000}
     assert report['unprivileged_port_start'] == 80
     assert report['reserved_ports'] == {'ports': '40200,40300-40301', 'list': [40200, '40300-40301']}

@@ -16,6 +16,8 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report as fr
+from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report_html as fh
+from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report_picture as fp
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 GENERATED = '2026-01-02T03:04:05Z'
@@ -109,51 +111,91 @@ def hostile_fleet():
     return {HOSTILE: result}
 
 
+def page_data(html):
+    """The JSON data block of report.html, parsed, and the text between the script tags."""
+    match = re.search(r'<script type="application/json" id="pw-data">(.*?)</script>', html, re.S)
+    assert match, 'no data block'
+    return json.loads(match.group(1)), match.group(1)
+
+
 def test_html_escapes_every_value():
     html = fr.render(fr.build_model(hostile_fleet(), title='T <b>', generated=GENERATED), ['html'])['html']
-    assert '<script' not in html
-    assert '<img' not in html and '&lt;img src=x onerror=alert(1)&gt;' in html
-    assert '<svg onload' not in html and '&#34;&gt;&lt;svg onload=alert(1)&gt;' in html
-    assert '&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;' in html
+    # Two script elements only: the page's data and its own code; no value reaches the markup unescaped.
+    assert html.count('<script') == 2 and '<script>alert' not in html
+    assert '<img' not in html and '&lt;img src=x onerror=alert(1)&gt;' in html  # the remedy, in the conflicts table
+    assert '<svg onload' not in html
     assert '<title>T &lt;b&gt;</title>' in html
+    data, raw = page_data(html)
+    assert '<' not in raw and '>' not in raw and '&' not in raw
+    host = data['hosts'][0]
+    assert host['n'] == HOSTILE
+    assert host['x']['l'][0][3] == '"><svg onload=alert(1)>'
+    assert host['x']['cf'][0] == ['msg ' + HOSTILE, 'remedy </div><img src=x onerror=alert(1)>']
+
+
+def test_script_json_escapes_what_ends_a_script_or_a_line():
+    text = fh.script_json({'a': '</script><!-- & \u2028 \u2029'})
+    assert '<' not in text and '&' not in text and '\u2028' not in text and '\u2029' not in text
+    assert json.loads(text) == {'a': '</script><!-- & \u2028 \u2029'}
+
+
+def test_the_page_script_builds_no_markup_from_strings():
+    with open(os.path.join(fh.TEMPLATES, 'fleet_report.js.j2')) as handle:
+        script = handle.read()
+    assert not re.search(r'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function', script)
+    assert '{{' not in script and '{%' not in script  # included verbatim into the page
 
 
 def test_html_is_self_contained():
     html = fr.render(fr.build_model(fleet(), generated=GENERATED), ['html'])['html']
     assert html.startswith('<!DOCTYPE html>')
-    assert not re.search(r'<script|<iframe|<object|<embed|@import|url\(', html, re.I)
+    assert "content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"" in html
+    assert not re.search(r'<script[^>]+src=|<iframe|<object|<embed|@import|url\(', html, re.I)
     assert re.findall(r'(?:src|href)="([^"#][^"]*)"', html) == ['data:,']
-    assert set(re.findall(r'https?://[^"\s<]+', html)) == {'http://www.w3.org/2000/svg'}  # the SVG namespace only
-    assert html.count('<svg class="portmap"') == 3  # one picture per host with data
-    assert html.count('class="conflict-line"') == 1  # db1's 45000
+    assert set(re.findall(r'https?://[^"\'\s<]+', html)) == {'http://www.w3.org/2000/svg'}  # the SVG namespace only
+    data, dummy = page_data(html)
+    pictures = [h['x']['p'] for h in data['hosts'] if 'p' in h['x']]
+    assert len(pictures) == 3  # one picture per host with data, drawn when the host is opened
+    assert [m[0] for p in pictures for m in p['marks'] if m[1] == 'conflict'] == [fp.port_x(45000.5)]  # db1's 45000
+    bands = [b['name'] for b in data['frame']['bands']]
+    assert bands == ['well-known 0-1023', 'registered 1024-49151', 'dynamic (IANA) 49152-65535']
 
 
 def test_markdown_escapes_values_and_keeps_the_table_intact():
     md = fr.render(fr.build_model(hostile_fleet(), generated=GENERATED), ['md'])['md']
     assert '<script>' not in md and '\\<script\\>' in md
-    table = [line for line in md.splitlines() if line.startswith('| ')]
-    header_cells = table[0].count(' | ')
-    for row in table[1:]:
-        unescaped = re.sub(r'\\\|', '', row)
-        assert unescaped.count(' | ') == header_cells, row
+    tables, current = [], []
+    for line in md.splitlines() + ['']:
+        if line.startswith('|'):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    assert len(tables) == 3  # findings by kind, ranges in use, hosts
+    assert any(fh.markdown_escape(HOSTILE) in line for line in tables[2])
+    for table in tables:
+        header_cells = table[0].count(' | ')
+        for row in table[2:]:
+            unescaped = re.sub(r'\\\|', '', row)
+            assert unescaped.count(' | ') == header_cells, row
 
 
 def test_markdown_escape_function():
-    assert fr.markdown_escape('a|b') == 'a\\|b'
-    assert fr.markdown_escape('x_y *z*') == 'x\\_y \\*z\\*'
-    assert fr.markdown_escape('line\nbreak') == 'line break'
-    assert fr.markdown_escape('<b>&') == '\\<b\\>&amp;'
-    assert fr.markdown_escape(None) == ''
+    assert fh.markdown_escape('a|b') == 'a\\|b'
+    assert fh.markdown_escape('x_y *z*') == 'x\\_y \\*z\\*'
+    assert fh.markdown_escape('line\nbreak') == 'line break'
+    assert fh.markdown_escape('<b>&') == '\\<b\\>&amp;'
+    assert fh.markdown_escape(None) == ''
 
 
 def test_axis_is_monotonic_and_in_bounds():
-    xs = [fr.port_x(p) for p in range(0, 65537, 97)]
+    xs = [fp.port_x(p) for p in range(0, 65537, 97)]
     assert xs == sorted(xs)
-    assert fr.port_x(0) == fr.AXIS_LEFT and fr.port_x(65536) == fr.AXIS_RIGHT
-    assert fr.port_x(1024) == fr.AXIS_LEFT + fr.WELL_KNOWN_WIDTH
+    assert fp.port_x(0) == fp.AXIS_LEFT and fp.port_x(65536) == fp.AXIS_RIGHT
+    assert fp.port_x(1024) == fp.AXIS_LEFT + fp.WELL_KNOWN_WIDTH
     # 0-1023 is drawn wider than a linear axis would draw it.
-    assert fr.port_x(1024) - fr.port_x(0) > 5 * (fr.AXIS_RIGHT - fr.AXIS_LEFT) * 1024 / 65536.0
-    assert fr.span_rect(45000, 45000)['width'] == 2.0
+    assert fp.port_x(1024) - fp.port_x(0) > 5 * (fp.AXIS_RIGHT - fp.AXIS_LEFT) * 1024 / 65536.0
+    assert fp.span_rect(45000, 45000)['width'] == 2.0
 
 
 def test_picture_of_the_conflict_host():
@@ -164,7 +206,7 @@ def test_picture_of_the_conflict_host():
     assert marks[9100]['kind'] == 'listener'
     assert picture['range']['label'] == 'ephemeral 32768-60999 (28,232 ports)'
     assert [r['label'] for r in picture['reserved']] == ['reserved 50051']
-    assert picture['range']['x'] == fr.port_x(32768)
+    assert picture['range']['x'] == fp.port_x(32768)
     assert [t['label'] for t in picture['ticks'] if t['range']] == ['32768', '60999']
 
 
@@ -186,12 +228,12 @@ def test_labels_never_overlap_in_a_lane(ports):
     picture = fr.build_model({'h': result}, generated=GENERATED)['hosts'][0]['picture']
     lanes = {}
     for mark in picture['marks']:
-        assert 0 <= mark['x'] <= fr.SVG_WIDTH
+        assert 0 <= mark['x'] <= fp.SVG_WIDTH
         if mark['lane'] is None:
             continue
-        width = fr.CHAR_WIDTH * len(mark['label']) + 8
+        width = fp.CHAR_WIDTH * len(mark['label']) + 8
         left = mark['label_x'] - width / 2.0
-        assert left >= 0 and left + width <= fr.SVG_WIDTH + 0.01
+        assert left >= 0 and left + width <= fp.SVG_WIDTH + 0.01
         for other in lanes.setdefault(mark['lane'], []):
             assert left + width <= other[0] + 0.01 or left >= other[1] - 0.01
         lanes[mark['lane']].append((left, left + width))

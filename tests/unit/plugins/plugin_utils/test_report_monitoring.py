@@ -26,14 +26,13 @@ def test_conntrack_near_full_makes_a_conflict_host_with_the_remedy():
     assert hosts['nat1']['status'] == 'conflict' and hosts['web1']['status'] == 'ok'
     assert [c['type'] for c in hosts['nat1']['conflicts']] == ['conntrack_near_full']
     out = fr.render(model, ['md', 'html'])
-    for text in out.values():
-        assert '243000 of 262144 entries (92.70%, warning at 80%)' in text
-        assert 'hashsize=524288, now 262144 buckets' in text
-    assert 'net.netfilter.nf_conntrack_max' in out['html'] and 'net.netfilter.nf\\_conntrack\\_max' in out['md']
-    assert '- Conntrack: 243,000 of 262,144 entries (92.7%)' in out['md']
-    assert 'Conntrack entries</td><td class="num">243,000 of 262,144 (92.7%)' in out['html']
+    assert '243000 of 262144 entries (92.70%, warning at 80%)' in out['html']    # the conflict, in the host's data
+    assert 'hashsize=524288, now 262144 buckets' in out['html']
+    assert 'Conntrack table near full (at or over 80% of nf\\_conntrack\\_max) | conflict | 1 | nat1 |' in out['md']
+    assert 'net.netfilter.nf_conntrack_max' in out['html']
+    assert 'Conntrack 243,000 of 262,144 entries (92.7%)' in out['html']      # the host's facts, in the page data
 
 
 def test_no_conntrack_line_without_conntrack():
     out = fr.render(fr.build_model({'web1': clean_host()}, generated=GENERATED), ['md', 'html'])
-    assert 'Conntrack' not in out['md'] and 'Conntrack entries' not in out['html']
+    assert 'Conntrack' not in out['md'] and 'Conntrack ' not in out['html']

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A fleet of 25, 50 and 100 hosts: the controller's CPU seconds per host for enforce and audit, against ping.
+
+The hosts are network namespaces with a mount namespace each (benchmarks/fleetlib.py): every host has its own
+ip_local_port_range, ip_local_reserved_ports, nftables ruleset and sysctl.d, and starts from one of five
+ranges. They are reached with the pw_nsenter connection (the local connection, entered into the host). A
+namespace costs a sleeping process, so a 100-host fleet starts in seconds on this 2-core machine; containers
+would add a runtime, an image and a cgroup per host, none of which is the collection's cost.
+
+Per fleet size and round, with the same forks for every playbook:
+
+* ``ping``: a play of ansible.builtin.ping over the hosts (the floor: one module per host);
+* ``enforce (changing)``: portwarden.ports.enforce on hosts reset to their starting state (range moved,
+  reservations and the nftables table gone);
+* ``enforce (no change)``: the same again, which must report 0 changed;
+* ``audit``: portwarden.ports.audit, port_info on every host and the report.
+
+The controller's CPU time is the CPU time of the whole ansible-playbook process tree (wait4) minus what the
+commands used inside the hosts (the module runs; the connection plugin logs each command's CPU time), so it is
+the controller's own work: templating, task queueing, payload building, result handling, the report. Rounds
+alternate the order of the playbooks; the load of the machine is printed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import fleetlib  # noqa: E402
+
+SIZES = tuple(int(n) for n in os.environ.get('PW_BENCH_FLEET_SIZES', '25,50,100').split(','))
+ROUNDS = int(os.environ.get('PW_BENCH_FLEET_ROUNDS', '2'))
+FORKS = int(os.environ.get('PW_BENCH_FLEET_FORKS', '10'))
+PIPELINING = os.environ.get('PW_BENCH_FLEET_PIPELINING', '1')
+START_RANGES = ('32768 60999', '40000 60999', '32768 59999', '49152 65535', '30000 50000')
+CATALOGUE = [{'name': 'ssh', 'port': 22, 'proto': 'tcp'}, {'name': 'metrics', 'port': 9100, 'proto': 'tcp'},
+             {'name': 'grpc', 'port': 50051, 'proto': 'tcp'}]
+PING = [{'name': 'Ping', 'hosts': 'fleet', 'gather_facts': False, 'tasks': [{'ansible.builtin.ping': {}}]}]
+PLAYBOOKS = ('ping', 'enforce_changing', 'enforce_nochange', 'audit')
+LABELS = {'ping': 'ansible.builtin.ping', 'enforce_changing': 'enforce (changing)',
+          'enforce_nochange': 'enforce (no change)', 'audit': 'audit + report'}
+
+
+def reset(hosts):
+    """Back to the starting state: the host's own range, no reservations, no portwarden table, no drop-in."""
+    for index, host in enumerate(hosts):
+        host.sh('sysctl -q -w net.ipv4.ip_local_port_range="%s" net.ipv4.ip_local_reserved_ports= && '
+                '{ nft delete table inet portwarden 2>/dev/null; rm -f /etc/sysctl.d/90-portwarden.conf; true; }'
+                % START_RANGES[index % len(START_RANGES)])
+
+
+def run(name, argv, tmp, extra_env=None):
+    log = os.path.join(tmp, 'hostcpu-%s.log' % name)
+    if os.path.exists(log):
+        os.unlink(log)
+    env = fleetlib.fleet_env(ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', PW_NSENTER_CPU_LOG=log,
+                             ANSIBLE_PIPELINING=PIPELINING, ANSIBLE_FORKS=str(FORKS), **(extra_env or {}))
+    rc, out, err, wall, cpu = fleetlib.run_playbook(argv, env)
+    try:
+        data = json.loads(out)
+    except ValueError:
+        raise RuntimeError('%s printed no JSON (rc=%d): %s %s' % (name, rc, out[-1500:], err[-1500:]))
+    stats = data['stats']
+    failed = dict((h, s) for h, s in stats.items() if s.get('failures') or s.get('unreachable'))
+    if rc != 0 or failed:
+        raise RuntimeError('%s failed (rc=%d) on %s: %s' % (name, rc, sorted(failed)[:5], err[-1500:]))
+    host_cpu = 0.0
+    if os.path.exists(log):
+        with open(log) as handle:
+            host_cpu = sum(float(line) for line in handle if line.strip())
+    changed = sum(s.get('changed', 0) for h, s in stats.items() if h != 'localhost')
+    durations = []
+    for play in data['plays']:
+        for task in play['tasks']:
+            seconds = (parse_ts(task['task']['duration']['end']) - parse_ts(task['task']['duration']['start'])).total_seconds()
+            ran = sum(1 for r in task['hosts'].values() if not r.get('skipped'))
+            durations.append((task['task']['name'], round(seconds, 2), ran))
+    return {'wall': wall, 'cpu_total': cpu, 'cpu_hosts': host_cpu, 'cpu_controller': cpu - host_cpu,
+            'changed': changed, 'tasks': len(durations), 'durations': durations}
+
+
+def parse_ts(text):
+    return datetime.datetime.strptime(text.rstrip('Z'), '%Y-%m-%dT%H:%M:%S.%f')
+
+
+def measure_size(size, hosts, tmp):
+    inventory = fleetlib.write_inventory(hosts, os.path.join(tmp, 'inventory-%d.json' % size), {
+        'portwarden_services': CATALOGUE, 'ephemeral_ports_range': {'start': 32768, 'end': 60999},
+        'host_firewall_rollback_timeout': 30})
+    ping = os.path.join(tmp, 'ping.yml')
+    with open(ping, 'w') as handle:
+        json.dump(PING, handle)
+    playbook = benchlib.tool('ansible-playbook')
+    argv = {
+        'ping': [playbook, '-i', inventory, ping],
+        'enforce': [playbook, '-i', inventory, 'portwarden.ports.enforce'],
+        'audit': [playbook, '-i', inventory, 'portwarden.ports.audit', '-e',
+                  'portwarden_report_dir=%s' % os.path.join(tmp, 'report-%d' % size)],
+    }
+    results = dict((name, []) for name in PLAYBOOKS)
+    for rnd in range(ROUNDS):
+        reset(hosts)
+        order = ['ping', 'enforce_changing', 'enforce_nochange', 'audit']
+        if rnd % 2:
+            order = ['audit', 'enforce_changing', 'enforce_nochange', 'ping']
+        for name in order:
+            benchlib.log('fleet_scale: %d hosts, round %d, %s' % (size, rnd + 1, name))
+            result = run(name, argv[name.split('_', maxsplit=1)[0]], tmp)
+            results[name].append(result)
+        if results['enforce_nochange'][-1]['changed'] != 0:
+            raise RuntimeError('the second enforce changed %d tasks' % results['enforce_nochange'][-1]['changed'])
+        if results['enforce_changing'][-1]['changed'] < size:
+            raise RuntimeError('the changing enforce changed only %d tasks' % results['enforce_changing'][-1]['changed'])
+    return results
+
+
+def main():
+    info = benchlib.machine()
+    tmp = tempfile.mkdtemp(prefix='sflt-fleet-')
+    hosts = fleetlib.make_fleet(max(SIZES), tmp)
+    data = {}
+    try:
+        for size in SIZES:
+            data[size] = measure_size(size, hosts[:size], tmp)
+    finally:
+        fleetlib.close_fleet(hosts)
+        subprocess.run(['rm', '-rf', tmp], check=False)
+    load_end = '%.2f %.2f %.2f' % os.getloadavg()
+
+    def per_host(size, name, key='cpu_controller'):
+        return statistics.median(r[key] for r in data[size][name]) / size
+
+    print('## s-fleet: a fleet of 25, 50 and 100 hosts (issue 17)\n')
+    print(benchlib.machine_line(info) + '; at the end %s.\n' % load_end)
+    print('Namespace hosts (own range, reservations, nftables, sysctl.d), pw_nsenter connection, forks %d, '
+          'pipelining %s, median of %d rounds. Controller CPU = CPU of the ansible-playbook process tree minus the '
+          'commands run inside the hosts.\n' % (FORKS, 'on' if PIPELINING == '1' else 'off', ROUNDS))
+    print('| Hosts | Playbook | tasks | changed | wall s | controller CPU ms/host | host CPU ms/host | ratio to ping |')
+    print('|---:|---|---:|---:|---:|---:|---:|---:|')
+    summary = {}
+    for size in SIZES:
+        base = per_host(size, 'ping')
+        for name in PLAYBOOKS:
+            ratio = per_host(size, name) / base
+            summary.setdefault(name, {})[size] = ratio
+            rows = data[size][name]
+            print('| %d | %s | %d | %d | %.1f | %.0f | %.0f | %.2fx |' % (
+                size, LABELS[name], rows[-1]['tasks'], rows[-1]['changed'], statistics.median(r['wall'] for r in rows),
+                per_host(size, name) * 1000, per_host(size, name, 'cpu_hosts') * 1000, ratio))
+    largest = max(SIZES)
+    for name in ('enforce_nochange', 'audit'):
+        slowest = sorted(data[largest][name][-1]['durations'], key=lambda d: -d[1])[:6]
+        print('\nWhere the wall time of %s goes at %d hosts (task, seconds, hosts it ran on): %s.' % (
+            LABELS[name], largest, '; '.join('%s %.1f s (%d)' % d for d in slowest)))
+    print('\nTargets: enforce (no change) within 2.5x of ping: %s; audit within 1.5x: %s.' % (
+        ', '.join('%.2fx at %d' % (summary['enforce_nochange'][s], s) for s in SIZES),
+        ', '.join('%.2fx at %d' % (summary['audit'][s], s) for s in SIZES)))
+    benchlib.save('fleet_scale', {'machine': info, 'load_end': load_end, 'forks': FORKS, 'pipelining': PIPELINING,
+                                  'data': data, 'ratios': summary})
+
+
+if __name__ == '__main__':
+    main()
