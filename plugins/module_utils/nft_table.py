@@ -31,35 +31,36 @@ from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import apply_persistence, plan_persistence, public
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import (
     Record, content_digest, normalize_listing, restore_script, ruleset_generation)
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import RUN_FILES, remove as _remove, runs, settle
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
 TABLE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,31}\Z')
-TOKEN_RE = re.compile(r'^[a-f0-9]{8,32}\Z')
+
 FLUSH_RULESET_RE = re.compile(r'(^|[;{])\s*flush\s+ruleset\b')
 NOTHING_CHANGED = 'nothing was changed'
-# The files of one run in the state directory (besides the temp files of its writes).
-RUN_FILES = ('restore', 'candidate', 'loaded', 'rolledback', 'pending', 'pending.expired', 'pending.settling',
-             'pending.confirmed')
-# How long a run waits for an earlier run's timer that is restoring right now.
-TIMER_GRACE = 15
-
-# The rollback timer, run detached on the host: wait up to $1 seconds for the
-# controller to take the pending marker $2 away (the confirmation, or a later
-# run settling this one); if it is still there, take it atomically (rename:
-# only one of timer and confirmation wins) and load the restore script $3
-# with nft $4, writing the outcome to $5.
+# The rollback timer, run detached on the host; it holds the host lock (an inherited descriptor) from the apply
+# until the confirmation is done or the table is restored, so no other run applies in between. Wait up to $1
+# seconds for the controller to take the pending marker $2 away (renamed to $2.confirmed by the confirmation, or
+# taken by a later run settling this one); if it is still there, take it atomically (rename: only one of timer and
+# confirmation wins) and load the restore script $3 with nft $4, writing the outcome to $5. Then wait while a
+# confirmation is under way ($2.confirmed, removed when it is done).
 WATCHDOG = r'''
 i=0
-while [ "$i" -lt "$1" ]; do
-  [ -e "$2" ] || exit 0
+while [ "$i" -lt "$1" ] && [ -e "$2" ]; do
   sleep 1
   i=$((i + 1))
 done
-mv "$2" "$2.expired" 2>/dev/null || exit 0
-"$4" -f "$3" > "$5.tmp" 2>&1
-echo "rc=$?" >> "$5.tmp"
-mv -f "$5.tmp" "$5"
-rm -f "$2.expired"
+if mv "$2" "$2.expired" 2>/dev/null; then
+  "$4" -f "$3" > "$5.tmp" 2>&1
+  echo "rc=$?" >> "$5.tmp"
+  mv -f "$5.tmp" "$5"
+  rm -f "$2.expired"
+fi
+j=0
+while [ -e "$2.confirmed" ] && [ "$j" -lt 3000 ]; do
+  sleep 0.2
+  j=$((j + 1))
+done
 '''
 
 
@@ -116,20 +117,6 @@ class TableManager(object):
             except OSError as exc:
                 raise PortwardenError('cannot create the state directory %s: %s' % (self.state_dir, exc))
 
-    def runs(self):
-        """{token: [suffix, ...]} of the files that runs left in the state directory."""
-        prefix = '%s-%s.' % (self.family, self.name)
-        found = {}
-        try:
-            names = os.listdir(self.state_dir)
-        except OSError:
-            return found
-        for entry in names:
-            token, sep, suffix = entry[len(prefix):].partition('.')
-            if entry.startswith(prefix) and sep and TOKEN_RE.match(token):
-                found.setdefault(token, []).append(suffix)
-        return found
-
     def write_atomic(self, path, content, mode=0o600):
         write_file_atomic(path, content, self.module.atomic_move, mode)
 
@@ -178,58 +165,24 @@ class TableManager(object):
         """An identity of the ruleset's state, or None when the kernel cannot tell (see ruleset_generation)."""
         return ruleset_generation()
 
-    def start_watchdog(self, timeout, pending, restore, outcome):
-        """Start the rollback timer, detached from this process and its session."""
+    def start_watchdog(self, timeout, pending, restore, outcome, lock=None):
+        """Start the rollback timer, detached from this process and its session; it takes over the host lock."""
         sh = self.module.get_bin_path('sh', required=True)
         argv = [sh, '-c', WATCHDOG, 'portwarden-rollback', str(int(timeout)), pending, restore, self.nft, outcome]
+        fds = (lock.fd,) if lock is not None and lock.fd is not None else ()
         with open(os.devnull, 'r+b') as devnull:
             # A plain fork-and-forget: the timer must outlive this module and the connection that started it.
             import subprocess  # pylint: disable=import-outside-toplevel
-            subprocess.Popen(argv, stdin=devnull, stdout=devnull, stderr=devnull, close_fds=True,
-                             start_new_session=True, cwd='/')
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def settle(mgr, token, sleep=time.sleep):
-    """Settle what earlier runs left, before this run (``token``) compares: runs under the host lock.
-
-    A run that was never confirmed (its pending marker is still there: the controller was interrupted, or another
-    run came between its apply and its confirmation) is rolled back now: the marker is taken, so its timer stands
-    down, and the table it replaced is restored. A timer restoring right now is waited for. Then every file of those
-    runs and stale temp files are removed.
-    """
-    mgr.settled = []
-    for other, suffixes in sorted(mgr.runs().items()):
-        if other == token:
-            continue
-        pending = mgr.state_path('%s.pending' % other)
-        if 'pending' in suffixes:
-            try:
-                os.rename(pending, pending + '.settling')   # only one of this rename and the timer's wins
-                taken = True
-            except OSError:
-                taken = False
-            if taken:
-                restore = mgr.state_path('%s.restore' % other)
-                if os.path.exists(restore):
-                    mgr.load_file(restore, 'the saved copy of the table that an earlier, unconfirmed run (%s) replaced' % other,
-                                  note='nothing was changed: the table that run loaded is still live and its timer is '
-                                       'disarmed')
-                mgr.settled.append(other)
-        deadline = time.time() + TIMER_GRACE
-        while (os.path.exists(pending + '.expired') and not os.path.exists(mgr.state_path('%s.rolledback' % other))
-               and time.time() < deadline):
-            sleep(0.2)                              # its timer is restoring the table right now
-        for suffix in set(suffixes) | set(RUN_FILES):
-            _remove(mgr.state_path('%s.%s' % (other, suffix)))
-    remove_stale_temps(mgr.state_dir, max_age=0)
-
+            proc = subprocess.Popen(argv, stdin=devnull, stdout=devnull, stderr=devnull, close_fds=True, pass_fds=fds,
+                                    start_new_session=True, cwd='/')
+        if fds:
+            holder = ('pid %d (the rollback timer of nft_table %s %s, run %s: until it is confirmed, at most %d s), since %s UTC'
+                      % (proc.pid, self.family, self.name, os.path.basename(pending).split('.')[1], timeout,
+                         time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())))
+            os.ftruncate(lock.fd, 0)
+            os.pwrite(lock.fd, holder.encode('utf-8') + b'\n', 0)
+            os.close(lock.fd)                      # closed, not unlocked: the timer's copy keeps the lock
+            lock.fd = None
 
 def check_content(mgr, content):
     if not isinstance(content, str) or not content.strip():
@@ -284,9 +237,10 @@ def _compare(mgr, content, path, include_in, enable_service):
 
 
 def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644, include_in=None,
-                enable_service=False):
+                enable_service=False, lock=None):
     """Apply phase. Returns a result dict; ``pending`` is set when the
-    controller must confirm within ``rollback_timeout`` seconds.
+    controller must confirm within ``rollback_timeout`` seconds; the timer then holds ``lock`` (the host lock
+    this run took) until the confirmation is done or the table restored.
 
     nft runs only where needed: none at all when the ruleset generation shows
     that nothing was committed since the record (otherwise one listing); in
@@ -300,7 +254,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     mgr.settled = []
     if check_mode:
         result, state = _compare(mgr, content, path, include_in, enable_service)
-        unsettled = sorted(t for t, s in mgr.runs().items() if 'pending' in s and t != token)
+        unsettled = sorted(t for t, s in runs(mgr).items() if 'pending' in s and t != token)
         result.update(settled=unsettled, changed=result['changed'] or bool(unsettled))
         if result['changed']:
             _preflight(mgr, path, state['persist'], result['file_changed'] or result['table_changed'])
@@ -342,7 +296,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     mgr.write_atomic(saved, content)
     pending = mgr.state_path('%s.pending' % token)
     mgr.write_atomic(pending, token)
-    mgr.start_watchdog(rollback_timeout, pending, restore, mgr.state_path('%s.rolledback' % token))
+    mgr.start_watchdog(rollback_timeout, pending, restore, mgr.state_path('%s.rolledback' % token), lock=lock)
     try:
         mgr.load_file(candidate, what)
     except PortwardenError:
@@ -436,7 +390,6 @@ def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, e
                               'run settled it (restored the table it had replaced) before applying its own, which is live '
                               'now; this run wrote no file. Run again to apply this run\'s rules.'
                               % (mgr.family, mgr.name, token), superseded=True)
-    _remove(pending + '.confirmed')
     if not content:
         content = read_text(saved)
         if content is None:

@@ -264,8 +264,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import TOKEN_RE, take_lock, try_lock
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_table import (
-    TOKEN_RE, TableManager, apply_table, cleanup_token, confirm_table, status_table)
+    TableManager, apply_table, cleanup_token, confirm_table, status_table)
 
 
 def run(module):
@@ -288,11 +289,18 @@ def run(module):
     persist = dict(include_in=params['include_in'], enable_service=params['enable_service'])
     if module.check_mode:
         return apply_table(mgr, params['content'], params['path'], 0, token, True, file_mode, **persist)
-    with HostLock('nft_table %s %s, %s phase' % (params['family'], params['name'], phase), timeout=params['lock_timeout']):
+    what = 'nft_table %s %s, %s phase of run %s' % (params['family'], params['name'], phase, token)
+    # The confirmation runs under the lock that this run's timer holds since the apply (it took it over).
+    lock = (try_lock(HostLock(what, timeout=0)) if phase == 'confirm'
+            else take_lock(mgr, what, params['lock_timeout'], HostLock))
+    try:
         if phase == 'confirm':
             return confirm_table(mgr, params['content'], params['path'], token, file_mode, **persist)
         timeout = params['rollback_timeout'] if params['_token'] else 0
-        return apply_table(mgr, params['content'], params['path'], timeout, token, False, file_mode, **persist)
+        return apply_table(mgr, params['content'], params['path'], timeout, token, False, file_mode, lock=lock, **persist)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def main():

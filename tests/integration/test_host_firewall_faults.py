@@ -178,17 +178,19 @@ def test_interrupted_controller_then_rerun_keeps_the_rerun_table(host, sig):
 # ---------------------------------------------------------------- interleaved phases
 def test_interleaved_phases_end_consistent(host):
     """Y apply, X apply, X confirm, Y confirm: X is live, in the file and the record; Y fails saying so."""
-    y = module_phase(host, {'content': TABLE % 7201, 'rollback_timeout': 4, '_token': 'aaaa0001'})
-    x = module_phase(host, {'content': TABLE % 7202, 'rollback_timeout': 4, '_token': 'bbbb0002'})
-    assert y['pending'] == 'aaaa0001' and x['pending'] == 'bbbb0002' and x['settled'] == ['aaaa0001']
     started = time.time()
+    y = module_phase(host, {'content': TABLE % 7201, 'rollback_timeout': 10, '_token': 'aaaa0001'})
+    # X waits for the host lock (Y's timer holds it) until Y's change is 5 s old and unconfirmed: abandoned, settled.
+    x = module_phase(host, {'content': TABLE % 7202, 'rollback_timeout': 10, '_token': 'bbbb0002'})
+    assert y['pending'] == 'aaaa0001' and x['pending'] == 'bbbb0002' and x['settled'] == ['aaaa0001']
+    assert 5 <= time.time() - started < 10
     assert module_phase(host, {'content': '', '_phase': 'confirm', '_token': 'bbbb0002'})['confirmed'] is True
     late = module_phase(host, {'content': '', '_phase': 'confirm', '_token': 'aaaa0001'})
     assert late['failed'] and late['superseded'] is True
     assert 'no longer pending' in late['msg'] and 'which is live now' in late['msg'] and 'wrote no file' in late['msg']
     live = list_table(host, 'inet', 'portwarden')
     assert 'tcp dport 7202 accept' in live and '7201' not in live
-    time.sleep(max(0.0, started + 6 - time.time()))     # past both timers
+    time.sleep(max(0.0, started + 12 - time.time()))    # past Y's timer's deadline
     assert list_table(host, 'inet', 'portwarden') == live
     assert host.read_file(os.path.join(host.tmpdir, 'phases.nft')) == TABLE % 7202
     assert state_files(host) == ['inet-portwarden.record']

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import nft_boot, nft_record, nft_table
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_boot, nft_record, nft_runs, nft_table
+from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 LISTING = '''table inet portwarden {
@@ -135,7 +136,7 @@ def make(tmp_path, monkeypatch, **kwargs):
     mgr = nft_table.TableManager(module, 'inet', 'portwarden', str(tmp_path / 'state'))
     timers = []
 
-    def watchdog(*args):
+    def watchdog(*args, lock=None):
         timers.append(args)
         module.events.append('timer')
     monkeypatch.setattr(mgr, 'start_watchdog', watchdog)
@@ -596,9 +597,67 @@ def test_timer_restores_when_not_confirmed(tmp_path, fake_nft):
     assert not os.path.exists(pending) and not os.path.exists(pending + '.expired')
 
 
-def test_timer_stands_down_when_confirmed(tmp_path, fake_nft):
-    proc, pending, _restore, outcome = run_timer(tmp_path, fake_nft, 3)
+def test_timer_stands_down_when_confirmed_once_the_confirmation_is_done(tmp_path, fake_nft):
+    proc, pending, _restore, outcome = run_timer(tmp_path, fake_nft, 1)
     time.sleep(0.3)
-    os.rename(pending, pending + '.confirmed')
+    os.rename(pending, pending + '.confirmed')           # the confirmation starts
+    time.sleep(1.5)                                      # past the timeout: a confirmation under way is waited for
+    assert proc.poll() is None and not (tmp_path / 'nft.log').exists()
+    os.unlink(pending + '.confirmed')                    # ... and done
     assert proc.wait(timeout=10) == 0
     assert not (tmp_path / 'nft.log').exists() and not os.path.exists(outcome)
+
+
+def test_the_timer_holds_the_host_lock_until_confirmed(tmp_path, monkeypatch):
+    """The apply hands the host lock to the timer: no other run takes it until the confirmation is done."""
+    lock_dir = str(tmp_path / 'run')
+    module = FakeModule(str(tmp_path))
+    module.get_bin_path = lambda name, required=False: shutil.which(name) or '/bin/' + name
+    mgr = nft_table.TableManager(module, 'inet', 'portwarden', str(tmp_path / 'state'))
+    os.makedirs(mgr.state_dir)
+    pending = mgr.state_path('aa11bb22.pending')
+    open(pending, 'w').close()
+    lock = HostLock('apply phase', directory=lock_dir).acquire()
+    mgr.start_watchdog(30, pending, mgr.state_path('aa11bb22.restore'), mgr.state_path('aa11bb22.rolledback'), lock=lock)
+    assert lock.fd is None                               # closed here, held by the timer
+    with pytest.raises(PortwardenError) as info:
+        HostLock('another run', directory=lock_dir, timeout=0.3).acquire()
+    assert 'the rollback timer of nft_table inet portwarden, run aa11bb22' in info.value.details['lock_holder']
+    os.rename(pending, pending + '.confirmed')
+    time.sleep(1.5)
+    with pytest.raises(PortwardenError):                 # still held while the confirmation writes
+        HostLock('another run', directory=lock_dir, timeout=0).acquire()
+    os.unlink(pending + '.confirmed')
+    HostLock('another run', directory=lock_dir, timeout=3).acquire().release()
+
+
+def test_take_lock_settles_an_abandoned_change_whose_timer_holds_the_lock(tmp_path):
+    mgr = nft_table.TableManager(FakeModule(str(tmp_path)), 'inet', 'portwarden', str(tmp_path / 'state'))
+    os.makedirs(mgr.state_dir)
+    young, old = mgr.state_path('aaaa0001.pending'), mgr.state_path('bbbb0002.pending')
+    for path in (young, old):
+        open(path, 'w').close()
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    attempts = []
+
+    class Busy(object):
+        def __init__(self, what, timeout):
+            self.what = what
+
+        def acquire(self):
+            attempts.append(self.what)
+            if len(attempts) < 3:
+                raise PortwardenError('busy', lock_holder='pid 1 (the rollback timer of run bbbb0002)')
+            return self
+    assert nft_runs.take_lock(mgr, 'apply', 10, Busy, sleep=lambda s: None).what == 'apply'
+    assert os.path.exists(old + '.settling') and not os.path.exists(old)      # taken: its timer lets go
+    assert os.path.exists(young)                                              # a live run's: left to confirm
+    with pytest.raises(PortwardenError) as info:
+        nft_runs.take_lock(mgr, 'apply', 0, lambda what, timeout: AlwaysBusy(), sleep=lambda s: None)
+    assert 'Another run holds the port-settings lock' in info.value.msg and 'Waited 0 s' in info.value.msg
+    assert 'nothing was changed' in info.value.msg and info.value.details == {'lock_holder': 'pid 7 (a test)'}
+
+
+class AlwaysBusy(object):
+    def acquire(self):
+        raise PortwardenError('busy', lock_holder='pid 7 (a test)')
