@@ -184,6 +184,7 @@ class TableManager(object):
             os.close(lock.fd)                      # closed, not unlocked: the timer's copy keeps the lock
             lock.fd = None
 
+
 def check_content(mgr, content):
     if not isinstance(content, str) or not content.strip():
         raise PortwardenError('content is empty: expected an nftables script that defines the table %s %s. Nothing was '

@@ -402,7 +402,7 @@ def test_missing_include_line_is_restored_without_reloading_the_table(tmp_path, 
     conf.write_text('# emptied by hand\n')
     module.calls[:] = []
     result = nft_table.apply_table(mgr, CONTENT, path, 30, 'cc33dd44', check_mode=False, include_in=str(conf),
-                                  enable_service=True)
+                                   enable_service=True)
     assert result['changed'] and not result['table_changed'] and result['include_changed'] and not timers
     assert result['systemd_running'] is False and result['service_changed'] is False   # no systemd here: left alone
     assert conf.read_text() == '# emptied by hand\ninclude "%s"\n' % path
@@ -413,7 +413,7 @@ def test_include_refuses_a_path_that_could_escape_the_line(setup):
     _module, mgr, _path, _timers = setup
     with pytest.raises(PortwardenError) as info:
         nft_table.apply_table(mgr, CONTENT, '/etc/x"\ninclude "/tmp/evil', 0, 'aa11bb22', check_mode=True,
-                             include_in='/etc/nftables.conf')
+                              include_in='/etc/nftables.conf')
     assert 'include line' in info.value.msg
 
 
