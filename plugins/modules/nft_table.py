@@ -241,6 +241,11 @@ settled:
   type: list
   elements: str
   sample: []
+timer_fired:
+  description: The confirmation came after the rollback timer had restored the previous table (the task failed).
+  returned: when the task failed for that reason
+  type: bool
+  sample: true
 superseded:
   description: The confirmation came after another run had settled this run's change (the task failed).
   returned: when the task failed for that reason
