@@ -105,7 +105,7 @@ def services(n):
 def role_expressions():
     """The role's expression for the nft_table content (model filter + template), from its tasks file, and the same
     expression without the template (the model alone)."""
-    with open(os.path.join(ROLE, 'tasks', 'main.yml')) as handle:
+    with open(os.path.join(ROLE, 'tasks', 'load.yml')) as handle:
         tasks = yaml.safe_load(handle)
     content = None
     for task in tasks:
@@ -113,10 +113,10 @@ def role_expressions():
         if 'content' in args:
             content = args['content']
     if not content or 'portwarden.nft.j2' not in content or 'host_firewall_model(' not in content:
-        raise RuntimeError('host_firewall tasks/main.yml: could not find the nft_table task and its content')
+        raise RuntimeError('host_firewall tasks/load.yml: could not find the nft_table task and its content')
     model = re.sub(r',\s*template=lookup\(.*\)\)', ')', content, flags=re.S)
     if 'template=' in model:
-        raise RuntimeError('host_firewall tasks/main.yml: could not take the template out of %r' % content)
+        raise RuntimeError('host_firewall tasks/load.yml: could not take the template out of %r' % content)
     return model, content
 
 
@@ -219,7 +219,7 @@ def direct_render(tmp, n):
     apply and the connection cost can still be measured on the file the role would write."""
     import jinja2
     sys.path.insert(0, os.path.join(benchlib.REPO, '.build', 'collections'))
-    from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
+    from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model
     with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
         defaults = yaml.safe_load(handle)
     options = dict((k[len('host_firewall_'):], defaults[k]) for k in (
@@ -247,7 +247,7 @@ def same_file(a, b):
 def model_growth(sizes=(1000, 2000, 4000)):
     """Seconds of the role's model filter (build_model) for growing source lists, and the fitted exponent."""
     sys.path.insert(0, os.path.join(benchlib.REPO, '.build', 'collections'))
-    from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
+    from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model
     times = []
     for n in sizes:
         t0 = time.perf_counter()

@@ -37,7 +37,7 @@ GRACE = 5
 class ActionModule(ActionBase):
 
     _VALID_ARGS = frozenset(('content', 'path', 'family', 'name', 'rollback_timeout', 'state_dir', 'mode', 'include_in',
-                             'enable_service'))
+                             'enable_service', 'lock_timeout'))
     # What the confirmation reports about the boot configuration it completed.
     _CONFIRM_KEYS = ('include_file', 'include_changed', 'systemd_running', 'service_changed')
     _supports_check_mode = True
@@ -81,16 +81,35 @@ class ActionModule(ActionBase):
             return None
         return result
 
+    @staticmethod
+    def _check_args(args):
+        """Refuse on the controller what would switch a guard off; return the rollback timeout."""
+        timeout = args.get('rollback_timeout', 30)
+        try:
+            timeout = int(str(timeout).strip()) if not isinstance(timeout, bool) else None
+        except (TypeError, ValueError):
+            timeout = None
+        if timeout is None or timeout < 0:
+            raise AnsibleActionFail('rollback_timeout: invalid value %r: expected a number of seconds, or 0 to apply without '
+                                    'the rollback. Nothing was changed.' % (args.get('rollback_timeout'),))
+        for option, optional, hint in (('path', False, ''), ('state_dir', True, ' (the rollback timer runs in /)'),
+                                       ('include_in', True, ' or auto')):
+            value = args.get(option)
+            if optional and (value in (None, '') or option == 'include_in' and value == 'auto'):
+                continue
+            if not isinstance(value, str) or not os.path.isabs(os.path.expanduser(value)):
+                raise AnsibleActionFail('%s: invalid value %r: expected an absolute path%s. Nothing was changed.'
+                                        % (option, value, hint))
+        if timeout == 0:
+            display.warning('nft_table: rollback_timeout is 0: the table is applied without the rollback timer, so rules '
+                            'that cut the management path are not undone by the host.')
+        return timeout
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        timeout = args.get('rollback_timeout', 30)
-        try:
-            timeout = int(timeout)
-        except (TypeError, ValueError):
-            raise AnsibleActionFail('rollback_timeout: invalid value %r: expected a number of seconds (0 disables the rollback).'
-                                    % (timeout,))
+        timeout = self._check_args(args)
         check_mode = self._play_context.check_mode
         token = os.urandom(8).hex()
         if timeout > 0 and not check_mode:
@@ -124,8 +143,9 @@ class ActionModule(ActionBase):
             result['changed'] = True
             result.update((key, confirmed[key]) for key in self._CONFIRM_KEYS if key in confirmed)
             return result
-        if confirmed is not None and not confirmed.get('rolled_back'):
+        if confirmed is not None and not confirmed.get('timer_fired'):
             result.update(failed=True, confirmed=False, msg='nft_table: confirming the new table failed: %s' % confirmed.get('msg'))
+            result.update((key, confirmed[key]) for key in ('rolled_back', 'superseded', 'lock_holder') if key in confirmed)
             return result
 
         # Phase 3: the timer fired (or is about to): reach the host again to learn the outcome.

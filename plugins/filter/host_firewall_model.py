@@ -11,7 +11,10 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
+from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model, check_role_paths
+
+# The role's variables that guard the rollback: checked here, with the role's names, before anything reaches the host.
+GUARDS = ('rollback_timeout', 'state_dir', 'nftables_conf', 'persist')
 
 
 def render_ruleset(template, model):
@@ -33,7 +36,10 @@ def render_ruleset(template, model):
 
 
 def host_firewall_model(services, template=None, **options):
+    guards = dict((key, options.pop(key)) for key in GUARDS if key in options)
     try:
+        if guards:
+            check_role_paths(**guards)
         model = build_model(services, **options)
     except PortwardenError as exc:
         raise AnsibleFilterError(exc.msg)

@@ -47,6 +47,7 @@ NFT_TABLE = dict(
     mode=dict(type='raw', default='0644'),
     include_in=dict(type='str'),
     enable_service=dict(type='bool', default=False),
+    lock_timeout=dict(type='int', default=120),
     _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
     _token=dict(type='str', no_log=False),
 )

@@ -15,12 +15,19 @@ description:
   - Loads an nftables script that replaces exactly one table (for example C(inet portwarden)) in one
     C(nft -f) transaction. The kernel takes the transaction whole or not at all, so a script with any
     error changes nothing (in check mode the script is checked with C(nft -c -f) instead). Other tables
-    are never read or changed, and the ruleset is never flushed; a script containing C(flush ruleset) is
-    refused.
+    are never read or changed, and the ruleset is never flushed; a script with a C(flush ruleset) statement is
+    refused (the words in a comment or a quoted string are not a statement).
   - "Lockout safe: before loading, the current table (or its absence) is saved and a detached rollback
     timer is started on the host. The action plugin then drops its connection, connects again and
     confirms. Without a confirmation within O(rollback_timeout) seconds, the host restores the saved
-    table by itself and the task fails with a message saying so."
+    table by itself and the task fails with a message saying so. The timer belongs to its run - it is keyed to
+    the token of the apply that armed it, and a later run first settles an earlier run that was never confirmed
+    (restores the table that run replaced, disarms its timer), so no timer restores over a newer table."
+  - "One apply at a time per host: the apply and the confirmation each hold the host lock
+    (C(/run/portwarden/apply.lock), shared with the collection's other modules that change the host), waiting
+    at most O(lock_timeout) seconds."
+  - "A failure after the load rolls the new table back (and puts back the files written) or says why it could not;
+    every failure message says what is live."
   - After the confirmation the script is written to O(path) (for loading at boot), a record of the
     loaded table is kept in O(state_dir), so that a run that changes nothing reports no change, and a
     table changed behind Ansible's back is loaded again; then, with O(include_in) and O(enable_service),
@@ -60,7 +67,7 @@ options:
     description:
       - Seconds the host waits for the controller to reach it again (through a new connection) and
         confirm, before it restores the previous table.
-      - V(0) applies without a rollback timer.
+      - V(0) applies without a rollback timer (the action plugin warns). A negative value is refused.
       - Should be greater than the connection timeout (C(ansible_timeout), 10 seconds by default),
         so that the controller has at least one complete attempt to reconnect.
     type: int
@@ -68,7 +75,9 @@ options:
   state_dir:
     description:
       - Directory on the host for the saved table, the rollback timer's files and the record of the
-        loaded table. Created with mode C(0700) if missing.
+        loaded table. Created with mode C(0700) if missing. Must be an absolute path.
+      - Files that an interrupted run left there are settled by the next run - a change that was never
+        confirmed is rolled back first (its timer disarmed), then its files are removed.
     type: path
     default: /var/lib/portwarden
   mode:
@@ -95,6 +104,13 @@ options:
       - Where systemd does not run (containers) nothing is done and RV(systemd_running) is V(false).
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for the host lock that serializes the applies of port settings and firewall on the host
+        (the apply and the confirmation of every run take it in turn). When another run holds it longer, the
+        task fails naming that run, and nothing is changed.
+    type: int
+    default: 120
   _phase:
     description:
       - Internal, set by the action plugin; do not set it.
@@ -188,7 +204,8 @@ confirmed:
   type: bool
   sample: true
 rolled_back:
-  description: Whether the host restored the previous table because no confirmation came in time.
+  description: Whether the previous table was restored - by the host's timer because no confirmation came in
+    time, or by the module after a write failed once the new table was loaded.
   returned: always
   type: bool
   sample: false
@@ -217,6 +234,28 @@ service_changed:
   returned: when O(enable_service=true)
   type: bool
   sample: false
+settled:
+  description: Tokens of earlier runs that were never confirmed and that this run rolled back (in check mode,
+    would roll back) before applying its own table.
+  returned: when the apply phase ran
+  type: list
+  elements: str
+  sample: []
+timer_fired:
+  description: The confirmation came after the rollback timer had restored the previous table (the task failed).
+  returned: when the task failed for that reason
+  type: bool
+  sample: true
+superseded:
+  description: The confirmation came after another run had settled this run's change (the task failed).
+  returned: when the task failed for that reason
+  type: bool
+  sample: true
+lock_holder:
+  description: Who held the host lock when the task gave up waiting for it (the task failed).
+  returned: when the task failed for that reason
+  type: str
+  sample: pid 4242 (nft_table inet portwarden, apply phase), since 2026-12-01 08:00:00 UTC
 nft_missing:
   description: The C(nft) binary was not found on the host (the task failed).
   returned: when the task failed for that reason
@@ -225,16 +264,15 @@ nft_missing:
 '''
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.nftables import (
+from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import TOKEN_RE, take_lock, try_lock
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_table import (
     TableManager, apply_table, cleanup_token, confirm_table, status_table)
-
-TOKEN_RE = re.compile(r'^[a-f0-9]{8,32}\Z')
 
 
 def run(module):
@@ -246,18 +284,29 @@ def run(module):
     token = params['_token'] or os.urandom(8).hex()
     if not TOKEN_RE.match(token):
         raise PortwardenError('invalid internal token %r.' % token)
-    persist = dict(include_in=params['include_in'], enable_service=params['enable_service'])
-    if phase == 'confirm':
-        return confirm_table(mgr, params['content'], params['path'], token, file_mode, **persist)
+    if params['rollback_timeout'] < 0:
+        raise PortwardenError('rollback_timeout: invalid value %d: expected 0 (no rollback) or a number of seconds. Nothing '
+                              'was changed.' % params['rollback_timeout'])
     if phase == 'status':
         result = status_table(mgr, token)
         if not result['waiting']:
             cleanup_token(mgr, token)
         return result
-    timeout = params['rollback_timeout'] if params['_token'] else 0
-    if timeout < 0:
-        raise PortwardenError('invalid rollback_timeout %d: expected 0 (no rollback) or a number of seconds.' % timeout)
-    return apply_table(mgr, params['content'], params['path'], timeout, token, module.check_mode, file_mode, **persist)
+    persist = dict(include_in=params['include_in'], enable_service=params['enable_service'])
+    if module.check_mode:
+        return apply_table(mgr, params['content'], params['path'], 0, token, True, file_mode, **persist)
+    what = 'nft_table %s %s, %s phase of run %s' % (params['family'], params['name'], phase, token)
+    # The confirmation runs under the lock that this run's timer holds since the apply (it took it over).
+    lock = (try_lock(HostLock(what, timeout=0)) if phase == 'confirm'
+            else take_lock(mgr, what, params['lock_timeout'], HostLock))
+    try:
+        if phase == 'confirm':
+            return confirm_table(mgr, params['content'], params['path'], token, file_mode, **persist)
+        timeout = params['rollback_timeout'] if params['_token'] else 0
+        return apply_table(mgr, params['content'], params['path'], timeout, token, False, file_mode, lock=lock, **persist)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def main():

@@ -115,8 +115,6 @@ def test_port_modules_carry_their_own_host_code(payloads, module):
         assert 'module_utils/procnet.py' not in carried
 
 
-@pytest.mark.xfail(strict=True, reason='nftables.py still imports catalogue.py; stream s-nft moves the firewall model to '
-                                       'plugin_utils/firewall_model.py (issue 12 item 4): then drop this marker')
 def test_nft_table_carries_no_catalogue_or_firewall_model(payloads):
     carried = names(payloads['nft_table'])
     for name in carried:

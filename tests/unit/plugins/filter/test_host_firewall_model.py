@@ -31,6 +31,9 @@ def test_filter_returns_the_model():
     ('not a list', {}, ['host_firewall_services']),
     ([], {'log_rate': '5/fortnight'}, ['host_firewall_log_rate', '5/fortnight']),
     ([], {'unknown_option': 1}, ['host_firewall_model', 'unknown_option']),
+    ([], {'rollback_timeout': -3, 'state_dir': '/var/lib/x'}, ['host_firewall_rollback_timeout', '-3']),
+    ([], {'rollback_timeout': 30, 'state_dir': 'rel'}, ['host_firewall_state_dir', "'rel'"]),
+    ([], {'allow_ping': 'sometimes'}, ['host_firewall_allow_ping', 'sometimes']),
 ])
 def test_filter_errors_name_the_entry_and_the_field(services, kwargs, words):
     with pytest.raises(AnsibleFilterError) as info:

@@ -1,0 +1,203 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The host_firewall model, built on the controller from the service catalogue.
+
+:func:`build_model` turns the role's variables into the model that the role's
+template renders. Every value that reaches the ruleset is checked here against
+a strict pattern or a closed list, so no variable can add a line or a
+statement to the ruleset. :func:`check_role_paths` refuses the values that
+would switch a guard off (a negative rollback timeout, relative paths).
+Nothing here is shipped to a host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+
+from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
+
+from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import safe_path
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
+
+POLICIES = ('accept', 'drop')
+LOG_PREFIX_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9 _.:=-]{0,39}\Z')
+LOG_RATE_RE = re.compile(r'^([1-9][0-9]{0,5})/(second|minute|hour|day)\Z')
+UNIT_TIMEOUT = {'second': '1s', 'minute': '1m', 'hour': '1h', 'day': '1d'}
+_BOOL_WORDS = ', '.join(sorted(str(b) for b in BOOLEANS if isinstance(b, str)))
+
+
+def _bool(value, what):
+    """A boolean as the argument spec accepts it: true/false, yes/no, on/off, 1/0 (also as strings, as -e gives them)."""
+    if isinstance(value, (bool, str, int, float)) and not (isinstance(value, float) and value not in (0.0, 1.0)):
+        try:
+            return boolean(value.strip() if isinstance(value, str) else value, strict=True)
+        except TypeError:
+            pass
+    raise PortwardenError('%s: invalid value %r: expected a boolean (true or false; as text one of %s).'
+                          % (what, value, _BOOL_WORDS))
+
+
+def _choice(value, allowed, what):
+    if value in allowed:
+        return value
+    raise PortwardenError('%s: invalid value %r: allowed values are %s.' % (what, value, ', '.join(allowed)))
+
+
+def _rate(text, what, regex=LOG_RATE_RE):
+    if isinstance(text, str):
+        match = regex.match(text)
+        if match:
+            return {'text': text, 'count': int(match.group(1)), 'unit': match.group(2), 'timeout': UNIT_TIMEOUT[match.group(2)]}
+    raise PortwardenError('%s: invalid rate %r: expected N/second, N/minute, N/hour or N/day, for example 5/minute.' % (what, text))
+
+
+def _set_id(index, service):
+    safe = re.sub(r'[^a-z0-9]+', '_', service['name'].lower()).strip('_')[:24] or 'x'
+    return 'svc%d_%s_%s' % (index + 1, safe, service['proto'])
+
+
+def _sources(values, what):
+    networks = normalize_sources(values, what)
+    return ([str(n) for n in networks if n.version == 4], [str(n) for n in networks if n.version == 6])
+
+
+def _interval(text):
+    """(first, last, version, text) of a network in canonical form ("10.0.0.0/29", "2001:db8::/32")."""
+    address, _sep, prefix = text.partition('/')
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    try:
+        start = int.from_bytes(socket.inet_pton(family, address), 'big')
+        bits = 128 if family == socket.AF_INET6 else 32
+        size = 1 << (bits - int(prefix if prefix else bits))
+    except (OSError, ValueError):
+        size = None
+    if size is None or start % size:
+        net = ipaddress.ip_network(text)          # not canonical: the slow, strict parser
+        return int(net.network_address), int(net.broadcast_address), net.version, str(net)
+    return start, start + size - 1, 6 if family == socket.AF_INET6 else 4, text
+
+
+def _summarize(version, first, last):
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    return [str(n) for n in ipaddress.summarize_address_range(cls(first), cls(last))]
+
+
+def collapse(networks):
+    """Merge overlapping and adjacent networks (an interval set refuses overlapping elements).
+
+    The same list as ``ipaddress.collapse_addresses`` gives (the fewest
+    networks that cover the same addresses, in order), for networks of one
+    family, computed on integer intervals: 100,000 networks take a fraction of
+    a second. A network that nothing merges with is returned as given.
+    """
+    if not networks:
+        return []
+    items = sorted((_interval(text) for text in networks), key=lambda item: (item[0], -item[1]))
+    out = []
+    first, last, version, text = items[0]
+    for start, end, _version, item_text in items[1:]:
+        if start <= last + 1:                     # overlapping or adjacent: one run
+            last = max(last, end)
+            text = None
+            continue
+        out.extend([text] if text is not None else _summarize(version, first, last))
+        first, last, text = start, end, item_text
+    out.extend([text] if text is not None else _summarize(version, first, last))
+    return out
+
+
+def _service_item(index, service):
+    # The source lists become the set elements as text, ready for the template: a model of 100,000 sources
+    # is then a handful of strings, which Ansible stores and templates at once.
+    item = dict((k, v) for k, v in service.items() if k not in ('sources', 'sources_v4', 'sources_v6'))
+    item['id'] = _set_id(index, service)
+    item['nft_port'] = str(service['start']) if service['start'] == service['end'] else '%d-%d' % (service['start'], service['end'])
+    item['any_source'] = not service['sources']
+    item['source_count'] = len(service['sources'])
+    item['elements_v4'] = ', '.join(collapse(service['sources_v4']))
+    item['elements_v6'] = ', '.join(collapse(service['sources_v6']))
+    item['rate'] = (_rate(service['rate_limit'], 'host_firewall_services: %s' % service['name'], regex=RATE_RE)
+                    if service['rate_limit'] else None)
+    return item
+
+
+def _management(management_ports, management_sources):
+    if management_ports is None:
+        management_ports = []
+    if not isinstance(management_ports, (list, tuple)):
+        management_ports = [management_ports]
+    try:
+        ports = PortSet.parse(list(management_ports)) if management_ports else PortSet([])
+    except PortwardenError as exc:
+        raise PortwardenError('host_firewall_management_ports: %s' % exc.msg)
+    mgmt_v4, mgmt_v6 = _sources(management_sources, 'host_firewall_management_sources')
+    mgmt_v4, mgmt_v6 = collapse(mgmt_v4), collapse(mgmt_v6)
+    return {
+        'ports': ','.join(str(r.start) if r.start == r.end else '%d-%d' % (r.start, r.end) for r in ports.ranges),
+        'elements_v4': ', '.join(mgmt_v4),
+        'elements_v6': ', '.join(mgmt_v6),
+        'any_source': not (mgmt_v4 or mgmt_v6),
+    }
+
+
+def build_model(services, management_ports=None, management_sources=None, allow_ping=True, dhcpv6_client=True,
+                log=True, log_prefix='portwarden', log_rate='5/minute', forward_policy='drop', output_policy='accept',
+                rules_path='/etc/portwarden/portwarden.nft', filter_published=True):
+    """Validate everything the template renders; return the model it renders from.
+
+    Raises PortwardenError naming the variable (and for the catalogue, the
+    entry and the field) and what is allowed.
+    """
+    try:
+        normalized = normalize_services(services)
+    except PortwardenError as exc:
+        raise PortwardenError('host_firewall_services: %s' % exc.msg)
+    prefix = log_prefix
+    if not isinstance(prefix, str) or not LOG_PREFIX_RE.match(prefix):
+        raise PortwardenError('host_firewall_log_prefix: invalid value %r: use 1-40 letters, digits, spaces, "_", ".", ":", "=" '
+                              'or "-", starting with a letter or digit.' % (log_prefix,))
+    return {
+        'services': [_service_item(index, service) for index, service in enumerate(normalized)],
+        'management': _management(management_ports, management_sources),
+        'allow_ping': _bool(allow_ping, 'host_firewall_allow_ping'),
+        'dhcpv6_client': _bool(dhcpv6_client, 'host_firewall_dhcpv6_client'),
+        'log': _bool(log, 'host_firewall_log'),
+        'log_prefix': prefix.rstrip(),
+        'log_rate': _rate(log_rate, 'host_firewall_log_rate'),
+        'forward_policy': _choice(forward_policy, POLICIES, 'host_firewall_forward_policy'),
+        'filter_published': _bool(filter_published, 'host_firewall_filter_published'),
+        'output_policy': _choice(output_policy, POLICIES, 'host_firewall_output_policy'),
+        'rules_path': safe_path(rules_path, 'host_firewall_rules_path'),
+    }
+
+
+def check_role_paths(rollback_timeout=30, state_dir='/var/lib/portwarden', nftables_conf='', persist=True):
+    """The role's guards, checked on the controller (the action plugin warns about a timeout of 0).
+
+    A negative rollback timeout or a relative state directory would switch
+    the rollback off without a word (the timer runs in ``/``); a relative
+    nftables.conf would be written next to wherever the module runs.
+    """
+    try:
+        timeout = None if isinstance(rollback_timeout, bool) else int(str(rollback_timeout).strip())
+    except (TypeError, ValueError):
+        timeout = None
+    if timeout is None or timeout < 0:
+        raise PortwardenError('host_firewall_rollback_timeout: invalid value %r: expected a number of seconds (greater than the '
+                              'connection timeout, 30 by default), or 0 to apply without the rollback that protects against a '
+                              'lockout. Nothing was changed.' % (rollback_timeout,))
+    if not isinstance(state_dir, str) or not os.path.isabs(state_dir):
+        raise PortwardenError('host_firewall_state_dir: invalid value %r: expected an absolute path (the rollback timer runs in /, '
+                              'a relative directory would disable it). Nothing was changed.' % (state_dir,))
+    if nftables_conf and _bool(persist, 'host_firewall_persist'):
+        if not isinstance(nftables_conf, str) or not os.path.isabs(nftables_conf):
+            raise PortwardenError('host_firewall_nftables_conf: invalid value %r: expected an absolute path, or "" for the '
+                                  "distribution's own file. Nothing was changed." % (nftables_conf,))
+    return timeout
