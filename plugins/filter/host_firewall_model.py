@@ -12,6 +12,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.nftables import build_model
+from ansible_collections.portwarden.ports.plugins.plugin_utils.scan_model import scan_model
+
+SCAN_OPTIONS = ('scan_detect', 'scan_threshold', 'scan_window', 'scan_ban', 'scan_allow', 'unban')
 
 
 def render_ruleset(template, model):
@@ -33,8 +36,13 @@ def render_ruleset(template, model):
 
 
 def host_firewall_model(services, template=None, **options):
+    scan = dict((key, options.pop(key)) for key in SCAN_OPTIONS if key in options)
     try:
         model = build_model(services, **options)
+        model['scan'] = scan_model(
+            detect=scan.get('scan_detect', True), threshold=scan.get('scan_threshold', 20),
+            window=scan.get('scan_window', 60), ban=scan.get('scan_ban', 600), allow=scan.get('scan_allow'),
+            management_sources=options.get('management_sources'), unban=scan.get('unban'))
     except PortwardenError as exc:
         raise AnsibleFilterError(exc.msg)
     except TypeError as exc:

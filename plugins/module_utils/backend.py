@@ -97,7 +97,18 @@ def port_info(module):
             sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
             sockstat=module.get_bin_path('sockstat', required=system() == 'FreeBSD') or 'sockstat')
     from ansible_collections.portwarden.ports.plugins.module_utils import portinfo  # pylint: disable=import-outside-toplevel
-    return portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
+    report = portinfo.gather(processes=params['processes'], services=params['services'], top=params['top'])
+    report['firewall'] = firewall_state(module)
+    return report
+
+
+def firewall_state(module):
+    """The portwarden table's bans and drop counters (both None without nft or the table)."""
+    from ansible_collections.portwarden.ports.plugins.module_utils import nft_dynamic  # pylint: disable=import-outside-toplevel
+    nft = module.get_bin_path('nft')
+    if not nft:
+        return {'banned': None, 'counters': None}
+    return nft_dynamic.DynamicState(_runner(module), nft).audit()
 
 
 def exit(module, result):

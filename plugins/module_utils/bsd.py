@@ -25,7 +25,6 @@ from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 from ansible_collections.portwarden.ports.plugins.module_utils import fileio
-from ansible_collections.portwarden.ports.plugins.module_utils import linux
 from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils import windows
 

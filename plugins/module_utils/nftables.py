@@ -30,6 +30,7 @@ import tempfile
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import write_file_atomic
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
@@ -562,8 +563,13 @@ def _check_content(mgr, content):
                               '(Docker, Kubernetes, libvirt). Replace only the table %s %s.' % (mgr.family, mgr.name))
 
 
+def _declared(script, bans):
+    """The part of ``bans`` whose sets ``script`` declares (elements of other sets cannot be added to it)."""
+    return dict((name, items) for name, items in bans.items() if ('set %s {' % name) in script)
+
+
 def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644, include_in=None,
-                enable_service=False):
+                enable_service=False, keep_sets=(), unban=()):
     """Apply phase. Returns a result dict; ``pending`` is set when the
     controller must confirm within ``rollback_timeout`` seconds.
 
@@ -593,10 +599,20 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     else:
         before, before_header = (live or ''), 'nft list table %s %s' % (mgr.family, mgr.name)
     diff = {'before': before, 'after': content, 'before_header': before_header, 'after_header': path}
+    release = [nft_dynamic.ban_key(source) for source in unban]
+    bans = {}
+    if release or (keep_sets and live is not None and table_changed):
+        bans = nft_dynamic.DynamicState(lambda argv: mgr.module.run_command(argv, check_rc=False), mgr.nft,
+                                        mgr.family, mgr.name).bans()
+    kept = dict((name, items) for name, items in bans.items() if name in keep_sets)
+    release_text = nft_dynamic.release_script(mgr.family, mgr.name, bans, release)
+    released = sorted(set('%s%s' % (value, '/64' if name == 'banned_v6' else '') for name, value in release
+                          if any(v == value for v, dummy in bans.get(name, []))))
     if persist.get('include_diff'):
         diff = [diff, persist['include_diff']] if (table_changed or file_changed) else persist['include_diff']
     result = {
-        'changed': table_changed or file_changed or persist['changed'],
+        'changed': table_changed or file_changed or persist['changed'] or bool(release_text),
+        'released': released,
         'table_changed': table_changed,
         'file_changed': file_changed,
         'drifted': drifted,
@@ -616,14 +632,19 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
         return result
 
     mgr.ensure_state_dir()
+    if release_text and not table_changed:
+        mgr.load_file(mgr.scratch(release_text), 'the release of %s from the ban sets' % ', '.join(released))
     if table_changed:
-        candidate = mgr.scratch(content)
+        # The replacement deletes the table and every element packets added: the bans go over with their time left.
+        carry = nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(content, kept), release)
+        candidate = mgr.scratch(content + carry)
         if rollback_timeout > 0:
             restore = mgr.state_path('%s.restore' % token)
             if live is None:
                 mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, None))
             elif not drifted and record is not None and on_disk is not None and content_digest(on_disk) == record.digest:
-                mgr.write_atomic(restore, on_disk)    # the script that loaded the current table: known to load
+                # the script that loaded the current table (known to load), and the bans it holds now
+                mgr.write_atomic(restore, on_disk + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(on_disk, bans)))
             else:
                 mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live))
                 mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))

@@ -95,6 +95,22 @@ options:
       - Where systemd does not run (containers) nothing is done and RV(systemd_running) is V(false).
     type: bool
     default: false
+  keep_sets:
+    description:
+      - Names of dynamic sets of the table whose elements survive a replacement of the table, each with the time it
+        had left (the P(portwarden.ports.host_firewall#role) role keeps its ban sets V(banned_v4) and V(banned_v6)).
+      - Elements of a set that the new content does not declare are not carried over.
+    type: list
+    elements: str
+    default: []
+  unban:
+    description:
+      - Sources to release from the ban sets V(banned_v4) and V(banned_v6) before their time runs out (IPv4
+        addresses, and IPv6 addresses or /64 networks; an IPv6 source is banned with its /64).
+      - A source that is not banned is no change. Released sources are returned in RV(released).
+    type: list
+    elements: str
+    default: []
   _phase:
     description:
       - Internal, set by the action plugin; do not set it.
@@ -164,9 +180,22 @@ EXAMPLES = r'''
     path: /etc/portwarden/portwarden.nft
     include_in: auto
     enable_service: true
+
+- name: Replace the table, keep the sources it has banned, and release one of them early
+  portwarden.ports.nft_table:
+    content: "{{ lookup('ansible.builtin.template', 'portwarden.nft.j2') }}"
+    path: /etc/portwarden/portwarden.nft
+    keep_sets: [banned_v4, banned_v6]
+    unban: [192.0.2.10, "2001:db8:1:2::/64"]
 '''
 
 RETURN = r'''
+released:
+  description: The sources that O(unban) released (or in check mode would release); IPv6 ones as their /64.
+  returned: success, in the apply phase
+  type: list
+  elements: str
+  sample: ["192.0.2.10", "2001:db8:1:2::/64"]
 table_changed:
   description: Whether the live table was (or in check mode would be) replaced.
   returned: always
@@ -256,7 +285,8 @@ def run(module):
     timeout = params['rollback_timeout'] if params['_token'] else 0
     if timeout < 0:
         raise PortwardenError('invalid rollback_timeout %d: expected 0 (no rollback) or a number of seconds.' % timeout)
-    return apply_table(mgr, params['content'], params['path'], timeout, token, module.check_mode, file_mode, **persist)
+    return apply_table(mgr, params['content'], params['path'], timeout, token, module.check_mode, file_mode,
+                       keep_sets=params['keep_sets'], unban=params['unban'], **persist)
 
 
 def main():
@@ -271,6 +301,8 @@ def main():
             mode=dict(type='raw', default='0644'),
             include_in=dict(type='str'),
             enable_service=dict(type='bool', default=False),
+            keep_sets=dict(type='list', elements='str', default=[]),
+            unban=dict(type='list', elements='str', default=[]),
             _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
             _token=dict(type='str', no_log=False),
         ),
