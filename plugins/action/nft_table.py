@@ -37,7 +37,7 @@ GRACE = 5
 class ActionModule(ActionBase):
 
     _VALID_ARGS = frozenset(('content', 'path', 'family', 'name', 'rollback_timeout', 'state_dir', 'mode', 'include_in',
-                             'enable_service', 'lock_timeout'))
+                             'enable_service', 'lock_timeout', 'keep_sets', 'unban'))
     # What the confirmation reports about the boot configuration it completed.
     _CONFIRM_KEYS = ('include_file', 'include_changed', 'systemd_running', 'service_changed')
     _supports_check_mode = True

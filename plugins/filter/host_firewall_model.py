@@ -13,6 +13,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model, check_role_paths
 
+from ansible_collections.portwarden.ports.plugins.plugin_utils.scan_model import scan_model
+
+SCAN_OPTIONS = ('scan_detect', 'scan_threshold', 'scan_window', 'scan_ban', 'scan_allow', 'unban')
 # The role's variables that guard the rollback: checked here, with the role's names, before anything reaches the host.
 GUARDS = ('rollback_timeout', 'state_dir', 'nftables_conf', 'persist')
 
@@ -37,10 +40,15 @@ def render_ruleset(template, model):
 
 def host_firewall_model(services, template=None, **options):
     guards = dict((key, options.pop(key)) for key in GUARDS if key in options)
+    scan = dict((key, options.pop(key)) for key in SCAN_OPTIONS if key in options)
     try:
         if guards:
             check_role_paths(**guards)
         model = build_model(services, **options)
+        model['scan'] = scan_model(
+            detect=scan.get('scan_detect', True), threshold=scan.get('scan_threshold', 20),
+            window=scan.get('scan_window', 60), ban=scan.get('scan_ban', 600), allow=scan.get('scan_allow'),
+            management_sources=options.get('management_sources'), unban=scan.get('unban'))
     except PortwardenError as exc:
         raise AnsibleFilterError(exc.msg)
     except TypeError as exc:

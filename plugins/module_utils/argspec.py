@@ -48,6 +48,8 @@ NFT_TABLE = dict(
     include_in=dict(type='str'),
     enable_service=dict(type='bool', default=False),
     lock_timeout=dict(type='int', default=120),
+    keep_sets=dict(type='list', elements='str', default=[]),
+    unban=dict(type='list', elements='str', default=[]),
     _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
     _token=dict(type='str', no_log=False),
 )

@@ -28,6 +28,7 @@ import time
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
     read_text, remove_stale_temps, writable_directory, write_file_atomic)
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import apply_persistence, plan_persistence, public
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import (
     Record, content_digest, normalize_listing, restore_script, ruleset_generation)
@@ -237,8 +238,31 @@ def _compare(mgr, content, path, include_in, enable_service):
     return result, state
 
 
+def _declared(script, bans):
+    """The part of ``bans`` whose sets ``script`` declares (elements of other sets cannot be added to it)."""
+    return dict((name, items) for name, items in bans.items() if ('set %s {' % name) in (script or ''))
+
+
+def _dynamic(mgr, content, keep_sets, unban, result, live):
+    """Bans to carry over a replacement and to release: (release script, released sources, carry-over lines,
+    the bans now). Reads the ban sets only when there is something to do with them."""
+    release = [nft_dynamic.ban_key(source) for source in unban]
+    bans = {}
+    if release or (keep_sets and live is not None and result['table_changed']):
+        bans = nft_dynamic.DynamicState(lambda argv: mgr.module.run_command(argv, check_rc=False), mgr.nft,
+                                        mgr.family, mgr.name).bans()
+    release_text = nft_dynamic.release_script(mgr.family, mgr.name, bans, release)
+    released = sorted(set('%s%s' % (value, '/64' if name == 'banned_v6' else '') for name, value in release
+                          if any(v == value for v, dummy in bans.get(name, []))))
+    kept = dict((name, items) for name, items in bans.items() if name in keep_sets)
+    carry = nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(content, kept), release)
+    result['released'] = released
+    result['changed'] = result['changed'] or bool(release_text)
+    return release_text, carry, bans
+
+
 def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644, include_in=None,
-                enable_service=False, lock=None):
+                enable_service=False, lock=None, keep_sets=(), unban=()):
     """Apply phase. Returns a result dict; ``pending`` is set when the
     controller must confirm within ``rollback_timeout`` seconds; the timer then holds ``lock`` (the host lock
     this run took) until the confirmation is done or the table restored.
@@ -255,6 +279,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     mgr.settled = []
     if check_mode:
         result, state = _compare(mgr, content, path, include_in, enable_service)
+        _dynamic(mgr, content, keep_sets, unban, result, state['live'])
         unsettled = sorted(t for t, s in runs(mgr).items() if 'pending' in s and t != token)
         result.update(settled=unsettled, changed=result['changed'] or bool(unsettled))
         if result['changed']:
@@ -266,6 +291,11 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     remove_stale_temps(os.path.dirname(path))
     result, state = _compare(mgr, content, path, include_in, enable_service)
     record, live, on_disk = state['record'], state['live'], state['on_disk']
+    release_text, carry, bans = _dynamic(mgr, content, keep_sets, unban, result, live)
+    if release_text and not result['table_changed']:
+        mgr.load_file(mgr.scratch(release_text), 'the release of %s from the ban sets' % ', '.join(result['released']))
+        if not (result['file_changed'] or state['persist']['changed']):
+            return result
     if not result['changed']:
         if state['listed'] and state['generation'] and record is not None:
             # Remember that this listing matched: the next run needs no nft at all unless something is committed.
@@ -278,7 +308,8 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
         commit(mgr, content, path, file_mode, state['persist'], Record(digest, state['generation'], live or ''),
                undo=None, on_disk=on_disk)
         return result
-    candidate = mgr.scratch(content)
+    # The replacement deletes the table and every element packets added: the bans go over with their time left.
+    candidate = mgr.scratch(content + carry)
     if rollback_timeout <= 0:
         mgr.load_file(candidate, what)
         commit(mgr, content, path, file_mode, state['persist'], _loaded(mgr, digest),
@@ -288,9 +319,11 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     if live is None:
         mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, None))
     elif not result['drifted'] and record is not None and on_disk is not None and content_digest(on_disk) == record.digest:
-        mgr.write_atomic(restore, on_disk)    # the script that loaded the current table: known to load
+        # the script that loaded the current table (known to load), and the bans it holds now
+        mgr.write_atomic(restore, on_disk + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(on_disk, bans)))
     else:
-        mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live))
+        mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live)
+                         + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(live, bans)))
         mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
     # The confirmation commits this copy, so the controller need not send the content a second time.
     saved = mgr.state_path('%s.candidate' % token)

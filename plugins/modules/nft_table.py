@@ -111,6 +111,22 @@ options:
         task fails naming that run, and nothing is changed.
     type: int
     default: 120
+  keep_sets:
+    description:
+      - Names of dynamic sets of the table whose elements survive a replacement of the table, each with the time it
+        had left (the P(portwarden.ports.host_firewall#role) role keeps its ban sets V(banned_v4) and V(banned_v6)).
+      - Elements of a set that the new content does not declare are not carried over.
+    type: list
+    elements: str
+    default: []
+  unban:
+    description:
+      - Sources to release from the ban sets V(banned_v4) and V(banned_v6) before their time runs out (IPv4
+        addresses, and IPv6 addresses or /64 networks; an IPv6 source is banned with its /64).
+      - A source that is not banned is no change. Released sources are returned in RV(released).
+    type: list
+    elements: str
+    default: []
   _phase:
     description:
       - Internal, set by the action plugin; do not set it.
@@ -180,9 +196,22 @@ EXAMPLES = r'''
     path: /etc/portwarden/portwarden.nft
     include_in: auto
     enable_service: true
+
+- name: Replace the table, keep the sources it has banned, and release one of them early
+  portwarden.ports.nft_table:
+    content: "{{ lookup('ansible.builtin.template', 'portwarden.nft.j2') }}"
+    path: /etc/portwarden/portwarden.nft
+    keep_sets: [banned_v4, banned_v6]
+    unban: [192.0.2.10, "2001:db8:1:2::/64"]
 '''
 
 RETURN = r'''
+released:
+  description: The sources that O(unban) released (or in check mode would release); IPv6 ones as their /64.
+  returned: success, in the apply phase
+  type: list
+  elements: str
+  sample: ["192.0.2.10", "2001:db8:1:2::/64"]
 table_changed:
   description: Whether the live table was (or in check mode would be) replaced.
   returned: always
@@ -293,8 +322,9 @@ def run(module):
             cleanup_token(mgr, token)
         return result
     persist = dict(include_in=params['include_in'], enable_service=params['enable_service'])
+    dynamic = dict(keep_sets=params['keep_sets'], unban=params['unban'])
     if module.check_mode:
-        return apply_table(mgr, params['content'], params['path'], 0, token, True, file_mode, **persist)
+        return apply_table(mgr, params['content'], params['path'], 0, token, True, file_mode, **dict(persist, **dynamic))
     what = 'nft_table %s %s, %s phase of run %s' % (params['family'], params['name'], phase, token)
     # The confirmation runs under the lock that this run's timer holds since the apply (it took it over).
     lock = (try_lock(HostLock(what, timeout=0)) if phase == 'confirm'
@@ -303,7 +333,8 @@ def run(module):
         if phase == 'confirm':
             return confirm_table(mgr, params['content'], params['path'], token, file_mode, **persist)
         timeout = params['rollback_timeout'] if params['_token'] else 0
-        return apply_table(mgr, params['content'], params['path'], timeout, token, False, file_mode, lock=lock, **persist)
+        return apply_table(mgr, params['content'], params['path'], timeout, token, False, file_mode, lock=lock,
+                           **dict(persist, **dynamic))
     finally:
         if lock is not None:
             lock.release()
