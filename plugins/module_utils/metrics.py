@@ -9,12 +9,11 @@ onto the host and runs :func:`main` from a systemd timer, so the metrics come
 from exactly the code port_info runs (:func:`portinfo.gather`). The text is
 written atomically into node_exporter's textfile directory.
 
-The firewall metrics come from named objects of the collection's own table
-(``inet portwarden``), read with ``nft -j list table``: every counter named
-``drop_<reason>`` is ``portwarden_firewall_drops_total{reason="<reason>"}``,
-and the elements of every set whose name starts with ``banned`` are
-``portwarden_banned_sources``. Nothing is emitted for them while the table has
-no such objects (the scan defense that will create them does not exist yet).
+The firewall metrics come from the host_firewall table (``inet portwarden``),
+read as port_info reads it (nft_dynamic): each named drop counter is
+``portwarden_firewall_drops_total{reason="<reason>"}`` and the sources in the
+ban sets are ``portwarden_banned_sources``. Neither is emitted without nft or
+without the table.
 Pure apart from :func:`read_firewall` and :func:`main`.
 """
 
@@ -29,13 +28,10 @@ import time
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text, remove_stale_temps, write_file_atomic
-from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, nft_dynamic, portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils.report import CONFLICT_ORDER
 
 FILE_NAME = 'portwarden.prom'
-TABLE = ('inet', 'portwarden')
-DROP_PREFIX = 'drop_'
-BANNED_PREFIX = 'banned'
 NFT_PATHS = ('/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft')
 CONFIG_KEYS = ('services', 'top', 'conntrack_warn_percent', 'textfile_dir')
 
@@ -78,37 +74,20 @@ def destination(item):
     return '[%s]:%d' % (address, item['port']) if ':' in address else '%s:%d' % (address, item['port'])
 
 
-def firewall_objects(listing):
-    """(drops by reason, banned source count) from ``nft -j list table`` output; None where the table has none."""
-    drops = {}
-    banned = None
-    for entry in (listing or {}).get('nftables', []):
-        counter = entry.get('counter')
-        if counter and str(counter.get('name', '')).startswith(DROP_PREFIX):
-            reason = counter['name'][len(DROP_PREFIX):]
-            drops[reason] = drops.get(reason, 0) + int(counter.get('packets', 0))
-        nft_set = entry.get('set')
-        if nft_set and str(nft_set.get('name', '')).startswith(BANNED_PREFIX):
-            banned = (banned or 0) + len(nft_set.get('elem') or [])
-    return (drops or None), banned
-
-
 def read_firewall(run=None, nft=None):
-    """The collection table's drop counters and banned sources; (None, None) without nft or without the table."""
+    """The host_firewall table's drops by reason (its named counters) and the number of banned sources.
+
+    Read with nft_dynamic (the two ban sets and the counters, never the whole table, which can hold 100,000
+    sources); (None, None) without nft or without the table.
+    """
     nft = nft or next((path for path in NFT_PATHS if os.access(path, os.X_OK)), None)
     if nft is None:
         return None, None
-    run = run or _run
-    argv = [nft, '-j', 'list', 'table', TABLE[0], TABLE[1]]
-    rc, out, err = run(argv)
-    if rc != 0:
-        if 'No such file or directory' in err or 'does not exist' in err:
-            return None, None
-        raise PortwardenError('%s failed (rc=%d): %s' % (' '.join(argv), rc, err.strip()))
-    try:
-        return firewall_objects(json.loads(out))
-    except ValueError as exc:
-        raise PortwardenError('%s printed no JSON: %s' % (' '.join(argv), exc))
+    state = nft_dynamic.DynamicState(run or _run, nft).audit()
+    if state['counters'] is None:
+        return None, None
+    drops = dict((reason, value['packets']) for reason, value in state['counters'].items())
+    return (drops or None), len(state['banned'] or [])
 
 
 def _run(argv):
@@ -150,7 +129,7 @@ def render(report, drops=None, banned=None, success=True, now=None):
                         table['max'])
     for reason in sorted(drops or {}):
         out.add('portwarden_firewall_drops_total', 'counter',
-                'Packets dropped by the portwarden firewall, by reason (its named drop_<reason> counters).',
+                'Packets dropped by the portwarden firewall, by reason (the named counters of its table).',
                 drops[reason], {'reason': reason})
     if banned is not None:
         out.add('portwarden_banned_sources', 'gauge', 'Source addresses the portwarden firewall bans now.', banned)

@@ -82,50 +82,38 @@ def test_no_conntrack_no_conntrack_metrics(fake):
     assert 'portwarden_conntrack' not in text
 
 
-NFT_LISTING = {'nftables': [
+COUNTERS_JSON = json.dumps({'nftables': [
     {'metainfo': {'json_schema_version': 1}},
-    {'table': {'family': 'inet', 'name': 'portwarden'}},
-    {'counter': {'family': 'inet', 'table': 'portwarden', 'name': 'drop_scan', 'packets': 12, 'bytes': 720}},
-    {'counter': {'family': 'inet', 'table': 'portwarden', 'name': 'drop_rate_limit', 'packets': 3, 'bytes': 180}},
-    {'counter': {'family': 'inet', 'table': 'portwarden', 'name': 'accepted', 'packets': 99, 'bytes': 1}},
-    {'set': {'family': 'inet', 'table': 'portwarden', 'name': 'banned_v4', 'type': 'ipv4_addr',
-             'elem': [{'elem': {'val': '192.0.2.1', 'timeout': 600}}, {'elem': {'val': '192.0.2.2', 'timeout': 600}}]}},
-    {'set': {'family': 'inet', 'table': 'portwarden', 'name': 'banned_v6', 'type': 'ipv6_addr'}},
-    {'set': {'family': 'inet', 'table': 'portwarden', 'name': 'web_sources', 'elem': ['10.0.0.0/8']}},
-]}
+    {'counter': {'family': 'inet', 'table': 'portwarden', 'name': 'scan_detected', 'packets': 12, 'bytes': 720}},
+    {'counter': {'family': 'inet', 'table': 'portwarden', 'name': 'rate_limit', 'packets': 3, 'bytes': 180}},
+]})
+BANNED_V4_JSON = json.dumps({'nftables': [{'set': {'family': 'inet', 'table': 'portwarden', 'name': 'banned_v4',
+                                                   'elem': [{'elem': {'val': '192.0.2.1', 'expires': 500}},
+                                                            {'elem': {'val': '192.0.2.2', 'expires': 20}}]}}]})
+BANNED_V6_JSON = json.dumps({'nftables': [{'set': {'family': 'inet', 'table': 'portwarden', 'name': 'banned_v6'}}]})
 
 
-def test_firewall_objects_named_counters_and_banned_sets():
-    drops, banned = metrics.firewall_objects(NFT_LISTING)
-    assert drops == {'scan': 12, 'rate_limit': 3}
+def nft_replies(argv):
+    replies = {'counters': COUNTERS_JSON, 'banned_v4': BANNED_V4_JSON, 'banned_v6': BANNED_V6_JSON}
+    assert argv[:2] == ['/usr/sbin/nft', '-j'], argv
+    return 0, replies[argv[-1] if argv[-1].startswith('banned') else argv[3]], ''
+
+
+def test_read_firewall_counters_by_reason_and_banned_sources():
+    drops, banned = metrics.read_firewall(nft_replies, nft='/usr/sbin/nft')
+    assert drops == {'scan_detected': 12, 'rate_limit': 3}
     assert banned == 2
     text = metrics.render(None, drops, banned)
     got = samples(text)
     assert '# TYPE portwarden_firewall_drops_total counter' in text
-    assert got[('portwarden_firewall_drops_total', '{reason="scan"}')] == 12
+    assert got[('portwarden_firewall_drops_total', '{reason="scan_detected"}')] == 12
     assert got[('portwarden_banned_sources', '')] == 2
 
 
-def test_firewall_objects_absent_in_todays_table():
-    assert metrics.firewall_objects({'nftables': [{'table': {'name': 'portwarden'}},
-                                                  {'set': {'name': 'web_sources', 'elem': ['10.0.0.0/8']}}]}) == (None, None)
-
-
-def test_read_firewall_runs_nft_as_argv():
-    calls = []
-
-    def run(argv):
-        calls.append(argv)
-        return 0, json.dumps(NFT_LISTING), ''
-    assert metrics.read_firewall(run, nft='/usr/sbin/nft') == ({'scan': 12, 'rate_limit': 3}, 2)
-    assert calls == [['/usr/sbin/nft', '-j', 'list', 'table', 'inet', 'portwarden']]
-
-
-def test_read_firewall_without_the_table_is_nothing_and_other_failures_are_errors():
+def test_read_firewall_without_the_table_or_the_right_is_nothing_and_bad_json_an_error():
     assert metrics.read_firewall(lambda argv: (1, '', 'Error: No such file or directory\n'), nft='nft') == (None, None)
-    with pytest.raises(PortwardenError, match=r'nft -j list table inet portwarden failed \(rc=1\): Operation not permitted'):
-        metrics.read_firewall(lambda argv: (1, '', 'Operation not permitted\n'), nft='nft')
-    with pytest.raises(PortwardenError, match='printed no JSON'):
+    assert metrics.read_firewall(lambda argv: (1, '', 'Operation not permitted\n'), nft='nft') == (None, None)
+    with pytest.raises(PortwardenError, match='does not parse'):
         metrics.read_firewall(lambda argv: (0, 'table inet portwarden {', ''), nft='nft')
 
 
