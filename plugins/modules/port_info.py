@@ -295,28 +295,6 @@ conflicts:
       type: dict
       returned: when RV(conflicts[].type) is V(listener_in_range) or V(service_in_range)
       sample: {"start": 40101, "end": 60998}
-firewall:
-  description:
-    - The live state of the P(portwarden.ports.host_firewall#role) role's table C(inet portwarden), read from the
-      kernel with C(nft -j). Both keys are V(null) where the table is absent or nft cannot be read (no nft, no
-      privilege, another OS).
-  returned: success
-  type: dict
-  contains:
-    banned:
-      description:
-        - The sources banned by port-scan detection, each with C(source) (an IPv4 address, or an IPv6 prefix
-          written like V(2001:db8:1:2::/64)) and C(seconds_left).
-      type: list
-      elements: dict
-      sample: [{"source": "192.0.2.7", "seconds_left": 412}, {"source": "2001:db8:1:2::/64", "seconds_left": 590}]
-    counters:
-      description:
-        - Drops by reason, each C({packets, bytes}), from the table's named counters - V(spoofed), V(invalid),
-          V(scan_flags), V(rate_limit), V(scan_detected) (probes that led to a ban), V(banned) (packets dropped
-          from banned sources), V(default_drop).
-      type: dict
-      sample: {"banned": {"packets": 130, "bytes": 5720}, "default_drop": {"packets": 22, "bytes": 968}}
 usage:
   description:
     - Use of the ephemeral range by the sockets whose local port is in it.
