@@ -242,6 +242,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import backend_linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 
 
@@ -255,7 +256,7 @@ def main():
         argument_spec=argspec.EPHEMERAL_RANGE,
         supports_check_mode=True,
     )
-    backend.run(module, backend.ephemeral_range, listening=listening)
+    backend.run(module, backend_linux.ephemeral_range, listening=listening)
 
 
 if __name__ == '__main__':

@@ -221,6 +221,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import backend_linux
 
 
 def main():
@@ -228,7 +229,7 @@ def main():
         argument_spec=argspec.RESERVED_PORTS,
         supports_check_mode=True,
     )
-    backend.run(module, backend.reserved_ports)
+    backend.run(module, backend_linux.reserved_ports)
 
 
 if __name__ == '__main__':
