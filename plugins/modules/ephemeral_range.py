@@ -48,8 +48,9 @@ attributes:
         container) has its own range. Tested against the real kernel in network namespaces and containers.
       - Windows - through the action plugin, C(netsh) over the connection (WinRM, PSRP, or SSH with a PowerShell or cmd
         shell), persistent store. Tested end to end against a stand-in target that emulates netsh, not a real Windows host.
-      - FreeBSD and macOS - C(net.inet.ip.portrange.*) and C(/etc/sysctl.conf). Unit-tested with recorded outputs, not on
-        a real FreeBSD or macOS host.
+      - FreeBSD and macOS - C(net.inet.ip.portrange.*) and C(/etc/sysctl.conf), through the action plugin and the internal
+        module M(portwarden.ports.bsd_ephemeral_range). Unit-tested with recorded outputs, not on a real FreeBSD or macOS
+        host.
   idempotent:
     support: full
 options:

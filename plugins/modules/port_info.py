@@ -40,7 +40,8 @@ attributes:
   platform:
     support: full
     platforms: [posix, windows]
-    details: Linux reads procfs directly; FreeBSD and macOS through their tools; Windows through the action plugin.
+    details: Linux reads procfs directly; FreeBSD and macOS through their tools, in the internal module
+      M(portwarden.ports.bsd_port_info) that the action plugin runs there; Windows through the action plugin.
   idempotent:
     support: full
 notes:

@@ -56,7 +56,8 @@ attributes:
         container) has its own reservations. Tested against the real kernel.
       - Windows - administered excluded port ranges through the action plugin and netsh. Tested end to end against a
         stand-in target that emulates netsh, not a real Windows host.
-      - FreeBSD and macOS - no per-port reservation exists; see the description. Unit-tested only.
+      - FreeBSD and macOS - no per-port reservation exists; see the description. Through the action plugin and the
+        internal module M(portwarden.ports.bsd_reserved_ports). Unit-tested only.
   idempotent:
     support: full
 options:

@@ -360,8 +360,8 @@ def test_bsd_module_entry_points(monkeypatch, tmp_path, system):
         backend_bsd.ephemeral_range(FakeModule(params, fake))
     assert 'protocol and family must both be "all"' in err.value.msg
     with pytest.raises(PortwardenError) as err:
-        backend_bsd.reserved_ports(FakeModule({'ports': ['45100'], 'state': 'present', 'protocol': 'all', 'family': 'all'},
-                                          fake))
+        backend_bsd.reserved_ports(FakeModule({'ports': ['45100'], 'state': 'present', 'protocol': 'all',
+                                               'family': 'all'}, fake))
     assert 'no per-port reservation' in err.value.msg
 
 
@@ -377,8 +377,8 @@ def test_backend_bsd_default_file_is_etc_sysctl_conf(monkeypatch):
 def test_backend_linux_refuses_protocol_for_reservations(monkeypatch):
     monkeypatch.setattr(backend, 'system', lambda: 'Linux')
     with pytest.raises(PortwardenError) as err:
-        backend_linux.reserved_ports(FakeModule({'ports': ['9100'], 'state': 'present', 'protocol': 'udp', 'family': 'all'},
-                                          None))
+        backend_linux.reserved_ports(FakeModule({'ports': ['9100'], 'state': 'present', 'protocol': 'udp',
+                                                 'family': 'all'}, None))
     assert 'Linux has one list of reserved ports' in err.value.msg
 
 
@@ -476,11 +476,11 @@ def test_every_result_has_the_range_and_the_reservations(monkeypatch, tmp_path, 
     assert ranged['ephemeral_range'] == {'start': 20000, 'end': 60999, 'size': 41000}
     assert ranged['reserved_ports'] == {'ports': '', 'list': []}
     reserved = backend_bsd.reserved_ports(FakeModule({'ports': ['80'], 'state': 'present', 'protocol': 'all',
-                                                  'family': 'all'}, fake))
+                                                      'family': 'all'}, fake))
     assert reserved['ephemeral_range'] == {'start': 10000, 'end': 65535, 'size': 55536}
     assert reserved['reserved_ports'] == {'ports': '', 'list': []}
     released = backend_bsd.reserved_ports(FakeModule({'ports': ['80'], 'state': 'absent', 'protocol': 'all',
-                                                  'family': 'all'}, fake))
+                                                      'family': 'all'}, fake))
     assert released['ephemeral_range'] == reserved['ephemeral_range'] and released['reserved_ports'] == {'ports': '', 'list': []}
     info = bsd_report.module_report(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert (info['ephemeral_range'], info['reserved_ports']) == (reserved['ephemeral_range'], reserved['reserved_ports'])
