@@ -40,8 +40,7 @@ attributes:
   platform:
     support: full
     platforms: [posix, windows]
-    details: Linux reads procfs directly; FreeBSD and macOS through their tools, in the internal module
-      M(portwarden.ports.bsd_port_info) that the action plugin runs there; Windows through the action plugin.
+    details: Linux reads procfs directly; FreeBSD and macOS their tools (module M(portwarden.ports.bsd_port_info)); Windows through the action plugin.
   idempotent:
     support: full
 notes:

@@ -38,8 +38,8 @@ BEFORE = {'ephemeral_range': 3314, 'reserved_ports': 3290, 'port_info': 3448}
 # features whose code its payload must carry (line counts of today's files): socket tables over netlink sock_diag
 # (sockdiag.py 399), the conntrack table (conntrack.py 125), firewall manager detection (managers.py 282), the live
 # bans and drop counters (nft_dynamic.py 156), listener scope (listenscope.py 44) and TIME_WAIT reuse (timewait.py 43):
-# 1,049 lines, plus 119 more lines of module documentation. Its budget is what it measures with the BSD backend and
-# the write-side code out of it (3,304 lines, 96%), so that it cannot grow unnoticed.
+# 1,049 lines, plus 118 more lines of module documentation. Its budget is what it measures with the BSD backend and
+# the write-side code out of it (3,303 lines, 96%), so that it cannot grow unnoticed.
 BUDGET = {'ephemeral_range': 0.60, 'reserved_ports': 0.60, 'port_info': 0.96}
 # The FreeBSD/macOS backend: only the BSD modules carry it, and they carry no Linux host code.
 BSD_CODE = ('module_utils/bsd.py', 'module_utils/bsd_report.py', 'module_utils/backend_bsd.py')
