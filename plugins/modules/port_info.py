@@ -40,7 +40,7 @@ attributes:
   platform:
     support: full
     platforms: [posix, windows]
-    details: Linux reads procfs directly; FreeBSD and macOS through their tools; Windows through the action plugin.
+    details: Linux reads procfs directly; FreeBSD and macOS their tools (module M(portwarden.ports.bsd_port_info)); Windows through the action plugin.
   idempotent:
     support: full
 notes:
