@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
@@ -51,7 +50,8 @@ def normalize_source(value, where='source'):
                               '(host bits must be zero).' % (where, value, exc))
 
 
-def _source_values(values, where):
+def source_values(values, where):
+    """The list of sources as given: None means an empty list (anywhere); a lone string is one network."""
     if values is None:
         return []
     if isinstance(values, str):
@@ -61,63 +61,22 @@ def _source_values(values, where):
     return values
 
 
-def _canonical_source(value):
-    """(version, first, last, text) of a source given in canonical form ("10.0.0.0/29", "2001:db8::/32", or an
-    address alone), parsed with inet_pton and integer arithmetic; None for anything else (then ipaddress decides,
-    and names the error). Accepts only text that ipaddress reads as the same network, with the same text."""
-    address, sep, prefix = value.partition('/')
-    if ':' in address:
-        if '.' in address:                        # "::ffff:1.2.3.4": ipaddress writes it otherwise
-            return None
-        family, bits, version = socket.AF_INET6, 128, 6
-    else:
-        family, bits, version = socket.AF_INET, 32, 4
-    try:
-        packed = socket.inet_pton(family, address)
-    except (OSError, ValueError):
-        return None
-    if socket.inet_ntop(family, packed) != address:     # not the canonical text (case, zeros, compression)
-        return None
-    if not sep:
-        length = bits
-    elif prefix.isdigit() and (prefix == '0' or prefix[0] != '0') and int(prefix) <= bits:
-        length = int(prefix)
-    else:
-        return None
-    first = int.from_bytes(packed, 'big')
-    size = 1 << (bits - length)
-    if first & (size - 1):                        # host bits set: ipaddress says so
-        return None
-    return version, first, first + size - 1, '%s/%d' % (address, length)
-
-
-def source_intervals(values, where='sources'):
-    """The sources as :func:`normalize_sources` takes them, as (version, first, last, canonical text): each parsed
-    strictly (a source given in canonical form by inet_pton, any other by ipaddress, which names what is wrong),
-    duplicates dropped, sorted IPv4 first, then by address, a network before the networks inside it."""
-    values = _source_values(values, where)
-    seen = {}
-    for value in values:
-        item = None
-        if isinstance(value, str) and SOURCE_RE.match(value):
-            item = _canonical_source(value)
-        if item is None:
-            net = normalize_source(value, where=where)
-            item = (net.version, int(net.network_address), int(net.broadcast_address), str(net))
-        seen[item[3]] = item
-    return sorted(seen.values(), key=lambda item: (item[0], item[1], -item[2]))
-
-
 def normalize_sources(values, where='sources'):
     """A list of source networks: each parsed strictly, duplicates dropped,
     sorted IPv4 first. None means an empty list (anywhere); a lone string is
     one network. Linear in the number of sources (100,000 are fine)."""
-    values = _source_values(values, where)
+    values = source_values(values, where)
     networks = set(normalize_source(value, where=where) for value in values)
     return sorted(networks, key=lambda n: (n.version, int(n.network_address), n.prefixlen))
 
 
-def normalize_service(entry, index=0):
+def source_intervals(values, where='sources'):
+    """:func:`normalize_sources` as (version, first, last, canonical text). The controller passes a faster parser
+    of the same contract to :func:`normalize_services` (plugin_utils/sources.py)."""
+    return [(n.version, int(n.network_address), int(n.broadcast_address), str(n)) for n in normalize_sources(values, where)]
+
+
+def normalize_service(entry, index=0, sources=source_intervals):
     """Return one catalogue entry in canonical form, or raise PortwardenError.
 
     Accepts its own output (the derived keys, when present, must agree).
@@ -150,7 +109,7 @@ def normalize_service(entry, index=0):
     if proto not in PROTOCOLS:
         raise PortwardenError('%s: invalid proto %r: allowed values are %s.' % (where, proto, ', '.join(PROTOCOLS)))
 
-    networks = source_intervals(entry.get('sources'), '%s: field sources' % where)
+    networks = sources(entry.get('sources'), '%s: field sources' % where)
 
     rate_limit = entry.get('rate_limit')
     if rate_limit is not None:
@@ -192,8 +151,8 @@ def normalize_service(entry, index=0):
     return result
 
 
-def normalize_services(services):
-    """Validate a whole catalogue; names must be unique."""
+def normalize_services(services, sources=source_intervals):
+    """Validate a whole catalogue; names must be unique. ``sources`` parses each entry's source list."""
     if services is None:
         return []
     if not isinstance(services, (list, tuple)):
@@ -201,7 +160,7 @@ def normalize_services(services):
     result = []
     seen = set()
     for index, entry in enumerate(services):
-        service = normalize_service(entry, index)
+        service = normalize_service(entry, index, sources)
         key = (service['name'], service['proto'])
         if key in seen:
             raise PortwardenError('%s: the name %r is used twice for %s; service names must be unique per protocol.'
