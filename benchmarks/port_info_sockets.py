@@ -305,13 +305,13 @@ def direct_runs(bl, host, tmp, runs):
 OWNER_SCAN = """
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procowners
 out = {'early': [], 'full': []}
 listeners = [item.inode for item in procnet.scan_tables(1, 65535).listeners]
 for _round in range(int(sys.argv[2])):
     for key, inodes in (('early', listeners), ('full', listeners + ['4294967295'])):
         t0 = time.process_time()
-        procnet.socket_owners(inodes)
+        procowners.socket_owners(inodes)
         out[key].append(time.process_time() - t0)
 fds = 0
 for pid in os.listdir('/proc'):
@@ -328,13 +328,13 @@ print(json.dumps(out))
 SCAN_PATHS = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet, sockdiag
 out = {'netlink': {'wall': [], 'cpu': []}, 'proc': {'wall': [], 'cpu': []}, 'sources': []}
 for _round in range(int(sys.argv[2])):
     order = ('netlink', 'proc') if _round % 2 else ('proc', 'netlink')
     for source in order:
         t0, c0 = time.perf_counter(), time.process_time()
-        scan = procnet.scan_tables(32768, 60999, source=source)
+        scan = procnet.scan_tables(32768, 60999, source=source, netlink=sockdiag)
         out[source]['wall'].append(time.perf_counter() - t0)
         out[source]['cpu'].append(time.process_time() - c0)
         out['sources'].append((scan.source, scan.sockets))

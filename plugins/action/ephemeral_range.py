@@ -6,8 +6,9 @@
 
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 dynamic port range is read and set with netsh through the connection and the
-output is parsed on the controller (plugin_utils/netsh.py, netsh_plan.py). On
-every other target the module runs exactly as it would without this plugin.
+output is parsed on the controller (plugin_utils/netsh.py, netsh_plan.py). On FreeBSD and macOS it runs
+the internal module portwarden.ports.bsd_ephemeral_range, on Linux the module itself
+(the choice: plugin_utils/netsh_action.py).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 dynamic port ranges and excluded port ranges are read with netsh, the
 sockets with netstat (and process names with tasklist), through the
 connection, and parsed on the controller (plugin_utils/netsh.py,
-netsh_plan.py). On every other target the module runs exactly as it would
-without this plugin.
+netsh_plan.py). On FreeBSD and macOS it runs
+the internal module portwarden.ports.bsd_port_info, on Linux the module itself
+(the choice: plugin_utils/netsh_action.py).
 """
 
 from __future__ import annotations

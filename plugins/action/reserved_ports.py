@@ -7,8 +7,9 @@
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 reservations are administered excluded port ranges, read, added and deleted
 with netsh through the connection and parsed on the controller
-(plugin_utils/netsh.py, netsh_plan.py). On every other target the module
-runs exactly as it would without this plugin.
+(plugin_utils/netsh.py, netsh_plan.py). On FreeBSD and macOS it runs
+the internal module portwarden.ports.bsd_reserved_ports, on Linux the module itself
+(the choice: plugin_utils/netsh_action.py).
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ notes:
   - On Windows (a host reached with a PowerShell or cmd shell) the action plugin of the same name runs C(netsh) (and
     C(netstat), C(tasklist)) through the connection - WinRM, PSRP, or SSH - and reads their output on the controller, in
     any display language; no module code is sent. Changes need an administrator with an elevated token.
-  - On FreeBSD and macOS the module uses C(sysctl), C(netstat) and (FreeBSD) C(sockstat). Setting a sysctl needs root
+  - On FreeBSD and macOS the action plugin runs an internal module of the same name with the prefix C(bsd_), which uses
+    C(sysctl), C(netstat) and (FreeBSD) C(sockstat), with the same options and result. It knows the system from the
+    host's facts (C(ansible_system)); without them the Linux module runs first, refuses the host naming its system, and
+    the BSD module runs in its place (one extra round trip; with async, gather facts first). Setting a sysctl needs root
     (become); in a jail the host must allow it.
 """

@@ -6,7 +6,8 @@
 
 Parsed by structure (``addr.port`` endpoints, ``*.*`` for a listener), then
 handed to report.build, the report builder every OS shares. Never writes
-anything; commands go through ``run(argv) -> (rc, out, err)``.
+anything; commands go through ``run(argv) -> (rc, out, err)``. The internal
+module bsd_port_info runs :func:`module_report` (see backend.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
-from ansible_collections.portwarden.ports.plugins.module_utils import report
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, report
 from ansible_collections.portwarden.ports.plugins.module_utils.bsd import PREFIX, Sysctl
 
 _PROTO = re.compile(r'^(tcp|udp)(4|6|46)$')
@@ -127,3 +128,13 @@ def port_info(run, system, processes=False, services=None, top=10, sysctl='sysct
         report.sockets_usage(in_use, ranges, reserved, (2 * msl // 1000) if msl else None, top=top),
         reserved_high + 1 if reserved_high is not None else None,
         high_range=high.to_dict() if high else None)
+
+
+def module_report(module):
+    """bsd_port_info's report (without ``changed``) for this FreeBSD or macOS host."""
+    params = module.params
+    system = backend.check_system('port_info', 'bsd')
+    return port_info(
+        backend.runner(module), system, processes=params['processes'], services=params['services'], top=params['top'],
+        sysctl=module.get_bin_path('sysctl', required=True), netstat=module.get_bin_path('netstat', required=True),
+        sockstat=module.get_bin_path('sockstat', required=system == 'FreeBSD') or 'sockstat')

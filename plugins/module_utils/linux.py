@@ -4,9 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Linux: kernel values in /proc/sys and their persistence in sysctl.d.
 
-Reads and writes ``/proc/sys`` directly (no ``sysctl`` binary needed) and
-keeps the values in a sysctl.d drop-in (the text editing and the boot order
-are in sysctld.py).
+Reads (procsys.py) and writes ``/proc/sys`` directly (no ``sysctl`` binary
+needed) and keeps the values in a sysctl.d drop-in (the text editing and the
+boot order are in sysctld.py).
 
 One task is all or nothing (:class:`Change`): the drop-in's new content is
 staged in a temp file, then the kernel values are written, then the file is
@@ -26,30 +26,14 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
     StagedFile, read_text, remove_stale_temps, writable_directory)
 from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
-from ansible_collections.portwarden.ports.plugins.module_utils.sysctld import (
-    boot_overrides, file_value, normalize_key, set_file_value)
+from ansible_collections.portwarden.ports.plugins.module_utils.sysctld import boot_overrides, file_value, set_file_value
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+from ansible_collections.portwarden.ports.plugins.module_utils.procsys import (  # the reads, shared with port_info
+    PROC_SYS, RANGE_KEY, RESERVED_KEY, normalize_key, parse_range_value, proc_path, read_reserved_ports, read_sysctl,
+    read_unprivileged_port_start)
 
-PROC_SYS = '/proc/sys'
-RANGE_KEY = 'net.ipv4.ip_local_port_range'
-RESERVED_KEY = 'net.ipv4.ip_local_reserved_ports'
-UNPRIVILEGED_KEY = 'net.ipv4.ip_unprivileged_port_start'
 CONNTRACK_MAX_KEY = 'net.netfilter.nf_conntrack_max'
 DEFAULT_SYSCTL_FILE = '/etc/sysctl.d/90-portwarden.conf'
-
-
-def proc_path(key, proc_sys=PROC_SYS):
-    return os.path.join(proc_sys, *normalize_key(key).split('.'))
-
-
-def read_sysctl(key, proc_sys=PROC_SYS):
-    """The text of /proc/sys/<key>, whitespace-trimmed."""
-    path = proc_path(key, proc_sys)
-    try:
-        with open(path) as handle:
-            return handle.read().strip()
-    except (IOError, OSError) as exc:
-        raise PortwardenError('Cannot read %s (%s): %s.' % (key, path, exc.strerror or exc))
 
 
 def write_sysctl(key, value, proc_sys=PROC_SYS):
@@ -67,32 +51,8 @@ def write_sysctl(key, value, proc_sys=PROC_SYS):
         raise PortwardenError('Cannot write %s = %r to %s: %s.' % (key, value, path, exc.strerror or exc))
 
 
-def parse_range_value(text, source=RANGE_KEY):
-    """``"32768\\t60999"`` -> PortRange(32768, 60999)."""
-    parts = text.split()
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise PortwardenError('Cannot parse %s value %r: expected two port numbers.' % (source, text))
-    return PortRange(int(parts[0]), int(parts[1]))
-
-
 def format_range_value(prange):
     return '%d %d' % (prange.start, prange.end)
-
-
-def read_port_range(proc_sys=PROC_SYS):
-    return parse_range_value(read_sysctl(RANGE_KEY, proc_sys))
-
-
-def read_reserved_ports(proc_sys=PROC_SYS):
-    return PortSet.parse(read_sysctl(RESERVED_KEY, proc_sys))
-
-
-def read_unprivileged_port_start(proc_sys=PROC_SYS):
-    """ip_unprivileged_port_start, or 1024 on kernels older than 4.11 that lack it."""
-    try:
-        return int(read_sysctl(UNPRIVILEGED_KEY, proc_sys))
-    except PortwardenError:
-        return 1024
 
 
 def _writable_key(key, proc_sys):

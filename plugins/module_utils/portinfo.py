@@ -4,8 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """port_info on Linux: the host's port space read from procfs.
 
-:func:`gather` reads the kernel (ranges and reservations from /proc/sys,
-sockets from /proc/net via :mod:`procnet`), counts the sockets of the
+:func:`gather` reads the kernel (ranges and reservations from /proc/sys via
+:mod:`procsys`, sockets via :mod:`procnet` with :mod:`sockdiag` as its
+netlink reader), counts the sockets of the
 ephemeral range, and hands the values to :func:`report.build`, the report
 builder every OS shares. ``build_report`` is pure, so unit tests feed it
 plain values.
@@ -21,8 +22,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils.portset import Po
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
 from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, timewait
 from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
-from ansible_collections.portwarden.ports.plugins.module_utils import linux
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procowners, procsys, sockdiag
 from ansible_collections.portwarden.ports.plugins.module_utils import report
 
 # Linux keeps a TCP socket in TIME_WAIT for TCP_TIMEWAIT_LEN (include/net/tcp.h),
@@ -73,7 +73,7 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestam
 
     merged = {}
     for remote, counts in endpoints.items():
-        target = merged.setdefault(procnet.decode_endpoint(remote), {})
+        target = merged.setdefault(procnet.decode_endpoint(remote, sockdiag), {})
         for state, count in counts.items():
             name = state_names.get(state, state.decode('ascii'))
             target[name] = target.get(name, 0) + count
@@ -106,31 +106,23 @@ def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=Non
     top, services = report.check_request(top, services)
     conntrack.check_warn_percent(conntrack_warn_percent)
     proc_sys = os.path.join(proc, 'sys')
-    erange = linux.read_port_range(proc_sys)
-    reserved = linux.read_reserved_ports(proc_sys)
-    unprivileged = linux.read_unprivileged_port_start(proc_sys)
-    scan = procnet.scan_tables(erange.start, erange.end, root=proc)
+    erange = procsys.read_port_range(proc_sys)
+    reserved = procsys.read_reserved_ports(proc_sys)
+    unprivileged = procsys.read_unprivileged_port_start(proc_sys)
+    scan = procnet.scan_tables(erange.start, erange.end, root=proc, netlink=sockdiag)
     owners = None
     if processes:
-        owners = procnet.socket_owners([listener.inode for listener in scan.listeners], root=proc)
+        owners = procowners.socket_owners([listener.inode for listener in scan.listeners], root=proc)
     return build_report(erange, unprivileged, reserved, scan, owners=owners, services=services, top=top,
-                        tcp_tw_reuse=timewait.read_flag(linux.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
-                        tcp_timestamps=timewait.read_flag(linux.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
+                        tcp_tw_reuse=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
+                        tcp_timestamps=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
                         conntrack_table=conntrack.read_conntrack(proc), conntrack_warn_percent=conntrack_warn_percent)
 
 
 def port_info(module):
-    """port_info's report (without ``changed``) for this host: :func:`gather`, or bsd_report's on FreeBSD and macOS."""
+    """port_info's report (without ``changed``) for this Linux host: :func:`gather`, and the firewall state."""
     params = module.params
-    if backend.os_family('port_info') == 'bsd':
-        # imported here: a Linux host does not spend the time to load the BSD code its payload carries
-        from ansible_collections.portwarden.ports.plugins.module_utils import bsd_report  # pylint: disable=import-outside-toplevel
-        system = backend.system()
-        return bsd_report.port_info(
-            backend.runner(module), system, processes=params['processes'], services=params['services'],
-            top=params['top'], sysctl=module.get_bin_path('sysctl', required=True),
-            netstat=module.get_bin_path('netstat', required=True),
-            sockstat=module.get_bin_path('sockstat', required=system == 'FreeBSD') or 'sockstat')
+    backend.check_system('port_info', 'linux')
     result = gather(processes=params['processes'], services=params['services'], top=params['top'],
                     conntrack_warn_percent=params['conntrack_warn_percent'])
     result['firewall'] = firewall_state(backend.runner(module), module.get_bin_path)

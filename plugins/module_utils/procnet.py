@@ -2,13 +2,15 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Linux sockets straight from the kernel: netlink sock_diag, /proc/net/{tcp,tcp6,udp,udp6}, /proc/*/fd.
+"""Linux sockets straight from the kernel: netlink sock_diag, /proc/net/{tcp,tcp6,udp,udp6} (owners: procowners.py).
 
 No ``ss`` or ``netstat``. :func:`scan_tables` asks the kernel over netlink
-sock_diag first (:mod:`sockdiag`: binary records, about a third of the
-kernel's cost of formatting /proc/net as text) and reads the /proc/net tables
-where the kernel does not answer it (no sock_diag or inet_diag, a seccomp or
-LSM denial); both fill the same :class:`Scan` with the same values. In the
+sock_diag first when its caller passes the netlink reader (port_info:
+``netlink=sockdiag``, binary records, about a third of the kernel's cost of
+formatting /proc/net as text) and reads the /proc/net tables where the kernel
+does not answer it (no sock_diag or inet_diag, a seccomp or LSM denial) or
+no reader was passed (ephemeral_range, whose payload so carries no netlink
+code); both fill the same :class:`Scan` with the same values. In the
 tables each line costs one bounded ``split`` and a comparison of the local
 port's hexadecimal digits. Addresses are decoded only where needed (listeners,
 and the distinct remote endpoints of sockets in the ephemeral range), so a
@@ -33,7 +35,6 @@ import os
 import sys
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils import sockdiag
 
 PROC = '/proc'
 
@@ -96,11 +97,12 @@ def decode_address(hex_addr):
     raise PortwardenError('Cannot decode the socket address %r from /proc/net: expected 8 or 32 hexadecimal digits.' % (hex_addr,))
 
 
-def decode_endpoint(field):
-    """``b'0100007F:1F90'`` -> ``('ipv4', '127.0.0.1', 8080)``; also a remote of :class:`Scan` from sock_diag."""
+def decode_endpoint(field, netlink=None):
+    """``b'0100007F:1F90'`` -> ``('ipv4', '127.0.0.1', 8080)``; also a remote of :class:`Scan` from the netlink
+    reader ``netlink`` (the :mod:`sockdiag` module) that :func:`scan_tables` was given."""
     if isinstance(field, bytes):
-        if len(field) in sockdiag.REMOTE_SIZES:  # /proc/net's are 13 or 37 characters
-            return sockdiag.decode_remote(field)
+        if netlink is not None and len(field) in netlink.REMOTE_SIZES:  # /proc/net's are 13 or 37 characters
+            return netlink.decode_remote(field)
         field = field.decode('ascii')
     addr, _sep, port = field.rpartition(':')
     family, text = decode_address(addr)
@@ -193,23 +195,27 @@ def _listener_from_line(proto, line):
 SOURCES = ('auto', 'netlink', 'proc')
 
 
-def scan_tables(start, end, root=PROC, source='auto'):
+def scan_tables(start, end, root=PROC, source='auto', netlink=None):
     """Read the four socket tables once; keep what the report needs.
 
-    ``start``/``end`` bound the ephemeral range. ``source``: ``auto`` asks
-    sock_diag when ``root`` is the real /proc (whose net/ is the namespace's
-    own) and reads the /proc/net tables when the kernel does not answer or
-    ``root`` is another tree; ``netlink`` or ``proc`` takes only that one
-    (tests compare them).
+    ``start``/``end`` bound the ephemeral range. ``netlink`` is the netlink
+    reader (the :mod:`sockdiag` module: ``scan_into`` and ``Unavailable``), or
+    None for the /proc/net tables alone. ``source``: ``auto`` asks the reader
+    when there is one and ``root`` is the real /proc (whose net/ is the
+    namespace's own) and reads the /proc/net tables when the kernel does not
+    answer or ``root`` is another tree; ``netlink`` or ``proc`` takes only
+    that one (tests compare them).
     """
     if source not in SOURCES:
         raise PortwardenError('Invalid socket source %r: expected one of %s.' % (source, ', '.join(SOURCES)))
-    if source == 'netlink' or (source == 'auto' and root == PROC):
+    if source == 'netlink' and netlink is None:
+        raise PortwardenError('Invalid socket source netlink: no netlink reader was given (netlink=sockdiag).')
+    if source == 'netlink' or (source == 'auto' and root == PROC and netlink is not None):
         try:
-            scan = sockdiag.scan_into(Scan(), start, end, Listener)
+            scan = netlink.scan_into(Scan(), start, end, Listener)
             scan.source = 'netlink'
             return scan
-        except sockdiag.Unavailable as exc:
+        except netlink.Unavailable as exc:
             if source == 'netlink':
                 raise PortwardenError('Cannot read the socket tables over netlink sock_diag (%s).' % exc)
     return _scan_proc(start, end, root)
@@ -266,61 +272,3 @@ def _scan_proc(start, end, root):
     if not found:
         raise PortwardenError('No socket table found under %s/net (tcp, tcp6, udp, udp6): this module needs Linux procfs.' % root)
     return scan
-
-
-def socket_owners(inodes, root=PROC):
-    """Map socket inodes to the owning process: ``{inode: (pid, name)}``.
-
-    Walks ``/proc/<pid>/fd`` in ascending pid order and reads each link
-    (``socket:[12345]``). When several processes share a socket (a forked
-    server), the lowest pid wins; so the walk stops as soon as every wanted
-    inode has an owner (servers usually start early and have low pids).
-    Processes that vanish or that this user may not inspect are skipped, so
-    without root the map holds only the user's own processes.
-    """
-    wanted = set('socket:[%s]' % inode for inode in inodes if inode and inode != '0')
-    owners = {}
-    if not wanted:
-        return owners
-    try:
-        entries = [e for e in os.listdir(root) if e.isdigit()]
-    except OSError as exc:
-        raise PortwardenError('Cannot list %s: %s.' % (root, exc.strerror or exc))
-    readlink = os.readlink
-    flags = os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0)
-    for pid_text in sorted(entries, key=int):
-        try:
-            dir_fd = os.open(os.path.join(root, pid_text, 'fd'), flags)
-        except OSError:
-            continue
-        hits = []
-        try:
-            fds = os.listdir(dir_fd)
-            for fd in fds:
-                try:
-                    link = readlink(fd, dir_fd=dir_fd)
-                except OSError:
-                    continue
-                if link in wanted:
-                    hits.append(link)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
-        if not hits:
-            continue
-        owner = (int(pid_text), _process_name(root, pid_text))
-        for link in hits:
-            owners.setdefault(link[8:-1], owner)
-            wanted.discard(link)
-        if not wanted:
-            break
-    return owners
-
-
-def _process_name(root, pid_text):
-    try:
-        with open(os.path.join(root, pid_text, 'comm'), 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace').strip()
-    except (IOError, OSError):
-        return None

@@ -16,6 +16,7 @@ import os
 import re
 
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text
+from ansible_collections.portwarden.ports.plugins.module_utils.procsys import normalize_key
 
 # Directories in the order of precedence that systemd-sysctl and
 # `sysctl --system` use: for one file name, the first directory wins; files
@@ -24,11 +25,6 @@ SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/us
 SYSCTL_CONF = '/etc/sysctl.conf'
 
 _LINE_RE = re.compile(r'^\s*-?\s*([A-Za-z0-9_./*-]+)\s*=\s*(.*?)\s*$')
-
-
-def normalize_key(key):
-    """``net/ipv4/x`` and ``net.ipv4.x`` name the same key."""
-    return key.replace('/', '.')
 
 
 def file_settings(content):

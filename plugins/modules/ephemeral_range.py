@@ -48,8 +48,9 @@ attributes:
         container) has its own range. Tested against the real kernel in network namespaces and containers.
       - Windows - through the action plugin, C(netsh) over the connection (WinRM, PSRP, or SSH with a PowerShell or cmd
         shell), persistent store. Tested end to end against a stand-in target that emulates netsh, not a real Windows host.
-      - FreeBSD and macOS - C(net.inet.ip.portrange.*) and C(/etc/sysctl.conf). Unit-tested with recorded outputs, not on
-        a real FreeBSD or macOS host.
+      - FreeBSD and macOS - C(net.inet.ip.portrange.*) and C(/etc/sysctl.conf), through the action plugin and the internal
+        module M(portwarden.ports.bsd_ephemeral_range). Unit-tested with recorded outputs, not on a real FreeBSD or macOS
+        host.
   idempotent:
     support: full
 options:
@@ -242,6 +243,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import backend_linux
 from ansible_collections.portwarden.ports.plugins.module_utils import procnet
 
 
@@ -255,7 +257,7 @@ def main():
         argument_spec=argspec.EPHEMERAL_RANGE,
         supports_check_mode=True,
     )
-    backend.run(module, backend.ephemeral_range, listening=listening)
+    backend.run(module, backend_linux.ephemeral_range, listening=listening)
 
 
 if __name__ == '__main__':

@@ -12,16 +12,12 @@ module: port_info
 short_description: Report a host's port space - ranges, reservations, listeners, conflicts and ephemeral exhaustion
 version_added: 0.1.0
 description:
-  - Reads the ephemeral port range, C(ip_unprivileged_port_start) and the reserved ports from C(/proc/sys), and every
-    socket over netlink sock_diag, or from C(/proc/net/tcp), C(/proc/net/tcp6), C(/proc/net/udp) and
-    C(/proc/net/udp6) where the kernel does not answer it. It runs no C(ss) or C(netstat), so it works in minimal
-    containers.
-  - Reports the listeners, the B(conflicts) (listeners inside the ephemeral range that are not reserved, each with a
-    concrete remedy; with O(services), also the drift between the service catalogue and the host), and the
-    B(usage) of the ephemeral range (sockets by TCP state, TIME_WAIT, the busiest destinations with their
-    utilization and headroom in new connections per second).
-  - Reads the network namespace the module runs in; in a container that is the container's own sockets and range.
-  - Never changes anything.
+  - Reads the ephemeral range, C(ip_unprivileged_port_start) and the reserved ports from C(/proc/sys), and every socket
+    over netlink sock_diag (C(/proc/net/*) where the kernel does not answer); no C(ss) or C(netstat) is needed.
+  - Reports the listeners, the B(conflicts) (unreserved listeners inside the ephemeral range, each with a remedy; with
+    O(services), the drift from the catalogue), the B(usage) of the range (TCP states, TIME_WAIT, the busiest
+    destinations with their headroom, conntrack) and the B(firewall) (managers, bans, drops).
+  - Reads the network namespace it runs in (in a container, the container's own). Never changes anything.
   - On FreeBSD and macOS the same report comes from C(sysctl net.inet.ip.portrange.*), C(netstat -an) and (FreeBSD)
     C(sockstat -46l); these kernels have no port reservations. On Windows it reads C(netsh) and C(netstat) (see the
     notes); a catalogue port or a listener inside an exclusion that Windows or a service holds (no C(*)) is a
@@ -40,19 +36,15 @@ attributes:
   platform:
     support: full
     platforms: [posix, windows]
-    details: Linux reads procfs directly; FreeBSD and macOS through their tools; Windows through the action plugin.
+    details: Linux reads procfs directly; FreeBSD and macOS their tools (module M(portwarden.ports.bsd_port_info)); Windows through the action plugin.
   idempotent:
     support: full
 notes:
-  - A TCP listener is a socket in state C(LISTEN). A UDP listener is a UDP socket that is bound and not connected; a
-    UDP client that sends without connecting looks the same and is reported too.
-  - IPv4-mapped IPv6 addresses (C(::ffff:192.0.2.1)) are reported as the IPv4 address with RV(listeners[].family=ipv4).
-  - Linux keeps a closed TCP connection in TIME_WAIT for 60 seconds (the kernel constant C(TCP_TIMEWAIT_LEN); no sysctl
-    changes it). A port toward one destination can therefore be reused at most once per 60 seconds, which gives the
-    sustainable rates in RV(usage). C(net.ipv4.tcp_tw_reuse) lets the kernel reuse TIME_WAIT ports for new outgoing
-    connections earlier (by default only toward loopback); it is reported in RV(usage.tcp_tw_reuse).
-  - With O(processes=true), the owners of listening sockets are found through C(/proc/<pid>/fd); without root only the
-    user's own processes are seen, the others have RV(listeners[].pid) and RV(listeners[].process) null.
+  - A TCP listener is a socket in state C(LISTEN); a UDP listener a bound, unconnected UDP socket (a UDP client that sends
+    without connecting looks the same). IPv4-mapped IPv6 addresses are reported as IPv4 (RV(listeners[].family=ipv4)).
+  - Linux keeps a closed TCP connection in TIME_WAIT for 60 seconds (C(TCP_TIMEWAIT_LEN), no sysctl changes it), so a port
+    toward one destination is reused at most once a minute unless C(tcp_tw_reuse) and C(tcp_timestamps) allow it earlier.
+  - With O(processes=true) and without root, only the user's own processes are seen; others have a null pid and process.
 seealso:
   - module: portwarden.ports.ephemeral_range
   - module: portwarden.ports.reserved_ports
@@ -290,116 +282,72 @@ conflicts:
       sample: [40100]
     suggested_range:
       description:
-        - The largest part of the current ephemeral range that excludes every conflicting port (start and end of
-          different parity, as the kernel prefers); null when no part is free.
+        - The largest part of the current range that excludes every conflicting port (bounds of different parity); or null.
       type: dict
       returned: when RV(conflicts[].type) is V(listener_in_range) or V(service_in_range)
       sample: {"start": 40101, "end": 60998}
-firewall:
-  description:
-    - The live state of the P(portwarden.ports.host_firewall#role) role's table C(inet portwarden), read from the
-      kernel with C(nft -j). Both keys are V(null) where the table is absent or nft cannot be read (no nft, no
-      privilege, another OS).
-  returned: success
-  type: dict
-  contains:
-    banned:
-      description:
-        - The sources banned by port-scan detection, each with C(source) (an IPv4 address, or an IPv6 prefix
-          written like V(2001:db8:1:2::/64)) and C(seconds_left).
-      type: list
-      elements: dict
-      sample: [{"source": "192.0.2.7", "seconds_left": 412}, {"source": "2001:db8:1:2::/64", "seconds_left": 590}]
-    counters:
-      description:
-        - Drops by reason, each C({packets, bytes}), from the table's named counters - V(spoofed), V(invalid),
-          V(scan_flags), V(rate_limit), V(scan_detected) (probes that led to a ban), V(banned) (packets dropped
-          from banned sources), V(default_drop).
-      type: dict
-      sample: {"banned": {"packets": 130, "bytes": 5720}, "default_drop": {"packets": 22, "bytes": 968}}
 usage:
   description:
-    - Use of the ephemeral range by the sockets whose local port is in it.
-    - TCP listeners are left out (see RV(listeners)), and so are the connections they accepted (they share the
-      listener's port and take nothing from the pool; counted in RV(usage.inbound_excluded)).
-    - Rates are steady-state estimates in new connections per second toward one destination address and port, from the
-      60-second TIME_WAIT of Linux (RV(usage.time_wait_seconds)).
+    - Use of the ephemeral range by the sockets whose local port is in it; TCP listeners and the connections they accepted
+      are left out (RV(usage.inbound_excluded)). Rates are new connections per second toward one destination, steady state.
   returned: success
   type: dict
   contains:
     sockets_total:
       description: All sockets read from the four tables, in or out of the range.
       type: int
-      sample: 50012
     tcp_sockets:
       description: TCP sockets counted in the range (the sum of RV(usage.tcp_states)).
       type: int
-      sample: 25000
     tcp_states:
       description: TCP sockets in the range by state name (C(ESTABLISHED), C(TIME_WAIT), C(SYN_SENT), ...).
       type: dict
-      sample: {"ESTABLISHED": 24000, "TIME_WAIT": 1000}
     time_wait:
       description: TCP sockets in the range in TIME_WAIT.
       type: int
-      sample: 1000
     udp_sockets:
       description: UDP sockets with a local port in the range, bound or connected.
       type: int
-      sample: 3
     inbound_excluded:
       description: Connections accepted by TCP listeners in the range, left out of the counts.
       type: int
-      sample: 0
     range_size:
       description: Ports in the ephemeral range.
       type: int
-      sample: 28232
     reserved_in_range:
       description: Reserved ports inside the range (the kernel skips them).
       type: int
-      sample: 0
     usable_ports:
       description: RV(usage.range_size) minus RV(usage.reserved_in_range).
       type: int
-      sample: 28232
     ports_in_use:
       description:
-        - Distinct usable ports of the range held by any socket (TCP, UDP, listeners). Outgoing TCP connections to
-          different destinations may share a port, so this is below the number of sockets on a busy client.
+        - Distinct usable ports of the range held by any socket (connections to different destinations may share one).
       type: int
-      sample: 14000
     utilization_percent:
       description: RV(usage.ports_in_use) as a percentage of RV(usage.usable_ports).
       type: float
-      sample: 49.59
     time_wait_seconds:
       description: How long Linux keeps a socket in TIME_WAIT (a kernel constant, 60).
       type: int
-      sample: 60
     sustainable_rate:
       description:
         - New connections per second that one destination can sustain, RV(usage.usable_ports) / RV(usage.time_wait_seconds)
           (/ 1 second where TIME_WAIT reuse applies to every destination, see RV(usage.tcp_timestamps)).
       type: float
-      sample: 470.53
     tcp_tw_reuse:
       description: C(net.ipv4.tcp_tw_reuse) (0 off, 1 on, 2 loopback only); null when unreadable.
       type: int
-      sample: 2
     tcp_timestamps:
       description:
-        - Whether C(net.ipv4.tcp_timestamps) is on; null when unreadable (and on Windows, FreeBSD and macOS).
-        - Reuse of TIME_WAIT ports needs timestamps, so RV(usage.sustainable_rate) and the rates in RV(usage.busiest)
-          count a reuse after one second instead of the TIME_WAIT seconds only where both are on (C(tcp_tw_reuse=1) for
-          every destination, C(2) for loopback destinations).
+        - Whether C(net.ipv4.tcp_timestamps) is on (null when unreadable, and off Linux). TIME_WAIT reuse needs it; the
+          rates count a reuse after one second only where both are on (C(tcp_tw_reuse=1) all, C(2) loopback destinations).
       type: bool
       sample: true
     conntrack:
       description:
-        - The conntrack table of the network namespace; null where conntrack is not loaded (no stateful firewall rule
-          has loaded C(nf_conntrack)), and on Windows, FreeBSD and macOS.
-        - The drop counters are summed over every CPU from C(/proc/net/stat/nf_conntrack) (counters since boot).
+        - The conntrack table of the network namespace (drop counters summed over every CPU, since boot); null where
+          C(nf_conntrack) is not loaded, and off Linux.
       type: dict
       sample: {"entries": 1200, "max": 262144, "percent": 0.46, "buckets": 262144, "drop": 0, "early_drop": 0, "insert_failed": 0}
       contains:
@@ -427,7 +375,6 @@ usage:
     destinations:
       description: Distinct remote endpoints (address and port) of the TCP sockets counted.
       type: int
-      sample: 4
     busiest:
       description: The O(top) remote endpoints with the most ports in use toward them, most first.
       type: list
@@ -440,15 +387,13 @@ usage:
         port:
           description: Remote port.
           type: int
-          sample: 5432
         family:
           description: V(ipv4) or V(ipv6).
           type: str
-          sample: ipv4
         ports_in_use:
           description:
-            - Sockets in the range connected to this endpoint, each holding one local port. With several local
-              addresses the kernel has a full range per local address, so this can overstate the pressure.
+            - Sockets in the range connected to this endpoint (each holds a local port; with several local addresses this
+              overstates the pressure).
           type: int
           sample: 20000
         states:
@@ -458,23 +403,18 @@ usage:
         time_wait:
           description: Those sockets in TIME_WAIT.
           type: int
-          sample: 1000
         utilization_percent:
           description: RV(usage.busiest[].ports_in_use) as a percentage of RV(usage.usable_ports).
           type: float
-          sample: 70.84
         sustainable_rate:
           description: New connections per second toward this endpoint that the range sustains when connections are short-lived.
           type: float
-          sample: 470.53
         recent_rate:
           description: RV(usage.busiest[].time_wait) / 60, an estimate of the connections per second this host closed toward it in the last minute.
           type: float
-          sample: 16.67
         headroom_rate:
           description:
-            - Further new connections per second toward this endpoint before the range runs out, the free usable ports
-              divided by the TIME_WAIT seconds.
+            - Further new connections per second toward this endpoint before the range runs out.
           type: float
           sample: 137.2
 high_range:
@@ -528,16 +468,14 @@ firewall:
       sample: null
     banned:
       description:
-        - The sources that port-scan detection banned, each with C(source) (an IPv4 address, or an IPv6 prefix
-          written like V(2001:db8:1:2::/64)) and C(seconds_left); V(null) where the table is absent.
+            - Sources banned by port-scan detection, each C({source, seconds_left}) (IPv6 as V(2001:db8:1:2::/64)).
       type: list
       elements: dict
       sample: [{"source": "192.0.2.7", "seconds_left": 412}, {"source": "2001:db8:1:2::/64", "seconds_left": 590}]
     counters:
       description:
-        - Drops by reason, each C({packets, bytes}), from the table's named counters - V(spoofed), V(invalid),
-          V(scan_flags), V(rate_limit), V(scan_detected) (probes that led to a ban), V(banned) (packets dropped
-          from banned sources), V(default_drop); V(null) where the table is absent.
+        - Drops by reason, each C({packets, bytes}) - V(spoofed), V(invalid), V(scan_flags), V(rate_limit),
+          V(scan_detected) (probes that led to a ban), V(banned) (packets of banned sources), V(default_drop).
       type: dict
       sample: {"banned": {"packets": 130, "bytes": 5720}, "default_drop": {"packets": 22, "bytes": 968}}
 """

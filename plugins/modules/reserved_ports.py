@@ -56,7 +56,8 @@ attributes:
         container) has its own reservations. Tested against the real kernel.
       - Windows - administered excluded port ranges through the action plugin and netsh. Tested end to end against a
         stand-in target that emulates netsh, not a real Windows host.
-      - FreeBSD and macOS - no per-port reservation exists; see the description. Unit-tested only.
+      - FreeBSD and macOS - no per-port reservation exists; see the description. Through the action plugin and the
+        internal module M(portwarden.ports.bsd_reserved_ports). Unit-tested only.
   idempotent:
     support: full
 options:
@@ -221,6 +222,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import backend_linux
 
 
 def main():
@@ -228,7 +230,7 @@ def main():
         argument_spec=argspec.RESERVED_PORTS,
         supports_check_mode=True,
     )
-    backend.run(module, backend.reserved_ports)
+    backend.run(module, backend_linux.reserved_ports)
 
 
 if __name__ == '__main__':

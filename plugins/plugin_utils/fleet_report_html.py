@@ -181,8 +181,8 @@ def _detail(host):
     ]
     conntrack = usage.get('conntrack')
     if conntrack:
-        facts.append('Conntrack %s of %s entries (%s%%)' % ('{:,}'.format(conntrack.get('entries') or 0),
-                                                           '{:,}'.format(conntrack.get('max') or 0), conntrack.get('percent')))
+        facts.append('Conntrack %s of %s entries (%s%%)' % (
+            '{:,}'.format(conntrack.get('entries') or 0), '{:,}'.format(conntrack.get('max') or 0), conntrack.get('percent')))
     firewall = host.get('firewall') or {}
     warnings = [[firewall['warning'], 'Let one manager filter incoming traffic (host_firewall_backend, '
                  'host_firewall_conflicting).']] if firewall.get('warning') else []

@@ -2,12 +2,17 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The shared shape of the three action plugins.
+"""The shared shape of the three action plugins: the one place that chooses the OS backend.
 
 On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 plugin validates its arguments, runs netsh through the connection and parses
-the output here, on the controller (netsh.py, netsh_plan.py). On every other
-target the module runs exactly as it would without the plugin.
+the output here, on the controller (netsh.py, netsh_plan.py). On FreeBSD and
+macOS it runs the internal module ``bsd_<name>``, on Linux the module
+``<name>`` itself, so that each payload carries one OS's host code. The
+target's system comes from its facts (``ansible_system``); without them the
+Linux module runs, and when it answers that the host is FreeBSD or macOS
+(module_utils/backend.py, ``check_system``) the BSD module runs once more in
+its place: one extra round trip on such hosts, none on Linux.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.portwarden.ports.plugins.module_utils import backend
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh import command_line
 
@@ -59,6 +65,31 @@ def action_failure(result, exc):
     return result
 
 
+def known_system(task_vars, delegated=False):
+    """The target's system from its gathered facts (``Linux``, ``FreeBSD``, ``Darwin`` ...), or None.
+
+    A delegated task runs on another host than the one whose facts these
+    are, so its system is not known from them.
+    """
+    if delegated or not task_vars:
+        return None
+    facts = task_vars.get('ansible_facts') or {}
+    return facts.get('system') or task_vars.get('ansible_system')
+
+
+def module_for(name, system):
+    """The fully qualified module that runs ``name`` on ``system``: the BSD module on FreeBSD and macOS, else Linux's."""
+    return 'portwarden.ports.' + backend.module_name(name, backend.family_of(system) or 'linux')
+
+
+def landed_on(answer):
+    """The system a module answered it does not serve (backend.check_system's marker), or None."""
+    if not answer.get('failed'):
+        return None
+    system = answer.get(backend.SYSTEM_KEY)
+    return system if backend.family_of(system) else None
+
+
 class NetshActionBase(ActionBase):
     """Subclasses set MODULE and ARGUMENT_SPEC and implement ``netsh(run, args)``."""
 
@@ -73,7 +104,12 @@ class NetshActionBase(ActionBase):
         if is_windows_shell(self._connection._shell):
             return self._run_netsh(result)
         wrap_async = self._task.async_val and not self._connection.has_native_async
-        result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+        module = module_for(self.MODULE, known_system(task_vars, bool(self._task.delegate_to)))
+        answer = self._execute_module(module_name=module, task_vars=task_vars, wrap_async=wrap_async)
+        system = None if wrap_async else landed_on(answer)
+        if system and module_for(self.MODULE, system) != module:
+            answer = self._execute_module(module_name=module_for(self.MODULE, system), task_vars=task_vars)
+        result = merge_hash(result, answer)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -86,10 +86,10 @@ BOTH_PATHS = textwrap.dedent('''
         raise sockdiag.Unavailable('socket(AF_NETLINK, NETLINK_SOCK_DIAG)', 93)
 
     services = [{'name': 'web', 'port': 8080, 'proto': 'tcp'}, {'name': 'gone', 'port': 9999, 'proto': 'tcp'}]
-    out = {'sources': [procnet.scan_tables(40000, 40999).source]}
+    out = {'sources': [procnet.scan_tables(40000, 40999, netlink=sockdiag).source]}
     out['netlink'] = portinfo.gather(processes=True, services=services, top=5)
     sockdiag.open_socket = refuse            # what a kernel without sock_diag answers
-    out['sources'].append(procnet.scan_tables(40000, 40999).source)
+    out['sources'].append(procnet.scan_tables(40000, 40999, netlink=sockdiag).source)
     out['proc'] = portinfo.gather(processes=True, services=services, top=5)
     print(json.dumps(out))
 ''')

@@ -336,7 +336,8 @@ def test_report_renders_in_chromium_without_errors(audited, tmp_path):
     assert problems == []
     assert facts['title'] == 'Audit <test> & co'
     assert facts['scripts'] == ['application/json', 'inline']
-    assert facts['counts'] == {'hosts': 1, 'ok': 0, 'drift': 0, 'conflict': 1, 'no-data': 0, 'conflicts': 1, 'ranges': 1}
+    assert facts['counts'] == {'hosts': 1, 'ok': 0, 'drift': 0, 'conflict': 1, 'no-data': 0, 'conflicts': 1, 'ranges': 1,
+                               'banned': 0}
     assert facts['rows'] == [['pw-ns-host', 'conflict']] and facts['matching'] == 1
     assert facts['groups'][0] == ['TCP 45000 listened on inside the ephemeral range, not reserved', 1]
     assert facts['ranges'] == [['32768-60999', 1]]
@@ -419,7 +420,8 @@ def test_a_report_of_10000_hosts_loads_and_its_figures_are_report_json_s(tmp_pat
     assert len(texts['html']) < 40e6 and loaded < 60
     # The page's own figures are report.json's.
     assert facts['counts'] == {'hosts': 10000, 'ok': fleet['ok'], 'drift': fleet['drift'], 'conflict': fleet['conflict'],
-                               'no-data': fleet['no_data'], 'conflicts': fleet['conflicts'], 'ranges': len(fleet['ranges'])}
+                               'no-data': fleet['no_data'], 'conflicts': fleet['conflicts'], 'ranges': len(fleet['ranges']),
+                               'banned': fleet['banned_sources']}
     assert fleet['ok'] + fleet['drift'] + fleet['conflict'] + fleet['no_data'] == 10000
     assert min(fleet['ok'], fleet['drift'], fleet['conflict'], fleet['no_data']) > 100  # every status is there
     with_data = [h for h in hosts if h['status'] != 'no-data']

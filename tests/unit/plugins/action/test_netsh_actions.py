@@ -22,6 +22,8 @@ from ansible.plugins.shell.cmd import ShellModule as CmdShell
 from ansible.plugins.shell.powershell import ShellModule as PowerShell
 from ansible.plugins.shell.sh import ShellModule as ShShell
 
+from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_action
 
 NAMES = ('ephemeral_range', 'reserved_ports', 'port_info')
@@ -83,6 +85,7 @@ def make_action(name, shell, args, check_mode=False, diff=False):
     task.diff = diff
     task.async_val = 0
     task.action = 'portwarden.ports.' + name
+    task.delegate_to = None
     connection = mock.MagicMock()
     connection._shell = shell
     connection.has_native_async = False
@@ -130,13 +133,96 @@ def test_windows_path_validates_arguments():
     assert 'state' in str(err.value)
 
 
-@pytest.mark.parametrize('name', NAMES)
-def test_other_targets_run_the_module_unchanged(name):
-    plugin = make_action(name, ShShell(), {'whatever': 1}, check_mode=True)
-    plugin._execute_module = mock.MagicMock(return_value={'changed': True, 'x': 1})
+def posix_action(name, answers, args=None, async_val=0):
+    """An action on a POSIX target whose module runs answer from ``answers`` in turn."""
+    plugin = make_action(name, ShShell(), args or {'whatever': 1}, check_mode=True)
+    plugin._task.async_val = async_val
+    plugin._execute_module = mock.MagicMock(side_effect=list(answers))
     plugin._low_level_execute_command = mock.MagicMock()
     plugin._remove_tmp_path = mock.MagicMock()
-    result = plugin.run(task_vars={'a': 1})
+    return plugin
+
+
+def ran(plugin):
+    return [c.kwargs['module_name'] for c in plugin._execute_module.call_args_list]
+
+
+@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('task_vars', [{'a': 1}, {'ansible_facts': {'system': 'Linux'}}, {'ansible_system': 'Linux'}])
+def test_linux_and_unknown_targets_run_the_linux_module_once(name, task_vars):
+    """Linux pays nothing: one call, of the module itself, with the task's own arguments."""
+    plugin = posix_action(name, [{'changed': True, 'x': 1}])
+    result = plugin.run(task_vars=task_vars)
     assert result['changed'] is True and result['x'] == 1
-    plugin._execute_module.assert_called_once_with(task_vars={'a': 1}, wrap_async=0)
+    plugin._execute_module.assert_called_once_with(module_name='portwarden.ports.' + name, task_vars=task_vars,
+                                                   wrap_async=0)
     plugin._low_level_execute_command.assert_not_called()
+
+
+@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('task_vars', [{'ansible_facts': {'system': 'FreeBSD'}}, {'ansible_system': 'Darwin'},
+                                       {'ansible_facts': {'system': 'Darwin'}, 'ansible_system': 'Darwin'}])
+def test_facts_of_freebsd_or_macos_run_the_bsd_module(name, task_vars):
+    plugin = posix_action(name, [{'changed': False, 'y': 2}])
+    result = plugin.run(task_vars=task_vars)
+    assert result['y'] == 2 and 'failed' not in result
+    assert ran(plugin) == ['portwarden.ports.bsd_' + name]
+
+
+def refusal(monkeypatch, system, module):
+    """What the Linux module answers on a host of another system (backend.check_system, fail_json's keys)."""
+    monkeypatch.setattr(backend, 'system', lambda: system)
+    with pytest.raises(PortwardenError) as err:
+        backend.check_system(module, 'linux')
+    return dict(err.value.details, failed=True, msg=err.value.msg)
+
+
+@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('system', ['FreeBSD', 'Darwin'])
+def test_unknown_target_that_is_bsd_runs_the_bsd_module_once_more(monkeypatch, name, system):
+    """Without facts the Linux module runs; its answer names the system and the BSD module runs in its place."""
+    marker = refusal(monkeypatch, system, name)
+    assert 'portwarden.ports.bsd_%s' % name in marker['msg'] and marker[backend.SYSTEM_KEY] == system
+    plugin = posix_action(name, [marker, {'changed': False, 'ephemeral_range': {'start': 1, 'end': 2, 'size': 2}}])
+    result = plugin.run(task_vars={})
+    assert ran(plugin) == ['portwarden.ports.' + name, 'portwarden.ports.bsd_' + name]
+    assert 'failed' not in result and backend.SYSTEM_KEY not in result and result['ephemeral_range']['start'] == 1
+    plugin._remove_tmp_path.assert_called_once()
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_stale_facts_are_corrected_once(name):
+    """Facts that say FreeBSD on a Linux host: the BSD module's refusal names Linux, the Linux module runs."""
+    plugin = posix_action(name, [{'failed': True, 'msg': 'no', backend.SYSTEM_KEY: 'Linux'}, {'changed': False}])
+    result = plugin.run(task_vars={'ansible_system': 'FreeBSD'})
+    assert ran(plugin) == ['portwarden.ports.bsd_' + name, 'portwarden.ports.' + name]
+    assert 'failed' not in result
+
+
+@pytest.mark.parametrize('answer', [{'failed': True, 'msg': 'port_info does not support SunOS', 'portwarden_system': 'SunOS'},
+                                    {'failed': True, 'msg': 'Cannot read net.ipv4.ip_local_port_range'},
+                                    {'failed': True, 'msg': 'again', 'portwarden_system': 'Linux'}])
+def test_other_failures_are_returned_as_they_are(answer):
+    """No second run for an unsupported system, a failure without the marker, or a marker naming the module's own OS."""
+    plugin = posix_action('port_info', [dict(answer)])
+    result = plugin.run(task_vars={})
+    assert ran(plugin) == ['portwarden.ports.port_info']
+    assert result['failed'] and result['msg'] == answer['msg']
+
+
+def test_delegated_task_ignores_the_facts_of_the_inventory_host():
+    plugin = posix_action('reserved_ports', [{'changed': False}])
+    plugin._task.delegate_to = 'elsewhere'
+    plugin.run(task_vars={'ansible_system': 'FreeBSD'})
+    assert ran(plugin) == ['portwarden.ports.reserved_ports']
+
+
+def test_async_takes_the_facts_and_never_runs_twice():
+    """With async the module's answer is the job, not its result: the choice comes from the facts alone."""
+    plugin = posix_action('ephemeral_range', [{'started': 1, 'ansible_job_id': 'j1'}], async_val=30)
+    result = plugin.run(task_vars={'ansible_facts': {'system': 'FreeBSD'}})
+    assert ran(plugin) == ['portwarden.ports.bsd_ephemeral_range'] and result['ansible_job_id'] == 'j1'
+    assert plugin._execute_module.call_args.kwargs['wrap_async']
+    plugin = posix_action('ephemeral_range', [{'failed': True, 'msg': 'x', 'portwarden_system': 'FreeBSD'}], async_val=30)
+    plugin.run(task_vars={})
+    assert ran(plugin) == ['portwarden.ports.ephemeral_range']

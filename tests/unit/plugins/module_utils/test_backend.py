@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd, linux
 
 
 def collections_path():
@@ -19,26 +19,41 @@ def collections_path():
 
 def test_backend_knows_the_bsd_systems():
     assert backend.BSD_SYSTEMS == bsd.SYSTEMS
-    assert backend.SYSCTL_FILES['bsd'] == bsd.SYSCTL_CONF
+    assert backend.SYSCTL_FILES == {'linux': linux.DEFAULT_SYSCTL_FILE, 'bsd': bsd.SYSCTL_CONF}
+
+
+def loaded_by(module):
+    """The collection's modules that importing ``module`` (of module_utils) loads, in a fresh interpreter."""
+    code = ('import sys; sys.path.insert(0, %r)\n'
+            'from ansible_collections.portwarden.ports.plugins.module_utils import %s\n'
+            'mods = [m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("ansible_collections.portwarden")]\n'
+            'print(" ".join(sorted(mods)))' % (collections_path(), module))
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_backend_loads_no_os_backend():
+    loaded = loaded_by('backend')
+    for other in ('linux', 'procsys', 'bsd', 'bsd_report', 'report', 'portinfo', 'procnet', 'nftables', 'catalogue'):
+        assert other not in loaded
+
+
+def test_bsd_entry_points_load_no_linux_code():
+    for module in ('backend_bsd', 'bsd_report'):
+        loaded = loaded_by(module)
+        assert 'bsd' in loaded
+        for other in ('linux', 'procsys', 'sysctld', 'procnet', 'sockdiag', 'portinfo'):
+            assert other not in loaded, (module, other)
 
 
 def test_linux_import_does_not_load_other_backends():
-    code = ('import sys; sys.path.insert(0, %r)\n'
-            'from ansible_collections.portwarden.ports.plugins.module_utils import backend\n'
-            'mods = [m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("ansible_collections.portwarden")]\n'
-            'print(" ".join(sorted(mods)))' % collections_path())
-    loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    loaded = loaded_by('backend_linux')
     assert 'linux' in loaded and 'backend' in loaded
     for other in ('bsd', 'bsd_report', 'report', 'portinfo', 'procnet', 'nftables', 'catalogue'):
         assert other not in loaded
 
 
-def test_linux_port_info_does_not_load_the_bsd_report():
-    code = ('import sys; sys.path.insert(0, %r)\n'
-            'from ansible_collections.portwarden.ports.plugins.module_utils import portinfo\n'
-            'mods = [m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("ansible_collections.portwarden")]\n'
-            'print(" ".join(sorted(mods)))' % collections_path())
-    loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
-    assert 'report' in loaded and 'procnet' in loaded
-    for other in ('bsd', 'bsd_report', 'nftables'):
+def test_linux_port_info_does_not_load_the_bsd_report_or_write_code():
+    loaded = loaded_by('portinfo')
+    assert 'report' in loaded and 'procnet' in loaded and 'procsys' in loaded
+    for other in ('bsd', 'bsd_report', 'nftables', 'linux', 'sysctld', 'hostlock'):
         assert other not in loaded

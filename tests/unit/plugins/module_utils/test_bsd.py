@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """bsd.py and bsd_report.py with a scripted sysctl and a temporary /etc/sysctl.conf (no FreeBSD or macOS host here),
-plus backend.py's choice of the BSD branch from platform.system()."""
+plus the BSD modules' entry points (backend_bsd.py, bsd_report.module_report), which the action plugins run on
+FreeBSD and macOS, and the refusal that sends a module to the other OS's module."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd, bsd_report, portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, backend_bsd, backend_linux, bsd, bsd_report, portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 # Recorded the way FreeBSD 13/14 print them (sockstat -46l; netstat -an -p tcp|udp).
@@ -328,7 +329,7 @@ def test_port_info_macos_without_sockstat():
     assert not any(argv[0] == 'sockstat' for argv in fake.ran)
 
 
-# ---------------------------------------------------------------- backend: one place chooses
+# ---------------------------------------------------------------- the BSD modules' entry points
 
 class FakeModule(object):
     def __init__(self, params, fake, check_mode=False):
@@ -347,20 +348,20 @@ class FakeModule(object):
 
 
 @pytest.mark.parametrize('system', ['FreeBSD', 'Darwin'])
-def test_backend_routes_bsd(monkeypatch, tmp_path, system):
+def test_bsd_module_entry_points(monkeypatch, tmp_path, system):
     monkeypatch.setattr(backend, 'system', lambda: system)
     fake = FakeSysctl(FREEBSD)
     params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True,
               'sysctl_file': str(tmp_path / 'sysctl.conf'), 'bsd_portrange': 'default', 'reserve': []}
-    result = backend.ephemeral_range(FakeModule(params, fake))
+    result = backend_bsd.ephemeral_range(FakeModule(params, fake))
     assert result['changed'] and fake.values['net.inet.ip.portrange.first'] == 20000
     params['protocol'] = 'tcp'
     with pytest.raises(PortwardenError) as err:
-        backend.ephemeral_range(FakeModule(params, fake))
+        backend_bsd.ephemeral_range(FakeModule(params, fake))
     assert 'protocol and family must both be "all"' in err.value.msg
     with pytest.raises(PortwardenError) as err:
-        backend.reserved_ports(FakeModule({'ports': ['45100'], 'state': 'present', 'protocol': 'all', 'family': 'all'},
-                                          fake))
+        backend_bsd.reserved_ports(FakeModule({'ports': ['45100'], 'state': 'present', 'protocol': 'all',
+                                               'family': 'all'}, fake))
     assert 'no per-port reservation' in err.value.msg
 
 
@@ -369,28 +370,65 @@ def test_backend_bsd_default_file_is_etc_sysctl_conf(monkeypatch):
     fake = FakeSysctl(FREEBSD)
     params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True, 'sysctl_file': None,
               'bsd_portrange': 'default', 'reserve': []}
-    result = backend.ephemeral_range(FakeModule(params, fake, check_mode=True))
+    result = backend_bsd.ephemeral_range(FakeModule(params, fake, check_mode=True))
     assert result['sysctl_file'] == '/etc/sysctl.conf'
 
 
 def test_backend_linux_refuses_protocol_for_reservations(monkeypatch):
     monkeypatch.setattr(backend, 'system', lambda: 'Linux')
     with pytest.raises(PortwardenError) as err:
-        backend.reserved_ports(FakeModule({'ports': ['9100'], 'state': 'present', 'protocol': 'udp', 'family': 'all'},
-                                          None))
+        backend_linux.reserved_ports(FakeModule({'ports': ['9100'], 'state': 'present', 'protocol': 'udp',
+                                                 'family': 'all'}, None))
     assert 'Linux has one list of reserved ports' in err.value.msg
 
 
-def test_backend_port_info_routes_bsd(monkeypatch):
+def test_bsd_port_info_entry_point(monkeypatch):
     monkeypatch.setattr(backend, 'system', lambda: 'Darwin')
     fake = FakeSysctl(MACOS, outputs={
         ('netstat', '-an', '-p', 'tcp'): (0, NETSTAT_MACOS_TCP, ''),
         ('netstat', '-an', '-p', 'udp'): (0, NETSTAT_MACOS_UDP, ''),
     })
-    report = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
+    report = bsd_report.module_report(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert report['ephemeral_range'] == {'start': 49152, 'end': 65535, 'size': 16384}
     assert sorted(report) == ['conflicts', 'ephemeral_range', 'firewall', 'high_range', 'listeners', 'reserved_ports',
                               'unprivileged_port_start', 'usage']
+    assert set(report['firewall'].values()) == {None}   # read on Linux only
+
+
+@pytest.mark.parametrize('system', ['FreeBSD', 'Darwin'])
+def test_linux_modules_refuse_a_bsd_host_naming_it(monkeypatch, system):
+    """The marker the action plugin reads to run the BSD module instead; nothing ran on the host."""
+    monkeypatch.setattr(backend, 'system', lambda: system)
+    fake = FakeSysctl(FREEBSD)
+    params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True, 'sysctl_file': None,
+              'bsd_portrange': 'default', 'reserve': [], 'conntrack_max': None}
+    calls = ((backend_linux.ephemeral_range, params, 'bsd_ephemeral_range'),
+             (backend_linux.reserved_ports, {'ports': ['80'], 'state': 'present'}, 'bsd_reserved_ports'),
+             (portinfo.port_info, {'processes': False, 'services': None, 'top': 5}, 'bsd_port_info'))
+    for operation, args, bsd_module in calls:
+        with pytest.raises(PortwardenError) as err:
+            operation(FakeModule(args, fake))
+        assert err.value.details == {backend.SYSTEM_KEY: system}
+        assert 'portwarden.ports.%s' % bsd_module in err.value.msg and system in err.value.msg
+    assert fake.ran == []
+
+
+@pytest.mark.parametrize('system', ['Linux', 'SunOS'])
+def test_bsd_modules_refuse_other_hosts_naming_them(monkeypatch, system):
+    monkeypatch.setattr(backend, 'system', lambda: system)
+    fake = FakeSysctl(FREEBSD)
+    calls = ((backend_bsd.ephemeral_range, {'start': 20000, 'end': 60999}),
+             (backend_bsd.reserved_ports, {'ports': ['80'], 'state': 'present'}),
+             (bsd_report.module_report, {'processes': False, 'services': None, 'top': 5}))
+    for operation, args in calls:
+        with pytest.raises(PortwardenError) as err:
+            operation(FakeModule(args, fake))
+        assert err.value.details == {backend.SYSTEM_KEY: system}
+        if system == 'Linux':
+            assert 'serves FreeBSD and macOS and this host runs Linux' in err.value.msg
+        else:
+            assert 'does not support SunOS; supported: Linux, FreeBSD, macOS' in err.value.msg
+    assert fake.ran == []
 
 
 # ---------------------------------------------------------------- the host lock; one result shape
@@ -434,15 +472,15 @@ def test_every_result_has_the_range_and_the_reservations(monkeypatch, tmp_path, 
     })
     params = {'start': 20000, 'end': 60999, 'protocol': 'all', 'family': 'all', 'persist': True,
               'sysctl_file': str(tmp_path / 'sysctl.conf'), 'bsd_portrange': 'default', 'reserve': []}
-    ranged = backend.ephemeral_range(FakeModule(params, fake, check_mode=True))
+    ranged = backend_bsd.ephemeral_range(FakeModule(params, fake, check_mode=True))
     assert ranged['ephemeral_range'] == {'start': 20000, 'end': 60999, 'size': 41000}
     assert ranged['reserved_ports'] == {'ports': '', 'list': []}
-    reserved = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'present', 'protocol': 'all',
-                                                  'family': 'all'}, fake))
+    reserved = backend_bsd.reserved_ports(FakeModule({'ports': ['80'], 'state': 'present', 'protocol': 'all',
+                                                      'family': 'all'}, fake))
     assert reserved['ephemeral_range'] == {'start': 10000, 'end': 65535, 'size': 55536}
     assert reserved['reserved_ports'] == {'ports': '', 'list': []}
-    released = backend.reserved_ports(FakeModule({'ports': ['80'], 'state': 'absent', 'protocol': 'all',
-                                                  'family': 'all'}, fake))
+    released = backend_bsd.reserved_ports(FakeModule({'ports': ['80'], 'state': 'absent', 'protocol': 'all',
+                                                      'family': 'all'}, fake))
     assert released['ephemeral_range'] == reserved['ephemeral_range'] and released['reserved_ports'] == {'ports': '', 'list': []}
-    info = portinfo.port_info(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
+    info = bsd_report.module_report(FakeModule({'processes': False, 'services': None, 'top': 5}, fake))
     assert (info['ephemeral_range'], info['reserved_ports']) == (reserved['ephemeral_range'], reserved['reserved_ports'])

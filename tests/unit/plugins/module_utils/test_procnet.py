@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procowners, sockdiag
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 HEADER_V4 = ('  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode'
@@ -204,7 +204,7 @@ def test_socket_owners_lowest_pid_wins(fake):
     fake.process(50, None, [14])  # no comm file
     root = fake.write()
     os.makedirs(os.path.join(root, 'self'))
-    owners = procnet.socket_owners(['11', '12', '13', '14', '99'], root=root)
+    owners = procowners.socket_owners(['11', '12', '13', '14', '99'], root=root)
     assert owners == {'11': (300, 'nginx'), '12': (300, 'nginx'), '13': (42, 'sshd'), '14': (50, None)}
 
 
@@ -219,13 +219,13 @@ def test_socket_owners_stops_when_all_found(fake, monkeypatch):
         calls.append(path)
         return real(path, dir_fd=dir_fd)
 
-    monkeypatch.setattr(procnet.os, 'readlink', counting)
-    assert procnet.socket_owners(['7'], root=root) == {'7': (10, 'server')}
+    monkeypatch.setattr(procowners.os, 'readlink', counting)
+    assert procowners.socket_owners(['7'], root=root) == {'7': (10, 'server')}
     assert len(calls) == 1  # pid 20's eight descriptors were never read
 
 
 def test_socket_owners_nothing_wanted(fake):
-    assert procnet.socket_owners(['0', None, ''], root=fake.write()) == {}
+    assert procowners.socket_owners(['0', None, ''], root=fake.write()) == {}
 
 
 def test_socket_owners_skips_unreadable(fake, monkeypatch):
@@ -239,23 +239,31 @@ def test_socket_owners_skips_unreadable(fake, monkeypatch):
             raise PermissionError(13, 'Permission denied')
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(procnet.os, 'open', deny)
-    assert procnet.socket_owners(['7', '8'], root=root) == {'8': (20, 'b')}
+    monkeypatch.setattr(procowners.os, 'open', deny)
+    assert procowners.socket_owners(['7', '8'], root=root) == {'8': (20, 'b')}
 
 
 # ---------------------------------------------------------------- the real kernel, unprivileged
 
-def test_real_proc_sees_our_listener():
+@pytest.mark.parametrize('netlink', [None, sockdiag])
+def test_real_proc_sees_our_listener(netlink):
+    """Without a netlink reader (ephemeral_range) the /proc/net tables; with sockdiag (port_info) netlink first."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         server.bind(('127.0.0.1', 0))
         server.listen(1)
         port = server.getsockname()[1]
-        scan = procnet.scan_tables(1, 65535)
-        assert scan.source in ('netlink', 'proc')   # netlink where the kernel answers it (test_sockdiag.py)
+        scan = procnet.scan_tables(1, 65535, netlink=netlink)
+        # netlink where the kernel answers it (test_sockdiag.py)
+        assert scan.source == 'proc' if netlink is None else scan.source in ('netlink', 'proc')
         mine = [item for item in scan.listeners if item.proto == 'tcp' and item.port == port]
         assert [(item.family, item.address) for item in mine] == [('ipv4', '127.0.0.1')]
-        owners = procnet.socket_owners([mine[0].inode])
+        owners = procowners.socket_owners([mine[0].inode])
         assert owners[mine[0].inode][0] == os.getpid()
     finally:
         server.close()
+
+
+def test_netlink_source_needs_the_reader():
+    with pytest.raises(PortwardenError, match='no netlink reader was given'):
+        procnet.scan_tables(1, 65535, source='netlink')

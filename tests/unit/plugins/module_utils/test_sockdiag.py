@@ -132,7 +132,7 @@ def comparable(scan):
     return {
         'totals': scan.totals,
         'listeners': sorted((item.proto, item.family, item.address, item.port, item.inode) for item in scan.listeners),
-        'tcp_in_range': sorted((port, state, procnet.decode_endpoint(remote)) for port, state, remote in scan.tcp_in_range),
+        'tcp_in_range': sorted((port, state, procnet.decode_endpoint(remote, sockdiag)) for port, state, remote in scan.tcp_in_range),
         'udp_in_range': sorted(scan.udp_in_range),
     }
 
@@ -147,7 +147,7 @@ def error_reply(code, kind=sockdiag.NLMSG_ERROR):
 @needs_byteorder
 def test_netlink_and_proc_read_the_same_sockets(replay, recorded_proc):
     made = replay()
-    netlink = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink')
+    netlink = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     proc = procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc')
     assert (netlink.source, proc.source) == ('netlink', 'proc')
     assert comparable(netlink) == comparable(proc)
@@ -161,7 +161,7 @@ def test_netlink_and_proc_read_the_same_sockets(replay, recorded_proc):
 def test_recorded_sockets_are_the_ones_made(replay):
     """The recording helper's sockets, as the manifest lists them, are what the parser finds."""
     replay()
-    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink')
+    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     got = comparable(scan)
     # IPv4: 2 listeners, both ends of N_V4 + 1 connections, 10 TIME_WAIT; IPv6 (mapped ones too): 2 + both ends
     assert got['totals'] == {'tcp': 2 + 2 * (N_V4 + 1) + 10, 'tcp6': 2 + 2 * (N_V6 + N_MAPPED), 'udp': 2, 'udp6': 1}
@@ -280,7 +280,7 @@ def test_columns_and_records_agree_on_udp(monkeypatch):
 def test_old_kernel_without_the_v1_request(replay, recorded_proc):
     """A kernel that refuses TCPDIAG_GETSOCK gets one SOCK_DIAG_BY_FAMILY dump per family: same result."""
     made = replay(override={'tcp_both': [error_reply(errno.EOPNOTSUPP)]})
-    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink')
+    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     assert made[0].sent == ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6']
     assert comparable(scan) == comparable(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc'))
 
@@ -291,7 +291,7 @@ def test_kernel_without_ipv6(replay, recorded_proc):
     netlink, and the result is what /proc gives without the tcp6 and udp6 tables."""
     made = replay(override={'tcp_both': [error_reply(errno.EINVAL)], 'tcp6': [error_reply(errno.ENOENT)],
                             'udp6': [error_reply(errno.ENOENT)]})
-    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink')
+    scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     assert made[0].sent == ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6']
     assert scan.source == 'netlink' and scan.tables == ['tcp', 'udp']
     for name in ('tcp6', 'udp6'):
@@ -316,7 +316,7 @@ def test_kernel_without_ipv6(replay, recorded_proc):
 def test_refusal_falls_back_to_proc(replay, recorded_proc, monkeypatch, override):
     replay(override=override())
     monkeypatch.setattr(procnet, 'PROC', recorded_proc)   # the recorded tables stand for the real /proc
-    scan = procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc)
+    scan = procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag)
     assert scan.source == 'proc'
     assert comparable(scan) == comparable(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc'))
 
@@ -339,7 +339,7 @@ def test_corrupt_replies_never_raise(replay, recorded_proc, monkeypatch):
                 chunk[rng.randrange(min(len(chunk), rng.choice([24, 200, len(chunk)])))] = rng.randrange(256)
         chunks[index] = bytes(chunk)
         replay(override={name: chunks})
-        sources.add(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc).source)
+        sources.add(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag).source)
     assert sources == {'netlink', 'proc'}
 
 
@@ -349,22 +349,22 @@ def test_no_netlink_socket_falls_back_to_proc(monkeypatch, recorded_proc, code):
         raise OSError(code, os.strerror(code))
     monkeypatch.setattr(sockdiag.socket, 'socket', refuse)
     monkeypatch.setattr(procnet, 'PROC', recorded_proc)
-    assert procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc).source == 'proc'
+    assert procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag).source == 'proc'
     with pytest.raises(PortwardenError, match=r'Cannot read the socket tables over netlink sock_diag \(socket.*%s\)'
                        % errno.errorcode[code]):
-        procnet.scan_tables(RANGE[0], RANGE[1], source='netlink')
+        procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
 
 
 def test_python_without_af_netlink(monkeypatch, recorded_proc):
     monkeypatch.delattr(sockdiag.socket, 'AF_NETLINK', raising=False)
     monkeypatch.setattr(procnet, 'PROC', recorded_proc)
-    assert procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc).source == 'proc'
+    assert procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag).source == 'proc'
 
 
 def test_another_root_reads_its_tables(replay, recorded_proc):
     """A tree other than the real /proc is a copy of some namespace's tables: never ask the kernel."""
     made = replay()
-    assert procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc).source == 'proc'
+    assert procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag).source == 'proc'
     assert made == []
 
 
@@ -400,15 +400,15 @@ def test_translate_tables():
 
 def test_decode_remote():
     v4 = struct.pack('>H', 443) + socket.inet_aton('10.0.0.1') + bytes(12) + socket.inet_aton('192.0.2.9')
-    assert procnet.decode_endpoint(v4) == ('ipv4', '192.0.2.9', 443)
+    assert procnet.decode_endpoint(v4, sockdiag) == ('ipv4', '192.0.2.9', 443)
     v6 = struct.pack('>H', 5432) + socket.inet_pton(socket.AF_INET6, '2001:db8::1') \
         + socket.inet_pton(socket.AF_INET6, '2001:db8::2') + struct.pack('=I', 3)
-    assert procnet.decode_endpoint(v6) == ('ipv6', '2001:db8::2', 5432)
+    assert procnet.decode_endpoint(v6, sockdiag) == ('ipv6', '2001:db8::2', 5432)
     mapped = v6[:18] + socket.inet_pton(socket.AF_INET6, '::ffff:127.0.0.1') + v6[34:]
-    assert procnet.decode_endpoint(mapped) == ('ipv4', '127.0.0.1', 5432)
+    assert procnet.decode_endpoint(mapped, sockdiag) == ('ipv4', '127.0.0.1', 5432)
     # an IPv6 destination that would look like IPv4 by its zeros keeps its family: the length says it
     zeros = v6[:18] + socket.inet_pton(socket.AF_INET6, '2001:db8::') + v6[34:]
-    assert procnet.decode_endpoint(zeros) == ('ipv6', '2001:db8::', 5432)
+    assert procnet.decode_endpoint(zeros, sockdiag) == ('ipv6', '2001:db8::', 5432)
     for remote in (v4, v6, mapped):
         assert not remote.endswith(b':0000')   # the report's "no remote" mark
 
