@@ -311,8 +311,16 @@ def role_runs(host, tmp, n):
             continue
         tasks = task_seconds(data)
         load = [sec for task, sec, _c in tasks if 'Load the table' in task]
+        validate = [sec for task, sec, _c in tasks if 'Validating arguments' in task]
         stats = data['stats']['localhost']
-        out[label] = {'wall': wall, 'load_task': load[0] if load else None, 'changed': stats.get('changed', 0)}
+        out[label] = {'wall': wall, 'load_task': load[0] if load else None, 'changed': stats.get('changed', 0),
+                      'validate_task': validate[0] if validate else None, 'tasks_total': sum(sec for _t, sec, _c in tasks)}
+    # The floor: ansible-playbook with the same variables (the catalogue among them) and one debug task, no role: what
+    # ansible-core itself spends on starting and on loading and copying the variables.
+    floor = [{'name': 'floor', 'hosts': 'localhost', 'gather_facts': False,
+              'tasks': [{'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}}]}]
+    data, wall = playbook(host, tmp, 'floor-%d' % n, floor, role_vars(tmp, n), timeout=ROLE_TIMEOUT)
+    out['floor'] = {'wall': wall}
     return out
 
 
@@ -501,6 +509,25 @@ def report(results):
     for n in sizes:
         role = results['nft'][n].get('role')
         print('| %d | %s |' % (n, ' | '.join(_role_cell(role.get(label) if role else None) for label, _c, _e, _b in ROLE_RUNS)))
+    print()
+    print('Where the playbook\'s time goes (seconds): the floor is ansible-playbook with the same variables and one debug '
+          'task, no role (starting, loading and copying the variables); the role\'s argument validation task; the load '
+          'task; the rest of the role\'s tasks; what is left of the wall time (ansible-core between tasks). Ratio: the '
+          'playbook\'s wall time over the load task\'s.')
+    print()
+    print('| sources | run | playbook | floor | argument validation | load task | other tasks | between tasks | playbook / load task |')
+    print('|---:|---|---:|---:|---:|---:|---:|---:|---:|')
+    for n in sizes:
+        role = results['nft'][n].get('role') or {}
+        floor = (role.get('floor') or {}).get('wall')
+        for label, _c, _e, _b in ROLE_RUNS:
+            run = role.get(label)
+            if not run or 'timeout' in run or not run.get('load_task') or floor is None:
+                continue
+            other = run['tasks_total'] - run['load_task'] - (run['validate_task'] or 0.0)
+            print('| %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1fx |' % (
+                n, label, run['wall'], floor, run['validate_task'] or 0.0, run['load_task'], other,
+                run['wall'] - floor - run['tasks_total'], run['wall'] / run['load_task']))
     print()
     print('CPU time (user + system) of the same commands, less sensitive to the load of the machine than wall time:')
     print()

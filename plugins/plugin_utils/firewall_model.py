@@ -25,6 +25,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import safe_path
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
+from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import source_intervals
 
 POLICIES = ('accept', 'drop')
 LOG_PREFIX_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9 _.:=-]{0,39}\Z')
@@ -156,7 +157,7 @@ def build_model(services, management_ports=None, management_sources=None, allow_
     entry and the field) and what is allowed.
     """
     try:
-        normalized = normalize_services(services)
+        normalized = normalize_services(services, sources=source_intervals)
     except PortwardenError as exc:
         raise PortwardenError('host_firewall_services: %s' % exc.msg)
     prefix = log_prefix

@@ -88,3 +88,28 @@ def test_a_bad_template_fails_clearly(template, words):
         FILTER(CATALOGUE, template=template)
     for word in words:
         assert word in str(info.value)
+
+
+def test_sources_read_directly_still_render_their_templates():
+    """The filter reads a source list that ansible-core hands it lazily without rendering each plain text (which no
+    template can be); an element that is a template is still rendered, and a bad one still fails naming it."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.template import Templar, trust_as_template
+
+    if not LOADER:
+        init_plugin_loader([])
+        LOADER.append(True)
+    sources = ['10.%d.0.0/16' % i for i in range(200)] + [trust_as_template('{{ office }}'), '2001:db8::/32']
+    variables = {'catalogue': [{'name': 'api', 'port': 443, 'sources': sources}], 'office': '192.0.2.0/24',
+                 'bad': [{'name': 'api', 'port': 443, 'sources': ['10.0.0.0/8', trust_as_template('{{ host }}')]}],
+                 'host': '192.0.2.1/24'}
+    templar = Templar(loader=DataLoader(), variables=variables)
+    templar.environment.filters['pw_model'] = FILTER
+    model = templar.template(trust_as_template('{{ catalogue | pw_model }}'))
+    expected = FILTER([{'name': 'api', 'port': 443, 'sources': sources[:200] + ['192.0.2.0/24', '2001:db8::/32']}])
+    assert model['services'] == expected['services']
+    assert model['services'][0]['source_count'] == 202 and '192.0.2.0/24' in model['services'][0]['elements_v4']
+    with pytest.raises(Exception) as info:
+        templar.template(trust_as_template('{{ bad | pw_model }}'))
+    assert "service #0 (api): field sources: invalid source '192.0.2.1/24'" in str(info.value)
