@@ -140,7 +140,7 @@ def main():
     def per_host(size, name, key='cpu_controller'):
         return statistics.median(r[key] for r in data[size][name]) / size
 
-    print('## s-fleet: a fleet of 25, 50 and 100 hosts (issue 17)\n')
+    print('## a fleet of 25, 50 and 100 hosts (issue 17)\n')
     print(benchlib.machine_line(info) + '; at the end %s.\n' % load_end)
     print('Namespace hosts (own range, reservations, nftables, sysctl.d), pw_nsenter connection, forks %d, '
           'pipelining %s, median of %d rounds. Controller CPU = CPU of the ansible-playbook process tree minus the '

@@ -101,7 +101,7 @@ def main():
     def med(rows, key):
         return statistics.median(r[key] for r in rows)
 
-    print('## s-fleet: fleet report render (issue 17)\n')
+    print('## fleet report render (issue 17)\n')
     print(benchlib.machine_line(info) + '; at the end %s.\n' % load_end)
     print('Real port_info results of five namespace hosts (benchmarks/report_inputs/) varied into fleets; '
           '`build_model` + `render` of report.json, report.md, report.html and summary.txt in a fresh process; '

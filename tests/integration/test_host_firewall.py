@@ -199,7 +199,7 @@ def role_vars(tmpdir, **extra):
 
 
 ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
-# s-firewalld: the backend choice (firewall managers on the host) runs first, one more remote task on every run.
+# the backend choice (firewall managers on the host) runs first, one more remote task on every run.
 BACKEND_TASK = 'portwarden.ports.host_firewall : Find the firewall managers and choose the backend'
 APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back by the host unless confirmed)'
 INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
