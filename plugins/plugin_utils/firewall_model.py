@@ -34,7 +34,7 @@ UNIT_TIMEOUT = {'second': '1s', 'minute': '1m', 'hour': '1h', 'day': '1d'}
 _BOOL_WORDS = ', '.join(sorted(str(b) for b in BOOLEANS if isinstance(b, str)))
 
 
-def _bool(value, what):
+def check_bool(value, what):
     """A boolean as the argument spec accepts it: true/false, yes/no, on/off, 1/0 (also as strings, as -e gives them)."""
     if isinstance(value, (bool, str, int, float)) and not (isinstance(value, float) and value not in (0.0, 1.0)):
         try:
@@ -167,13 +167,13 @@ def build_model(services, management_ports=None, management_sources=None, allow_
     return {
         'services': [_service_item(index, service) for index, service in enumerate(normalized)],
         'management': _management(management_ports, management_sources),
-        'allow_ping': _bool(allow_ping, 'host_firewall_allow_ping'),
-        'dhcpv6_client': _bool(dhcpv6_client, 'host_firewall_dhcpv6_client'),
-        'log': _bool(log, 'host_firewall_log'),
+        'allow_ping': check_bool(allow_ping, 'host_firewall_allow_ping'),
+        'dhcpv6_client': check_bool(dhcpv6_client, 'host_firewall_dhcpv6_client'),
+        'log': check_bool(log, 'host_firewall_log'),
         'log_prefix': prefix.rstrip(),
         'log_rate': _rate(log_rate, 'host_firewall_log_rate'),
         'forward_policy': _choice(forward_policy, POLICIES, 'host_firewall_forward_policy'),
-        'filter_published': _bool(filter_published, 'host_firewall_filter_published'),
+        'filter_published': check_bool(filter_published, 'host_firewall_filter_published'),
         'output_policy': _choice(output_policy, POLICIES, 'host_firewall_output_policy'),
         'rules_path': safe_path(rules_path, 'host_firewall_rules_path'),
     }
@@ -197,7 +197,7 @@ def check_role_paths(rollback_timeout=30, state_dir='/var/lib/portwarden', nftab
     if not isinstance(state_dir, str) or not os.path.isabs(state_dir):
         raise PortwardenError('host_firewall_state_dir: invalid value %r: expected an absolute path (the rollback timer runs in /, '
                               'a relative directory would disable it). Nothing was changed.' % (state_dir,))
-    if nftables_conf and _bool(persist, 'host_firewall_persist'):
+    if nftables_conf and check_bool(persist, 'host_firewall_persist'):
         if not isinstance(nftables_conf, str) or not os.path.isabs(nftables_conf):
             raise PortwardenError('host_firewall_nftables_conf: invalid value %r: expected an absolute path, or "" for the '
                                   "distribution's own file. Nothing was changed." % (nftables_conf,))

@@ -14,13 +14,12 @@ bans.
 
 from __future__ import annotations
 
-import ipaddress
-
-from ansible.module_utils.common.validation import check_type_bool, check_type_int
+from ansible.module_utils.common.validation import check_type_int
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_dynamic import ban_key
+from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import check_bool, collapse
 
 LIMITS = {
     'host_firewall_scan_threshold': (1, 100000),
@@ -28,13 +27,6 @@ LIMITS = {
     'host_firewall_scan_ban': (1, 30 * 86400),
 }
 UNITS = (('second', 1), ('minute', 60), ('hour', 3600), ('day', 86400))
-
-
-def _bool(value, what):
-    try:
-        return check_type_bool(value)
-    except TypeError:
-        raise PortwardenError('%s: invalid value %r: expected true or false.' % (what, value))
 
 
 def _int(value, what):
@@ -63,13 +55,12 @@ def refill_rate(threshold, window):
 
 
 def _elements(networks, version):
-    chosen = [n for n in networks if n.version == version]
-    return ', '.join(str(n) for n in ipaddress.collapse_addresses(chosen))
+    return ', '.join(collapse([str(n) for n in networks if n.version == version]))
 
 
 def scan_model(detect=True, threshold=20, window=60, ban=600, allow=None, management_sources=None, unban=None):
     """The ``scan`` part of the host_firewall model; raises PortwardenError naming the variable and the value."""
-    detect = _bool(detect, 'host_firewall_scan_detect')
+    detect = check_bool(detect, 'host_firewall_scan_detect')
     threshold = _int(threshold, 'host_firewall_scan_threshold')
     window = _int(window, 'host_firewall_scan_window')
     ban = _int(ban, 'host_firewall_scan_ban')
