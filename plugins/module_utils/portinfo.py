@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
+from collections import Counter
+from operator import itemgetter
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
@@ -28,6 +31,9 @@ from ansible_collections.portwarden.ports.plugins.module_utils import report
 # Linux keeps a TCP socket in TIME_WAIT for TCP_TIMEWAIT_LEN (include/net/tcp.h),
 # a compile-time constant of 60 seconds: no sysctl changes it.
 TIME_WAIT_SECONDS = 60
+
+_PORT = itemgetter(0)
+_STATE_REMOTE = itemgetter(1, 2)
 
 
 def listeners_report(scan_listeners, owners=None):
@@ -50,27 +56,31 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestam
     usable = erange.size - (reserved & PortSet([erange])).size
     listen_ports = set(listener.port for listener in scan.listeners if listener.proto == 'tcp')
 
+    tcp = scan.tcp_in_range
+    ports = set(map(_PORT, tcp))
+    inbound = 0
+    held = ports & listen_ports
+    if held:
+        kept = [item for item in tcp if item[0] not in held]
+        inbound = len(tcp) - len(kept)
+        tcp = kept
+        ports -= held
+    # Counted in C (Counter over (state, remote) pairs); then one pass over the distinct pairs, a few per endpoint.
     states = {}
     endpoints = {}
-    ports = set()
-    inbound = 0
-    state_names = procnet.TCP_STATES
-    for port, state, remote in scan.tcp_in_range:
-        if port in listen_ports:
-            inbound += 1
-            continue
-        states[state] = states.get(state, 0) + 1
-        ports.add(port)
+    for (state, remote), count in Counter(map(_STATE_REMOTE, tcp)).items():
+        states[state] = states.get(state, 0) + count
         if not remote.endswith(b':0000'):
             counts = endpoints.get(remote)
             if counts is None:
                 counts = endpoints[remote] = {}
-            counts[state] = counts.get(state, 0) + 1
+            counts[state] = counts.get(state, 0) + count
     ports.update(scan.udp_in_range)
     ports.update(listener.port for listener in scan.listeners if erange.start <= listener.port <= erange.end)
     if reserved:
         ports = set(port for port in ports if port not in reserved)
 
+    state_names = procnet.TCP_STATES
     merged = {}
     for remote, counts in endpoints.items():
         target = merged.setdefault(procnet.decode_endpoint(remote, sockdiag), {})
@@ -123,10 +133,42 @@ def port_info(module):
     """port_info's report (without ``changed``) for this Linux host: :func:`gather`, and the firewall state."""
     params = module.params
     backend.check_system('port_info', 'linux')
-    result = gather(processes=params['processes'], services=params['services'], top=params['top'],
-                    conntrack_warn_percent=params['conntrack_warn_percent'])
-    result['firewall'] = firewall_state(backend.runner(module), module.get_bin_path)
+    firewall = Background(firewall_state, backend.runner(module), module.get_bin_path)
+    try:
+        result = gather(processes=params['processes'], services=params['services'], top=params['top'],
+                        conntrack_warn_percent=params['conntrack_warn_percent'])
+    except BaseException:
+        firewall.thread.join()  # its answer no longer matters, but it must not exit the module after this failure
+        raise
+    result['firewall'] = firewall.result()
     return result
+
+
+class Background(object):
+    """``function(*args)`` in a thread, started at once; :meth:`result` waits for it and returns its value,
+    or raises in the caller's thread what it raised (fail_json's SystemExit too).
+
+    port_info reads the firewall state (a few ``nft`` runs: the time is the child processes') while it
+    reads the socket tables (the kernel's dump and the Python walk), so the two overlap.
+    """
+
+    def __init__(self, function, *args):
+        self.value = self.error = None
+        self.thread = threading.Thread(target=self._run, args=(function,) + args, name='portwarden-firewall-state')
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _run(self, function, *args):
+        try:
+            self.value = function(*args)
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            self.error = exc
+
+    def result(self):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 def firewall_state(run, which):
