@@ -10,14 +10,19 @@ sockets with netstat (and process names with tasklist), through the
 connection, and parsed on the controller (plugin_utils/netsh.py,
 netsh_plan.py). On FreeBSD and macOS it runs
 the internal module portwarden.ports.bsd_port_info, on Linux the module itself
-(the choice: plugin_utils/netsh_action.py).
+(the choice: plugin_utils/netsh_action.py). On Linux the catalogue is
+validated and the conflicts are built here, on the controller, from what the
+module gathered (plugin_utils/port_report.py), but with async, where the
+module's answer does not come back through this plugin.
 """
 
 from __future__ import annotations
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan
+from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan, port_report
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
+
+LINUX_MODULE = 'portwarden.ports.port_info'
 
 
 class ActionModule(NetshActionBase):
@@ -29,3 +34,15 @@ class ActionModule(NetshActionBase):
         report = netsh_plan.port_info(run, processes=args['processes'], services=args['services'], top=args['top'])
         report['changed'] = False
         return report
+
+    def module_call(self, module, wrap_async):
+        """The options are checked here on every POSIX path (with async too: a bad catalogue fails before the job
+        starts); the Linux module gathers and this plugin finishes the report, but with async."""
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        self._request = port_report.Request(args)
+        if wrap_async or module != LINUX_MODULE:
+            return {}
+        return {'module_args': self._request.module_args()}
+
+    def finish(self, answer):
+        return self._request.finish(answer)

@@ -16,7 +16,7 @@ import re
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, report
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, conflicts, report, table_report
 from ansible_collections.portwarden.ports.plugins.module_utils.bsd import PREFIX, Sysctl
 
 _PROTO = re.compile(r'^(tcp|udp)(4|6|46)$')
@@ -105,7 +105,7 @@ def _run(run, argv):
 
 def port_info(run, system, processes=False, services=None, top=10, sysctl='sysctl', netstat='netstat', sockstat='sockstat'):
     """port_info's report on FreeBSD or macOS. Never writes anything."""
-    top, services = report.check_request(top, services)
+    top, services = conflicts.check_request(top, services)
     ctl = Sysctl(run, sysctl)
     erange = ctl.range('default')
     high = ctl.range('high', required=False)
@@ -124,8 +124,8 @@ def port_info(run, system, processes=False, services=None, top=10, sysctl='sysct
     ranges = dict((table, erange) for table in report.TABLES)
     reserved = dict((table, PortSet()) for table in report.TABLES)
     return report.build(
-        erange, PortSet(), listeners, report.table_conflicts(ranges, reserved, listeners, services),
-        report.sockets_usage(in_use, ranges, reserved, (2 * msl // 1000) if msl else None, top=top),
+        erange, PortSet(), listeners, table_report.table_conflicts(ranges, reserved, listeners, services),
+        table_report.sockets_usage(in_use, ranges, reserved, (2 * msl // 1000) if msl else None, top=top),
         reserved_high + 1 if reserved_high is not None else None,
         high_range=high.to_dict() if high else None)
 

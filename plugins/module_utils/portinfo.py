@@ -4,12 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """port_info on Linux: the host's port space read from procfs.
 
-:func:`gather` reads the kernel (ranges and reservations from /proc/sys via
-:mod:`procsys`, sockets via :mod:`procnet` with :mod:`sockdiag` as its
-netlink reader), counts the sockets of the
-ephemeral range, and hands the values to :func:`report.build`, the report
-builder every OS shares. ``build_report`` is pure, so unit tests feed it
-plain values.
+:func:`gather` reads the kernel (/proc/sys via :mod:`procsys`, sockets via
+:mod:`procnet` and :mod:`sockdiag`), counts the sockets of the ephemeral
+range and hands the values to :func:`report.build`, every OS's builder.
+
+The module reads the socket tables in a thread (:func:`start_reading`): while
+the kernel dumps them (in ``recv``, which lets other threads run) the module
+parses its arguments and reads the firewall state. Code only some runs need
+is imported where it is used: with ``_gathered`` (the action plugin's) the
+conflicts and the catalogue are left to the controller.
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ from operator import itemgetter
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
-from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, timewait
-from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procowners, procsys, sockdiag
-from ansible_collections.portwarden.ports.plugins.module_utils import report
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, conntrack, timewait
+from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procsys, report, sockdiag
 
 # Linux keeps a TCP socket in TIME_WAIT for TCP_TIMEWAIT_LEN (include/net/tcp.h),
 # a compile-time constant of 60 seconds: no sysctl changes it.
 TIME_WAIT_SECONDS = 60
-
+PROC = procnet.PROC  # what the module reads (unit tests point it at a fake tree)
 _PORT = itemgetter(0)
 _STATE_REMOTE = itemgetter(1, 2)
 
@@ -47,12 +47,8 @@ def listeners_report(scan_listeners, owners=None):
 
 
 def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
-    """Ephemeral usage: sockets by state, TIME_WAIT, busiest destinations, headroom.
-
-    Sockets accepted by a TCP listener whose port is in the range share the
-    listener's port: they take nothing from the ephemeral pool and are left
-    out (counted in ``inbound_excluded``).
-    """
+    """Ephemeral usage: sockets by state, TIME_WAIT, busiest destinations, headroom. Sockets accepted by a TCP
+    listener in the range share its port: they take nothing from the pool (counted in ``inbound_excluded``)."""
     usable = erange.size - (reserved & PortSet([erange])).size
     listen_ports = set(listener.port for listener in scan.listeners if listener.proto == 'tcp')
 
@@ -97,71 +93,110 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestam
 
 
 def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
-                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
-    """The module's result (without ``changed``) from already-read values."""
+                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT,
+                 conflicts=True):
+    """The result (without ``changed``) from read values; ``conflicts`` false: without them (port_report.py)."""
     listeners = listeners_report(scan.listeners, owners)
     usage = usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps)
     usage['conntrack'] = conntrack_table
-    conflicts = report.conflicts_report(erange, reserved, listeners, services)
-    conflicts.extend(conntrack.conntrack_conflicts(conntrack_table, conntrack_warn_percent))
-    return report.build(erange, reserved, listeners, conflicts, usage, unprivileged_start)
+    found = []
+    if conflicts:
+        from ansible_collections.portwarden.ports.plugins.module_utils import conflicts as conflict_report
+
+        found = conflict_report.conflicts_report(erange, reserved, listeners, services)
+        found.extend(conntrack.conntrack_conflicts(conntrack_table, conntrack_warn_percent))
+    result = report.build(erange, reserved, listeners, found, usage, unprivileged_start)
+    if not conflicts:
+        del result['conflicts']
+    return result
 
 
-def gather(processes=False, services=None, top=10, proc=procnet.PROC, system=None,
-           conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
-    """Read the running kernel and return the report. Never writes anything."""
+def read_tables(proc=None):
+    """``(erange, reserved, unprivileged_port_start, scan)``: what the report reads from the kernel first."""
+    proc_sys = os.path.join(proc or PROC, 'sys')
+    erange = procsys.read_port_range(proc_sys)
+    scan = procnet.scan_tables(erange.start, erange.end, root=proc or PROC, netlink=sockdiag)
+    return erange, procsys.read_reserved_ports(proc_sys), procsys.read_unprivileged_port_start(proc_sys), scan
+
+
+def start_reading(proc=None):
+    """:func:`read_tables` in a :class:`Background` thread on Linux; None elsewhere (the system check fails)."""
+    return Background(read_tables, proc) if platform.system() == 'Linux' else None
+
+
+def check_request(top, services, conntrack_warn_percent, system=None, catalogue=True):
+    """The checked ``(top, services)``; ``catalogue`` false leaves the catalogue to the controller (None)."""
     system = system or platform.system()
     if system != 'Linux':
         raise PortwardenError('port_info reads Linux procfs and does not support %s.' % system)
-    top, services = report.check_request(top, services)
     conntrack.check_warn_percent(conntrack_warn_percent)
+    if not catalogue:
+        return report.check_top(top), None
+    from ansible_collections.portwarden.ports.plugins.module_utils import conflicts
+
+    return conflicts.check_request(top, services)
+
+
+def collect(tables, processes=False, services=None, top=10, proc=None,
+            conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT, conflicts=True):
+    """The report from :func:`read_tables`' values and the kernel's other counters (options checked)."""
+    proc = proc or PROC
+    erange, reserved, unprivileged, scan = tables
     proc_sys = os.path.join(proc, 'sys')
-    erange = procsys.read_port_range(proc_sys)
-    reserved = procsys.read_reserved_ports(proc_sys)
-    unprivileged = procsys.read_unprivileged_port_start(proc_sys)
-    scan = procnet.scan_tables(erange.start, erange.end, root=proc, netlink=sockdiag)
     owners = None
     if processes:
+        from ansible_collections.portwarden.ports.plugins.module_utils import procowners
+
         owners = procowners.socket_owners([listener.inode for listener in scan.listeners], root=proc)
     return build_report(erange, unprivileged, reserved, scan, owners=owners, services=services, top=top,
                         tcp_tw_reuse=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
                         tcp_timestamps=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
-                        conntrack_table=conntrack.read_conntrack(proc), conntrack_warn_percent=conntrack_warn_percent)
+                        conntrack_table=conntrack.read_conntrack(proc), conntrack_warn_percent=conntrack_warn_percent,
+                        conflicts=conflicts)
 
 
-def port_info(module):
-    """port_info's report (without ``changed``) for this Linux host: :func:`gather`, and the firewall state."""
+def gather(processes=False, services=None, top=10, proc=None, system=None,
+           conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
+    """Read the running kernel and return the report. Never writes anything."""
+    top, services = check_request(top, services, conntrack_warn_percent, system)
+    return collect(read_tables(proc), processes=processes, services=services, top=top, proc=proc,
+                   conntrack_warn_percent=conntrack_warn_percent)
+
+
+def port_info(module, reading=None):
+    """The report (without ``changed``) and the firewall state, read while ``reading`` (:func:`start_reading`'s
+    thread, or None: read here) reads the tables; with ``_gathered`` (the action's) without the conflicts."""
     params = module.params
     backend.check_system('port_info', 'linux')
-    firewall = Background(firewall_state, backend.runner(module), module.get_bin_path)
+    whole = not params.get('_gathered')
     try:
-        result = gather(processes=params['processes'], services=params['services'], top=params['top'],
-                        conntrack_warn_percent=params['conntrack_warn_percent'])
+        top, services = check_request(params['top'], params['services'], params['conntrack_warn_percent'],
+                                      catalogue=whole)
+        firewall = firewall_state(backend.runner(module), module.get_bin_path)
+        tables = reading.result() if reading is not None else read_tables()
     except BaseException:
-        firewall.thread.join()  # its answer no longer matters, but it must not exit the module after this failure
+        if reading is not None:
+            reading.thread.join()  # the thread ends before the module does
         raise
-    result['firewall'] = firewall.result()
+    result = collect(tables, processes=params['processes'], services=services, top=top,
+                     conntrack_warn_percent=params['conntrack_warn_percent'], conflicts=whole)
+    result['firewall'] = firewall
     return result
 
 
 class Background(object):
-    """``function(*args)`` in a thread, started at once; :meth:`result` waits for it and returns its value,
-    or raises in the caller's thread what it raised (fail_json's SystemExit too).
-
-    port_info reads the firewall state (a few ``nft`` runs: the time is the child processes') while it
-    reads the socket tables (the kernel's dump and the Python walk), so the two overlap.
-    """
+    """``function(*args)`` in a thread; :meth:`result` waits, then returns its value or raises its exception."""
 
     def __init__(self, function, *args):
         self.value = self.error = None
-        self.thread = threading.Thread(target=self._run, args=(function,) + args, name='portwarden-firewall-state')
+        self.thread = threading.Thread(target=self._run, args=(function,) + args, name='portwarden-' + function.__name__)
         self.thread.daemon = True
         self.thread.start()
 
     def _run(self, function, *args):
         try:
             self.value = function(*args)
-        except BaseException as exc:  # handed to the caller's thread, which raises it
+        except BaseException as exc:  # raised again in the caller's thread
             self.error = exc
 
     def result(self):
@@ -174,6 +209,8 @@ class Background(object):
 def firewall_state(run, which):
     """port_info's ``firewall``: the managers found (managers.py) and the live bans and drop counters of the
     portwarden table (nft_dynamic.py); the keys of report.FIREWALL_KEYS, null where nothing could be read."""
+    from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
+
     state = managers.firewall_report(run, which)
     nft = which('nft')
     state.update(nft_dynamic.DynamicState(run, nft).audit() if nft else {'banned': None, 'counters': None})

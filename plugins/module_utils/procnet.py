@@ -5,19 +5,12 @@
 """Linux sockets straight from the kernel: netlink sock_diag, /proc/net/{tcp,tcp6,udp,udp6} (owners: procowners.py).
 
 No ``ss`` or ``netstat``. :func:`scan_tables` asks the kernel over netlink
-sock_diag first when its caller passes the netlink reader (port_info:
-``netlink=sockdiag``, binary records, about a third of the kernel's cost of
-formatting /proc/net as text) and reads the /proc/net tables where the kernel
-does not answer it (no sock_diag or inet_diag, a seccomp or LSM denial) or
-no reader was passed (ephemeral_range, whose payload so carries no netlink
-code); both fill the same :class:`Scan` with the same values. In the
-tables each line costs one bounded ``split`` and a comparison of the local
-port's hexadecimal digits. Addresses are decoded only where needed (listeners,
-and the distinct remote endpoints of sockets in the ephemeral range), so a
-host with tens of thousands of sockets is read in well under a second.
-
-Both read the reading process's network namespace, so inside a container (or
-``nsenter -n``) this sees that namespace's sockets.
+sock_diag when its caller passes the reader (port_info: ``netlink=sockdiag``,
+a third of the kernel's cost of formatting /proc/net as text), else or where
+the kernel refuses it reads the /proc/net tables (ephemeral_range's payload
+carries no netlink code); both fill the same :class:`Scan` with the same
+values, of the reading process's network namespace. Addresses are decoded
+only where needed (listeners, distinct remote endpoints in the range).
 
 The kernel prints, per line (fields split on blanks)::
 
@@ -66,7 +59,6 @@ TABLES = (
 )
 
 _LITTLE = sys.byteorder == 'little'
-_V4_MAPPED_PREFIX = '0000000000000000FFFF0000'
 
 
 def _word_bytes(word_hex):
@@ -98,8 +90,7 @@ def decode_address(hex_addr):
 
 
 def decode_endpoint(field, netlink=None):
-    """``b'0100007F:1F90'`` -> ``('ipv4', '127.0.0.1', 8080)``; also a remote of :class:`Scan` from the netlink
-    reader ``netlink`` (the :mod:`sockdiag` module) that :func:`scan_tables` was given."""
+    """``b'0100007F:1F90'`` -> ``('ipv4', '127.0.0.1', 8080)``; also a remote from the ``netlink`` reader."""
     if isinstance(field, bytes):
         if netlink is not None and len(field) in netlink.REMOTE_SIZES:  # /proc/net's are 13 or 37 characters
             return netlink.decode_remote(field)

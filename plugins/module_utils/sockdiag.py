@@ -4,21 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Linux socket tables over netlink sock_diag (inet_diag), in binary.
 
-The kernel formats /proc/net/tcp as text, a few KiB per read; over a
-NETLINK_SOCK_DIAG socket it hands out the same sockets as fixed binary
-records (``struct inet_diag_msg``), up to 32 KiB per ``recv``, at about a
-third of the cost. This module fills the same :class:`procnet.Scan` that
-procnet's /proc reader fills, with the same values, so port_info reports the
-same thing either way; procnet falls back to /proc when the kernel refuses
-(no sock_diag, no inet_diag module, a seccomp or LSM denial): every refusal
-is :class:`Unavailable`.
+Over a NETLINK_SOCK_DIAG socket the kernel hands out the sockets of
+/proc/net/tcp as binary records (``struct inet_diag_msg``), up to 32 KiB per
+``recv``, at a third of the cost of the text. This fills the same
+:class:`procnet.Scan` as procnet's /proc reader, with the same values; every
+refusal (no sock_diag or inet_diag, a seccomp or LSM denial) is
+:class:`Unavailable`, and procnet then reads /proc.
 
-Three dumps: TCP over the legacy ``TCPDIAG_GETSOCK`` request, which the
-kernel answers for IPv4 and IPv6 in one walk of its socket hash (a kernel
-without it gets one ``SOCK_DIAG_BY_FAMILY`` request per family), then UDP
-for IPv4 and for IPv6 (``SOCK_DIAG_BY_FAMILY``, one family each). Every
-request asks for every state but the kernel's bound-only sockets, which
-/proc/net does not list either.
+Three dumps: TCP of both families in one walk of the socket hash (the legacy
+``TCPDIAG_GETSOCK``; else ``SOCK_DIAG_BY_FAMILY`` per family), then UDP per
+family, each of every state but the bound-only sockets (/proc/net has none).
 
 The records are parsed in place, in the received ``bytes``: a chunk whose
 records have one size (most do) a column at a time (``data[17::size]`` is
@@ -40,8 +35,7 @@ remote"), which the report tests: an IPv4 slice ends with a zero byte and
 the address, an IPv6 one with the interface index, which would have to be
 0x30303030 (808,464,432).
 
-Owners (``processes: true``) still come from /proc/<pid>/fd: the records
-carry the socket inode that those links name.
+Owners (``processes: true``) come from /proc/<pid>/fd, by the records' inodes.
 """
 
 from __future__ import annotations

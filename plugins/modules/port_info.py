@@ -79,6 +79,10 @@ options:
         C(net.netfilter.nf_conntrack_max) or more (RV(usage.conntrack.percent)). A whole number from V(1) to V(100).
     type: int
     default: 80
+  _gathered:
+    description: Internal, set by the action plugin (it then builds RV(conflicts) on the controller); do not set it.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -488,11 +492,12 @@ from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 
 def main():
+    reading = portinfo.start_reading()  # the socket tables, read in a thread while the module goes on
     module = AnsibleModule(
-        argument_spec=argspec.PORT_INFO,
+        argument_spec=argspec.PORT_INFO_LINUX,
         supports_check_mode=True,
     )
-    backend.run(module, portinfo.port_info)
+    backend.run(module, portinfo.port_info, reading)
 
 
 if __name__ == '__main__':

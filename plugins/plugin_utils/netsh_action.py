@@ -105,10 +105,16 @@ class NetshActionBase(ActionBase):
             return self._run_netsh(result)
         wrap_async = self._task.async_val and not self._connection.has_native_async
         module = module_for(self.MODULE, known_system(task_vars, bool(self._task.delegate_to)))
-        answer = self._execute_module(module_name=module, task_vars=task_vars, wrap_async=wrap_async)
+        try:
+            call = self.module_call(module, wrap_async)
+        except PortwardenError as exc:
+            return action_failure(result, exc)
+        answer = self._execute_module(module_name=module, task_vars=task_vars, wrap_async=wrap_async, **call)
         system = None if wrap_async else landed_on(answer)
         if system and module_for(self.MODULE, system) != module:
             answer = self._execute_module(module_name=module_for(self.MODULE, system), task_vars=task_vars)
+        elif call:
+            answer = self.finish(answer)
         result = merge_hash(result, answer)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
@@ -127,3 +133,12 @@ class NetshActionBase(ActionBase):
     def netsh(self, run, args):
         """Return the report for ``args`` from netsh run through ``run``."""
         raise NotImplementedError
+
+    def module_call(self, module, wrap_async):
+        """Extra keyword arguments of ``_execute_module`` for ``module`` (the task's own arguments: none); when
+        there are some, :meth:`finish` makes the result from the module's answer. A PortwardenError fails the
+        task before any module runs."""
+        return {}
+
+    def finish(self, answer):
+        return answer

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ansible_collections.portwarden.ports.plugins.module_utils.backend import shape_result
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
-from ansible_collections.portwarden.ports.plugins.module_utils import report
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts as conflict_report, report, table_report
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh import (
     MAX_PORT, MIN_PORTS, MIN_START, REMEDY_WINNAT, TABLE_ORDER, Netsh, add_excluded_cmd, command_line,
     delete_excluded_cmd, set_dynamic_cmd, store_for, table_name, tables)
@@ -369,7 +369,7 @@ def held_conflicts(held, listeners, services=None):
 
 def port_info(run, processes=False, services=None, top=10):
     """port_info's report for a Windows target, from netsh and netstat."""
-    top, services = report.check_request(top, services)
+    top, services = conflict_report.check_request(top, services)
     netsh = Netsh(run)
     ranges = dict((table, netsh.dynamic(table)) for table in TABLE_ORDER)
     excluded = dict((table, netsh.excluded(table)) for table in TABLE_ORDER)
@@ -379,13 +379,13 @@ def port_info(run, processes=False, services=None, top=10):
         s['time_wait'] = s['proto'] == 'tcp' and not s['listening'] and s['pid'] == 0
     names = netsh.process_names() if processes else None
     listeners = report.listener_dicts(sockets, names)
-    conflicts = report.table_conflicts(ranges, reserved, listeners, services)
-    conflicts = report.sort_conflicts(conflicts + held_conflicts(
+    conflicts = table_report.table_conflicts(ranges, reserved, listeners, services)
+    conflicts = table_report.sort_conflicts(conflicts + held_conflicts(
         dict((table, excluded[table].held) for table in TABLE_ORDER), listeners, services))
     main = report.MAIN_TABLE
     return report.build(
         ranges[main], reserved[main], listeners, conflicts,
-        report.sockets_usage(sockets, ranges, reserved, WINDOWS_TIME_WAIT_SECONDS, top=top), 0,
+        table_report.sockets_usage(sockets, ranges, reserved, WINDOWS_TIME_WAIT_SECONDS, top=top), 0,
         tables=dict((table_name(t), {
             'ephemeral_range': ranges[t].to_dict(),
             'reserved_ports': reserved[t].to_dict(),

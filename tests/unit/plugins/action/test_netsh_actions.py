@@ -61,7 +61,8 @@ def test_shared_options_come_from_the_doc_fragments(name):
 @pytest.mark.parametrize('name', NAMES)
 def test_windows_spec_matches_module_documentation(name):
     spec = action_module(name).ActionModule.ARGUMENT_SPEC
-    options = module_doc(name)['options']
+    # the options a task may set (port_info's Linux module also documents _gathered, which only its action sets)
+    options = dict((key, value) for key, value in module_doc(name)['options'].items() if not key.startswith('_'))
     assert sorted(spec) == sorted(options)
     for option, doc in options.items():
         mine = spec[option]
@@ -135,7 +136,9 @@ def test_windows_path_validates_arguments():
 
 def posix_action(name, answers, args=None, async_val=0):
     """An action on a POSIX target whose module runs answer from ``answers`` in turn."""
-    plugin = make_action(name, ShShell(), args or {'whatever': 1}, check_mode=True)
+    if args is None:
+        args = {} if name == 'port_info' else {'whatever': 1}  # port_info's action checks its options on Linux
+    plugin = make_action(name, ShShell(), args, check_mode=True)
     plugin._task.async_val = async_val
     plugin._execute_module = mock.MagicMock(side_effect=list(answers))
     plugin._low_level_execute_command = mock.MagicMock()
@@ -154,8 +157,12 @@ def test_linux_and_unknown_targets_run_the_linux_module_once(name, task_vars):
     plugin = posix_action(name, [{'changed': True, 'x': 1}])
     result = plugin.run(task_vars=task_vars)
     assert result['changed'] is True and result['x'] == 1
+    extra = {}
+    if name == 'port_info':  # the catalogue stays on the controller, which builds the conflicts (test_port_report.py)
+        extra['module_args'] = {'processes': False, 'services': None, 'top': 10, 'conntrack_warn_percent': 80,
+                                '_gathered': True}
     plugin._execute_module.assert_called_once_with(module_name='portwarden.ports.' + name, task_vars=task_vars,
-                                                   wrap_async=0)
+                                                   wrap_async=0, **extra)
     plugin._low_level_execute_command.assert_not_called()
 
 
@@ -226,3 +233,44 @@ def test_async_takes_the_facts_and_never_runs_twice():
     plugin = posix_action('ephemeral_range', [{'failed': True, 'msg': 'x', 'portwarden_system': 'FreeBSD'}], async_val=30)
     plugin.run(task_vars={})
     assert ran(plugin) == ['portwarden.ports.ephemeral_range']
+
+
+@pytest.mark.parametrize('async_val, task_vars', [(30, {'ansible_system': 'Linux'}), (0, {'ansible_system': 'FreeBSD'})])
+def test_port_info_bad_catalogue_fails_before_async_or_bsd_modules_run(async_val, task_vars):
+    plugin = posix_action('port_info', [], args={'services': [{'name': 'web', 'port': 0}]}, async_val=async_val)
+    result = plugin.run(task_vars=task_vars)
+    assert result['failed'] is True and 'service #0 (web): field port' in result['msg'] and 'exception' not in result
+    plugin._execute_module.assert_not_called()
+
+
+def test_port_info_with_async_leaves_the_whole_report_to_the_module():
+    """With async the answer comes back through async_status, not this plugin: the module gets the task's arguments."""
+    plugin = posix_action('port_info', [{'started': 1, 'ansible_job_id': 'j2'}], args={'services': [{'name': 'ssh', 'port': 22}]},
+                          async_val=30)
+    result = plugin.run(task_vars={'ansible_system': 'Linux'})
+    assert result['ansible_job_id'] == 'j2'
+    assert 'module_args' not in plugin._execute_module.call_args.kwargs and plugin._execute_module.call_args.kwargs['wrap_async']
+
+
+@pytest.mark.parametrize('services, words', [
+    ([{'name': 'web', 'port': '80-70'}], ['service #0 (web)', 'field port', "'80-70'"]),
+    ([{'name': 'ssh', 'port': 22}, {'name': 'db', 'port': 5432, 'sources': ['10.0.0.1/8']}],
+     ['service #1 (db)', 'field sources', "'10.0.0.1/8'"]),
+    ([{'name': 'ssh', 'port': 22, 'colour': 'red'}], ['service #0 (ssh)', 'unknown field(s) colour']),
+])
+def test_port_info_bad_catalogue_fails_on_the_controller(services, words):
+    """A bad entry fails the task naming the entry and the field, before any module runs, without a traceback."""
+    plugin = posix_action('port_info', [], args={'services': services})
+    result = plugin.run(task_vars={'ansible_system': 'Linux'})
+    assert result['failed'] is True and 'exception' not in result
+    for word in words:
+        assert word in result['msg'], (word, result['msg'])
+    plugin._execute_module.assert_not_called()
+
+
+@pytest.mark.parametrize('args, word', [({'top': -1}, 'Invalid top -1'), ({'conntrack_warn_percent': 0}, 'conntrack_warn_percent 0')])
+def test_port_info_bad_option_fails_on_the_controller(args, word):
+    plugin = posix_action('port_info', [], args=args)
+    result = plugin.run(task_vars={})
+    assert result['failed'] is True and word in result['msg']
+    plugin._execute_module.assert_not_called()

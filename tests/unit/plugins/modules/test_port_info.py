@@ -7,9 +7,9 @@ fail_json, and RETURN documenting every key the module returns."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -17,8 +17,9 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, portinfo, report
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, portinfo, report
 from ansible_collections.portwarden.ports.plugins.modules import port_info
+from ansible_collections.portwarden.ports.plugins.plugin_utils import port_report
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
 from test_procnet import FakeProc  # noqa: E402
@@ -38,7 +39,8 @@ def fake_host(tmp_path, monkeypatch):
     root = proc.write()
     write_conntrack(root, 500, 1000)
     monkeypatch.setattr(backend, 'system', lambda: 'Linux')
-    monkeypatch.setattr(portinfo, 'gather', functools.partial(portinfo.gather, proc=root, system='Linux'))
+    monkeypatch.setattr(portinfo.platform, 'system', lambda: 'Linux')
+    monkeypatch.setattr(portinfo, 'PROC', str(root))  # the module reads this tree, in its reading thread too
     return proc
 
 
@@ -132,7 +134,9 @@ def test_return_documents_every_key(fake_host, capsys):
 def test_options_documented_as_specified():
     doc = yaml.safe_load(port_info.DOCUMENTATION)
     options = doc['options']
-    assert sorted(options) == ['conntrack_warn_percent', 'processes', 'services', 'top']
+    assert sorted(options) == ['_gathered', 'conntrack_warn_percent', 'processes', 'services', 'top']
+    assert sorted(options) == sorted(argspec.PORT_INFO_LINUX)
+    assert (options['_gathered']['type'], options['_gathered']['default']) == ('bool', False)
     assert (options['conntrack_warn_percent']['type'], options['conntrack_warn_percent']['default']) == ('int', 80)
     assert (options['processes']['type'], options['processes']['default']) == ('bool', False)
     assert (options['services']['type'], options['services']['elements']) == ('list', 'dict')
@@ -170,3 +174,57 @@ def test_return_documents_the_windows_conflicts():
     missing = []
     _check(result, yaml.safe_load(port_info.RETURN), 'result', missing)
     assert missing == []
+
+
+# ---------------------------------------------------------------- gathered on the host, finished on the controller
+
+@pytest.mark.parametrize('args', [
+    {},
+    {'processes': True, 'top': 1, 'services': [{'name': 'ssh', 'port': 22}]},
+    {'conntrack_warn_percent': 50, 'services': [{'name': 'ssh', 'port': 22}, {'name': 'api', 'port': '40100-40101'},
+                                                {'name': 'gone', 'port': 9}]},
+    {'services': []},
+])
+def test_gathered_and_finished_on_the_controller_is_the_same_report(fake_host, capsys, args):
+    """What the action plugin returns on Linux (the module with _gathered, then port_report on the controller) is
+    the report the module builds on the host by itself (with async, and what port_metrics runs)."""
+    whole = run(args, capsys)
+    request = port_report.Request(dict({'processes': False, 'services': None, 'top': 10, 'conntrack_warn_percent': 80},
+                                       **args))
+    gathered = run(request.module_args(), capsys)
+    assert 'conflicts' not in gathered and gathered['invocation']['module_args']['services'] is None
+    finished = request.finish(gathered)
+    for result in (whole, finished):
+        result.pop('invocation')
+    assert finished == whole
+    assert list(finished)[:len(report.KEYS)] == list(report.KEYS)
+
+
+def test_a_failed_answer_is_returned_as_it_is():
+    request = port_report.Request({'processes': False, 'services': None, 'top': 10, 'conntrack_warn_percent': 80})
+    answer = {'failed': True, 'msg': 'Cannot read /proc/sys/net/ipv4/ip_local_port_range: denied.'}
+    assert request.finish(dict(answer)) == answer
+
+
+LOADED = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange
+tables = (PortRange(40000, 40999), portinfo.PortSet(), 1024, portinfo.procnet.Scan())
+result = portinfo.collect(tables, proc=sys.argv[2], conflicts=sys.argv[3] == 'whole')
+print(json.dumps(['conflicts' in result] + sorted(m.rsplit('.', 1)[-1] for m in sys.modules if '.portwarden.' in m)))
+'''
+
+
+@pytest.mark.parametrize('mode', ['gathered', 'whole'])
+def test_the_gathered_report_loads_no_conflict_or_catalogue_code(tmp_path, mode):
+    """With _gathered the host compiles none of the conflicts' code (the payload carries it for async)."""
+    root = FakeProc(tmp_path / 'proc').write()
+    collections = os.path.abspath(portinfo.__file__).split(os.sep + 'ansible_collections' + os.sep)[0]
+    out = subprocess.run([sys.executable, '-c', LOADED, collections, str(root), mode], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = json.loads(out)
+    assert loaded[0] is (mode == 'whole')
+    for name in ('conflicts', 'catalogue'):
+        assert (name in loaded) is (mode == 'whole'), name
