@@ -4,11 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The service catalogue (``portwarden_services``): validate and normalize.
 
-Both halves of the collection read the same catalogue: the ephemeral_ports
-role keeps its ports out of the ephemeral range, the host_firewall role opens
-exactly its ports to exactly its sources. Every value is checked strictly
-here, once, so that nothing a user writes can reach a ruleset or a kernel
-value unchecked.
+The ephemeral_ports role keeps its ports out of the ephemeral range, the
+host_firewall role opens exactly its ports to exactly its sources. Every value
+is checked strictly here, so nothing a user writes reaches a ruleset unchecked.
 """
 
 from __future__ import annotations
@@ -77,14 +75,11 @@ def source_intervals(values, where='sources'):
 
 
 def normalize_service(entry, index=0, sources=source_intervals):
-    """Return one catalogue entry in canonical form, or raise PortwardenError.
+    """One catalogue entry in canonical form, or PortwardenError; accepts its own output (derived keys must agree).
 
-    Accepts its own output (the derived keys, when present, must agree).
-
-    The result has ``name``, ``port`` (canonical text), ``start``, ``end``,
-    ``proto``, ``sources`` (canonical strings, empty = anywhere),
-    ``sources_v4``, ``sources_v6``, ``rate_limit`` (or None) and
-    ``description`` and ``expect_listener`` (default: true for a single port, false for a range).
+    The result has ``name``, ``port`` (canonical text), ``start``, ``end``, ``proto``, ``sources`` (canonical
+    strings, empty = anywhere), ``sources_v4``, ``sources_v6``, ``rate_limit`` (or None), ``description`` and
+    ``expect_listener`` (default: true for a single port, false for a range).
     """
     if not isinstance(entry, dict):
         raise PortwardenError('service #%d: expected a dictionary with name, port and proto, got %r.' % (index, entry))

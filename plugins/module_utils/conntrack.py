@@ -4,11 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The conntrack table of a Linux network namespace: how full it is, what it dropped.
 
-A full table (the kernel logs ``nf_conntrack: table full, dropping packet``)
-drops new connections of every service on the host. :func:`read_conntrack`
-reads it from procfs, :func:`conntrack_conflicts` turns it into port_info's
-``conntrack_near_full`` conflict with the remedy. Both are pure apart from
-reading files under ``proc``, so unit tests point them at a fake tree.
+A full table (``nf_conntrack: table full, dropping packet``) drops new
+connections of every service. :func:`read_conntrack` reads it under ``proc``,
+:func:`conntrack_conflicts` makes port_info's ``conntrack_near_full`` of it.
 """
 
 from __future__ import annotations

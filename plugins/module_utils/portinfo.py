@@ -172,7 +172,7 @@ def port_info(module, reading=None):
     try:
         top, services = check_request(params['top'], params['services'], params['conntrack_warn_percent'],
                                       catalogue=whole)
-        firewall = firewall_state(backend.runner(module), module.get_bin_path)
+        firewall = firewall_state(backend.probe_runner(module), module.get_bin_path)
         tables = reading.result() if reading is not None else read_tables()
     except BaseException:
         if reading is not None:

@@ -15,25 +15,20 @@ Three dumps: TCP of both families in one walk of the socket hash (the legacy
 ``TCPDIAG_GETSOCK``; else ``SOCK_DIAG_BY_FAMILY`` per family), then UDP per
 family, each of every state but the bound-only sockets (/proc/net has none).
 
-The records are parsed in place, in the received ``bytes``: a chunk whose
-records have one size (most do) a column at a time (``data[17::size]`` is
-every record's state) with translate tables and masks, the others record by
-record; no per-socket object is made but the tuple the report needs for a
-TCP socket in the ephemeral range. Layout of one record (offsets from the
-start of the netlink message; the nlmsghdr is 16 bytes)::
+The records are parsed in the received ``bytes``: a chunk whose records have
+one size (most do) a column at a time (``data[17::size]`` is every state),
+the others record by record; only a TCP socket in the range makes a tuple.
+Layout of one record (offsets in the netlink message, after 16 of nlmsghdr)::
 
     0 len u32  4 type u16 ...  16 family  17 state  18 timer  19 retrans
     20 sport be16  22 dport be16  24 src[16]  40 dst[16]  56 if u32  60 cookie[8]
     68 expires  72 rqueue  76 wqueue  80 uid  84 inode u32  88 attributes ...
 
-Ports are big-endian, so two raw port bytes compare like the numbers. The
-remote endpoint of a TCP socket in the range is kept as the raw slice
-``dport + src + dst`` (IPv4: 22 bytes, the dst word last; IPv6: 38 bytes,
-the interface index last), decoded by :func:`decode_remote` only once per
-distinct value. Neither ends with ``b':0000'`` (the /proc mark of "no
-remote"), which the report tests: an IPv4 slice ends with a zero byte and
-the address, an IPv6 one with the interface index, which would have to be
-0x30303030 (808,464,432).
+Ports are big-endian: raw port bytes compare like the numbers. A remote is
+kept as the raw slice ``dport + src + dst`` (IPv4: 22 bytes; IPv6: 38, the
+interface index last), decoded once per distinct value (:func:`decode_remote`).
+Neither can end with ``b':0000'`` (/proc's "no remote"): an IPv4 slice ends
+with its address, an IPv6 one with an interface index of 0x30303030.
 
 Owners (``processes: true``) come from /proc/<pid>/fd, by the records' inodes.
 """

@@ -9,7 +9,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ansible_collections.portwarden.ports.plugins.module_utils import backend, bsd, linux
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 
 def collections_path():
@@ -60,3 +63,13 @@ def test_linux_port_info_does_not_load_the_bsd_report_or_write_code():
     # loaded where they are used: the module reads the tables in a thread meanwhile, or the controller builds them
     for later in ('conflicts', 'catalogue', 'managers', 'nft_dynamic', 'procowners'):
         assert later not in loaded, later
+
+
+def test_probe_runner_returns_what_run_command_does():
+    """port_info's probes: rc, stdout and stderr as text, the module's environment update applied."""
+    module = type('Module', (), {'run_command_environ_update': {'PW_PROBE': 'seen'}})()
+    run = backend.probe_runner(module)
+    assert run(['sh', '-c', 'echo "$PW_PROBE"; echo err >&2; exit 3']) == (3, 'seen\n', 'err\n')
+    with pytest.raises(PortwardenError) as err:
+        run(['/nonexistent/portwarden-probe'])
+    assert 'Cannot run /nonexistent/portwarden-probe' in err.value.msg
