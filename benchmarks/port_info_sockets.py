@@ -33,7 +33,13 @@ socket (100,000 processes at this scale); it is timed once only with
 timed, a lower bound of that mode. The socket scan alone (procnet.scan_tables)
 is also timed in process from netlink sock_diag and from /proc/net, interleaved.
 
-Usage (root): python benchmarks/port_info_sockets.py [--sockets N] [--runs N] [--every-socket]
+With ``--baseline DIR`` (a collections root holding another tree of this
+collection, for example an older commit) that tree's port_info payload is one
+more case of the direct runs, and playbooks of ping and port_info from both
+trees alternate, each with its ratio port_info / ping: before and after, under
+the same load.
+
+Usage (root): python benchmarks/port_info_sockets.py [--sockets N] [--runs N] [--every-socket] [--baseline DIR]
 Raw figures: .build/bench/port_info_sockets.json (port_info_sockets-N.json for another --sockets N);
 the report goes to stdout.
 """
@@ -46,6 +52,7 @@ import os
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -263,6 +270,27 @@ def timed(host, argv):
     return wall, cpu, result.stdout
 
 
+BASELINE_KEY = 'port_info_baseline'
+
+
+def baseline_rounds(bl, host, tmp, rounds, baseline):
+    """Task times of ping and port_info from this tree and from ``baseline``: one playbook each (a warm-up round
+    and two measured rounds), alternating, ``rounds`` times; the ratio port_info / ping of each playbook."""
+    cases = [case for case in CASES if case[0] in ('ping', 'port_info')]
+    book = os.path.join(tmp, 'compare.yml')
+    with open(book, 'w') as handle:
+        json.dump(playbook(cases, 2), handle)
+    out = {'current': [], 'baseline': []}
+    for r in range(rounds):
+        for which in (('current', 'baseline') if r % 2 == 0 else ('baseline', 'current')):
+            env = {'ANSIBLE_COLLECTIONS_PATH': baseline} if which == 'baseline' else {}
+            per, results = task_times(run_playbook(bl, host, book, env))
+            if results['port_info']['usage']['sockets_total'] < 1:
+                raise RuntimeError('%s port_info read no sockets' % which)
+            out[which].append({'ping': per['ping'], 'port_info': per['port_info']})
+    return out
+
+
 def payloads(remote_tmp):
     found = {}
     for root, _dirs, files in os.walk(remote_tmp):
@@ -272,28 +300,32 @@ def payloads(remote_tmp):
     return found
 
 
-def direct_runs(bl, host, tmp, runs):
-    """Keep the payloads of one run of each case, then execute them directly, interleaved."""
+def direct_runs(bl, host, tmp, runs, baseline=None):
+    """Keep the payloads of one run of each case, then execute them directly, interleaved. With ``baseline`` (a
+    collections root holding another tree of this collection) its port_info payload is one more case."""
     remote_tmp = os.path.join(tmp, 'remote')
     os.makedirs(remote_tmp)
     paths = {}
-    for key, fqcn, args in CASES:
+    cases = list(CASES) + ([(BASELINE_KEY, 'portwarden.ports.port_info', {})] if baseline else [])
+    for key, fqcn, args in cases:
         book = os.path.join(tmp, 'keep-%s.yml' % key)
         with open(book, 'w') as handle:
             json.dump([{'name': 'keep', 'hosts': 'localhost', 'gather_facts': False,
                         'vars': {'ansible_python_interpreter': sys.executable},
                         'tasks': [{'name': 'r1 ' + key, fqcn: args}]}], handle)
         before = set(sum(payloads(remote_tmp).values(), []))
-        run_playbook(bl, host, book, {'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_REMOTE_TMP': remote_tmp,
-                                      'ANSIBLE_PIPELINING': '0'})
+        env = {'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_REMOTE_TMP': remote_tmp, 'ANSIBLE_PIPELINING': '0'}
+        if key == BASELINE_KEY:
+            env['ANSIBLE_COLLECTIONS_PATH'] = baseline
+        run_playbook(bl, host, book, env)
         new = [p for p in sum(payloads(remote_tmp).values(), []) if p not in before]
         if len(new) != 1:
             raise RuntimeError('expected one new payload for %s, found %r' % (key, new))
         paths[key] = new[0]
-    out = dict((key, {'wall': [], 'cpu': []}) for key, _f, _a in CASES)
+    out = dict((key, {'wall': [], 'cpu': [], 'payload_bytes': os.path.getsize(paths[key])}) for key, _f, _a in cases)
     last = {}
     for r in range(runs):
-        order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
+        order = cases[r % len(cases):] + cases[:r % len(cases)]
         for key, _fqcn, _args in order:
             wall, cpu, stdout = timed(host, [sys.executable, paths[key]])
             out[key]['wall'].append(wall)
@@ -385,8 +417,10 @@ def main_bench(args):
             results['connections'] = dict(('%s:%d' % (d[2], d[3]), n) for d, n in zip(DESTINATIONS, holders.counts))
             bl.log('holding %d sockets in %d processes (%.1f s to set up)' % (results['sockets'], len(holders.pids), results['setup_seconds']))
 
-            direct, last = direct_runs(bl, host, tmp, args.runs)
-            results['direct'] = dict((k, {'wall': bl.summary(v['wall']), 'cpu': bl.summary(v['cpu']), 'raw': v}) for k, v in direct.items())
+            baseline = os.path.abspath(args.baseline) if args.baseline else None
+            direct, last = direct_runs(bl, host, tmp, args.runs, baseline)
+            results['direct'] = dict((k, {'wall': bl.summary(v['wall']), 'cpu': bl.summary(v['cpu']), 'raw': v,
+                                          'payload_bytes': v['payload_bytes']}) for k, v in direct.items())
             bl.log('direct runs done')
 
             book = os.path.join(tmp, 'rounds.yml')
@@ -396,6 +430,10 @@ def main_bench(args):
             results['task'] = dict((k, dict(bl.summary(v), raw=v)) for k, v in per.items())
             bl.log('playbook rounds done')
 
+            if baseline:
+                results['baseline'] = {'collections': baseline,
+                                       'rounds': baseline_rounds(bl, host, tmp, max(args.rounds // 2, 2), baseline)}
+                bl.log('baseline rounds done')
             results['ss_every_socket'] = ss_every_socket(host, args.runs)
             results['owner_scan'] = owner_scan(bl, host, args.runs)
             results['scan_paths'] = scan_paths(bl, host, max(args.runs, 11))
@@ -418,6 +456,7 @@ def main_bench(args):
         finally:
             holders.close()
             host.close()
+    results['load_end'] = ' '.join('%.2f' % value for value in os.getloadavg())
     path = bl.save('port_info_sockets' if args.sockets == DEFAULT_SOCKETS else 'port_info_sockets-%d' % args.sockets, results)
     report(bl, results)
     bl.log('raw figures in %s' % path)
@@ -449,17 +488,35 @@ def checks(last, task_results, holders, sockets):
         problems.append('busiest destination %r, expected 127.0.0.1:5432 with %d' % (out['port_info_busiest'], holders.counts[0]))
     if out['port_info_processes_named'] != len(DESTINATIONS):
         problems.append('port_info named %d listener owners, expected %d' % (out['port_info_processes_named'], len(DESTINATIONS)))
+    if BASELINE_KEY in last and last[BASELINE_KEY]['usage']['sockets_total'] != sockets:
+        problems.append('the baseline port_info read %d sockets' % last[BASELINE_KEY]['usage']['sockets_total'])
     if out['lpf_listeners'] != len(DESTINATIONS):
         problems.append('listen_ports_facts reported %d listeners, expected %d' % (out['lpf_listeners'], len(DESTINATIONS)))
     out['problems'] = problems
     return out
 
 
+def report_baseline(bl, results):
+    ms = bl.fmt_ms
+    d = results['direct']
+    base = d[BASELINE_KEY]
+    print('- baseline %s, interleaved: its port_info module wall %s (CPU %s), %.2f of ping\'s; this tree\'s %.2f'
+          % (results['baseline']['collections'], ms(base['wall']['median']), ms(base['cpu']['median']),
+             base['wall']['median'] / d['ping']['wall']['median'], d['port_info']['wall']['median'] / d['ping']['wall']['median']))
+    for which in ('current', 'baseline'):
+        runs = results['baseline']['rounds'][which]
+        ratios = [statistics.median(run['port_info']) / statistics.median(run['ping']) for run in runs]
+        pi = statistics.median([t for run in runs for t in run['port_info']])
+        ping = statistics.median([t for run in runs for t in run['ping']])
+        print('- %s tree, playbooks alternating with the other: port_info task %s, ping %s, ratio %.2f (per playbook %s)'
+              % (which, ms(pi), ms(ping), pi / ping, ' '.join('%.2f' % r for r in ratios)))
+
+
 def report(bl, results):
     ms = bl.fmt_ms
     print('## port_info at %d sockets against community.general.listen_ports_facts' % results['sockets'])
     print()
-    print('Machine: %s.' % bl.machine_line(results['machine']))
+    print('Machine: %s; load average at end %s.' % (bl.machine_line(results['machine']), results.get('load_end')))
     print('Host: one network namespace holding %d sockets (%s connections per destination, %d holder processes, '
           'fd hard limit %d); %d direct runs per case, interleaved; %d playbook rounds after a warm-up round.'
           % (results['sockets'], ', '.join('%s %d' % kv for kv in results['connections'].items()),
@@ -489,6 +546,10 @@ def report(bl, results):
         print('- %s / ping: task time %.2f (per round %s), module wall %.2f, module CPU %.2f' % (
             key, results['task'][key]['median'] / ptbase, ' '.join('%.2f' % r for r in rounds),
             results['direct'][key]['wall']['median'] / pbase, results['direct'][key]['cpu']['median'] / pcbase))
+    print('- payloads (AnsiballZ files): %s' % ', '.join('%s %s bytes' % (key, format(value['payload_bytes'], ','))
+                                                         for key, value in results['direct'].items()))
+    if 'baseline' in results:
+        report_baseline(bl, results)
     paths = results.get('scan_paths')
     if paths:
         nl, pr = paths['netlink'], paths['proc']
@@ -527,6 +588,8 @@ def main():
     parser.add_argument('--every-socket', action='store_true',
                         help='also run listen_ports_facts include_non_listening=true once (slow: two ps per socket)')
     parser.add_argument('--hold', action='store_true', help='only set up the sockets and wait (for profiling)')
+    parser.add_argument('--baseline', help='a collections root with another tree of this collection (for example an '
+                                           'older commit) whose port_info is measured beside this one, interleaved')
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('run as root (network namespaces)')
