@@ -50,4 +50,6 @@ class Request(object):
         result = report.build(erange, reserved, listeners, found, usage, answer['unprivileged_port_start'],
                               firewall=answer.get('firewall'))
         result.update((key, value) for key, value in answer.items() if key not in result)
+        if 'invocation' in result:  # the task's own options, as the module would echo them
+            result['invocation'] = dict(result['invocation'], module_args=dict(self.args))
         return result
