@@ -506,8 +506,9 @@ def report(results):
             d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
             results['iptables'][n]['restore']))
     print()
-    print('The role end to end (include_role, the catalogue in the inventory\'s group_vars, local connection, rollback timer armed and confirmed, persistence into '
-          'a nftables.conf of its own): wall time of the playbook / of the task that loads the table, in seconds, and '
+    print('The role end to end (include_role, the catalogue in the inventory\'s group_vars, local connection, rollback '
+          'timer armed and confirmed, persistence into a nftables.conf of its own): wall time of the playbook / of the '
+          'task that loads the table, in seconds, and '
           'the changed count. check: check mode, the new table checked with nft -c; load: into the empty namespace, '
           'with the include line (its nftables.conf checked with nft -c); no change: nothing committed since; '
           'replace: another table of the same size; no change after a commit: another tool committed a '
@@ -520,8 +521,9 @@ def report(results):
         print('| %d | %s |' % (n, ' | '.join(_role_cell(role.get(label) if role else None) for label, _c, _e, _b in ROLE_RUNS)))
     print()
     print('Where the playbook\'s time goes (seconds): the floor is ansible-playbook with the same inventory (the '
-          'catalogue in its group_vars) and one debug task, no role (starting, loading and copying the variables); the role\'s argument validation task; the load '
-          'task; the rest of the role\'s tasks; what is left of the wall time (ansible-core between tasks). Ratio: the '
+          'catalogue in its group_vars) and one debug task, no role (starting, loading and copying the variables); the '
+          'role\'s argument validation task; the load task; the rest of the role\'s tasks; what is left of the wall time '
+          '(ansible-core between tasks). Ratio: the '
           'playbook\'s wall time over the load task\'s.')
     print()
     print('| sources | run | playbook | floor | argument validation | load task | other tasks | between tasks | playbook / load task |')
