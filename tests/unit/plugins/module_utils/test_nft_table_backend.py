@@ -6,12 +6,17 @@
 anything changes, conflicting managers stopped under the host lock right before the table is applied.
 
 The table's own apply is replaced by a recorder here (it has its own tests); the real module runs in the
-integration tests and in the Molecule firewalld scenario."""
+integration tests and in the Molecule firewalld scenario. Last, the action plugin: what the confirmation is sent."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.portwarden.ports.plugins.action.nft_table import ActionModule
 from ansible_collections.portwarden.ports.plugins.module_utils import managers
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.modules import nft_table as module_file
@@ -158,3 +163,46 @@ def test_confirm_phase_does_not_choose_again(host, monkeypatch):
     module = FakeModule(firewalld=True, _phase='confirm', _token='00112233aabbccdd')
     assert module_file.run(module)['confirmed'] is True
     assert module.events == []
+
+
+# ---------------------------------------------------------------- the action plugin: apply, then confirm
+class _Connection(object):
+    transport = 'local'
+
+    def close(self):
+        pass
+
+
+def _action(args):
+    task = mock.MagicMock()
+    task.args = args
+    task.async_val = 0
+    task.check_mode = False
+    task.diff = False
+    play_context = mock.MagicMock()
+    play_context.check_mode = False
+    action = ActionModule(task, _Connection(), play_context, loader=None, templar=None, shared_loader_obj=None)
+    return action
+
+
+@pytest.mark.parametrize('service', [True, False])
+def test_the_confirmation_neither_chooses_again_nor_enables_the_service_next_to_firewalld(monkeypatch, service):
+    args = dict(content='table inet portwarden {}', path='/etc/x.nft', rollback_timeout=30, enable_service=True,
+                backend='auto', conflicting='stop')
+    action = _action(args)
+    calls = []
+
+    def execute(module_name, module_args, task_vars):
+        calls.append(dict(module_args))
+        if module_args.get('_phase') == 'confirm':
+            return {'changed': True, 'confirmed': True, 'service_changed': False}
+        return {'changed': True, 'pending': module_args['_token'], 'backend': 'nftables', 'stopped': ['ufw'],
+                'enable_nftables_service': service}
+    monkeypatch.setattr(action, '_execute_module', execute)
+    monkeypatch.setattr(ActionBase, 'run', lambda self, tmp=None, task_vars=None: {})   # no connection needed
+    result = action.run(task_vars={})
+    assert result['confirmed'] is True and result['stopped'] == ['ufw'] and result['backend'] == 'nftables'
+    apply, confirm = calls
+    assert apply['backend'] == 'auto' and apply['conflicting'] == 'stop' and apply['enable_service'] is True
+    assert 'backend' not in confirm and confirm['content'] == '' and confirm['_token'] == apply['_token']
+    assert confirm['enable_service'] is service             # never enabled in the confirmation next to firewalld
