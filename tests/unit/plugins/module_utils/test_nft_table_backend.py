@@ -25,6 +25,7 @@ from ansible_collections.portwarden.ports.plugins.modules import nft_table as mo
 class FakeModule(object):
     def __init__(self, firewalld=False, firewalld_enabled=None, ufw=False, nft=True, check_mode=False, **params):
         self.check_mode = check_mode
+        self._diff = params.pop('diff', False)
         self.binaries = {'systemctl', 'sh'} | ({'nft'} if nft else set()) | ({'firewall-cmd'} if firewalld or firewalld_enabled else set()) \
             | ({'ufw'} if ufw else set())
         self.firewalld = firewalld
@@ -71,7 +72,8 @@ def host(monkeypatch, tmp_path):
                     enable_service=False, keep_sets=(), unban=()):
         mgr.module.events.append('apply')
         calls['enable_service'] = enable_service
-        return {'changed': False, 'table_changed': False}
+        changed = calls.get('changed', False)
+        return {'changed': changed, 'table_changed': changed, 'diff': {'before': 'old', 'after': content}}
     monkeypatch.setattr(module_file, 'take_lock', take_lock)
     monkeypatch.setattr(module_file, 'apply_table', apply_table)
     return calls
@@ -149,6 +151,16 @@ def test_a_failure_after_the_stop_says_the_manager_stays_stopped(host, monkeypat
         module_file.run(module)
     assert 'does not load' in err.value.msg and 'ufw stopped and disabled before' in err.value.msg
     assert err.value.details['stopped'] == ['ufw']
+
+
+@pytest.mark.parametrize('diff, changed, kept', [(False, False, False), (False, True, False), (True, False, False),
+                                                  (True, True, True)])
+def test_the_diff_goes_back_only_in_diff_mode_and_when_something_changes(host, diff, changed, kept):
+    host['changed'] = changed
+    result = module_file.run(FakeModule(diff=diff))
+    assert ('diff' in result) is kept
+    if kept:
+        assert result['diff']['after'] == 'table inet portwarden {}'
 
 
 def test_without_backend_nothing_is_asked(host):
