@@ -153,8 +153,8 @@ def test_a_failure_after_the_stop_says_the_manager_stays_stopped(host, monkeypat
     assert err.value.details['stopped'] == ['ufw']
 
 
-@pytest.mark.parametrize('diff, changed, kept', [(False, False, False), (False, True, False), (True, False, False),
-                                                  (True, True, True)])
+@pytest.mark.parametrize('diff, changed, kept', [
+    (False, False, False), (False, True, False), (True, False, False), (True, True, True)])
 def test_the_diff_goes_back_only_in_diff_mode_and_when_something_changes(host, diff, changed, kept):
     host['changed'] = changed
     result = module_file.run(FakeModule(diff=diff))
