@@ -136,10 +136,12 @@ class Timeout(Exception):
     pass
 
 
-def playbook(host, tmp, name, plays, extra_vars, timeout=None):
+def playbook(host, tmp, name, plays, extra_vars, timeout=None, inventory=None, collections=None):
     """Run plays (on localhost, local connection; inside ``host`` when given); return json output, wall time.
 
-    Raises Timeout when the run takes longer than ``timeout`` seconds (the run is stopped).
+    ``extra_vars`` go in with ``-e @file``; with ``inventory`` (a directory with its group_vars) the host comes from
+    there. ``collections``: another checkout's collections path (the A/B runs). Raises Timeout when the run takes
+    longer than ``timeout`` seconds (the run is stopped).
     """
     book = os.path.join(tmp, name + '.yml')
     with open(book, 'w') as handle:
@@ -147,11 +149,14 @@ def playbook(host, tmp, name, plays, extra_vars, timeout=None):
     evars = os.path.join(tmp, name + '.vars.json')
     with open(evars, 'w') as handle:
         json.dump(extra_vars, handle)
-    argv = [benchlib.tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', book, '-e', '@' + evars]
+    argv = [benchlib.tool('ansible-playbook'), '-i', inventory or 'localhost,', '-c', 'local', book, '-e', '@' + evars]
     prefix = host.nsenter() if host else []
+    env = benchlib.ansible_env()
+    if collections:
+        env['ANSIBLE_COLLECTIONS_PATH'] = collections
     t0 = time.perf_counter()
     proc = subprocess.Popen(prefix + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=benchlib.ansible_env(), start_new_session=True)
+                            env=env, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -290,22 +295,26 @@ ROLE_RUNS = [
 
 
 def role_runs(host, tmp, n):
-    """The role end to end in the namespace host (local connection; rollback timer armed, 30 s, and confirmed)."""
+    """The role end to end in the namespace host (local connection; rollback timer armed, 30 s, and confirmed).
+
+    The catalogue comes from the inventory's group_vars, as a fleet keeps it (``-e @file`` costs ansible-core 2.19
+    seconds more at 100,000 sources: it deep-copies the tagged extra variables; the ``ab`` runs measure both)."""
     play = [{'name': 'host_firewall', 'hosts': 'localhost', 'gather_facts': False,
              'tasks': [{'name': 'role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}]}]
     os.makedirs(os.path.join(tmp, 'etc'), exist_ok=True)
+    inventory = _inventory(tmp, role_vars(tmp, n))
     out = {}
     for label, check, extra, before in ROLE_RUNS:
         if before:
             host.run(before.split())
-        evars = dict(role_vars(tmp, n), **extra)
+        evars = dict(extra)
         name = 'role-%d-%s' % (n, label)
         if check:
             plays = [dict(play[0], check_mode=True)]
         else:
             plays = play
         try:
-            data, wall = playbook(host, tmp, name, plays, evars, timeout=ROLE_TIMEOUT)
+            data, wall = playbook(host, tmp, name, plays, evars, timeout=ROLE_TIMEOUT, inventory=inventory)
         except Timeout:
             out[label] = {'timeout': ROLE_TIMEOUT}
             continue
@@ -315,11 +324,11 @@ def role_runs(host, tmp, n):
         stats = data['stats']['localhost']
         out[label] = {'wall': wall, 'load_task': load[0] if load else None, 'changed': stats.get('changed', 0),
                       'validate_task': validate[0] if validate else None, 'tasks_total': sum(sec for _t, sec, _c in tasks)}
-    # The floor: ansible-playbook with the same variables (the catalogue among them) and one debug task, no role: what
-    # ansible-core itself spends on starting and on loading and copying the variables.
+    # The floor: ansible-playbook with the same inventory (the catalogue among its variables) and one debug task, no
+    # role: what ansible-core itself spends on starting and on loading the variables.
     floor = [{'name': 'floor', 'hosts': 'localhost', 'gather_facts': False,
               'tasks': [{'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}}]}]
-    data, wall = playbook(host, tmp, 'floor-%d' % n, floor, role_vars(tmp, n), timeout=ROLE_TIMEOUT)
+    data, wall = playbook(host, tmp, 'floor-%d' % n, floor, {}, timeout=ROLE_TIMEOUT, inventory=inventory)
     out['floor'] = {'wall': wall}
     return out
 
@@ -497,8 +506,9 @@ def report(results):
             d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
             results['iptables'][n]['restore']))
     print()
-    print('The role end to end (include_role, local connection, rollback timer armed and confirmed, persistence into '
-          'a nftables.conf of its own): wall time of the playbook / of the task that loads the table, in seconds, and '
+    print('The role end to end (include_role, the catalogue in the inventory\'s group_vars, local connection, rollback '
+          'timer armed and confirmed, persistence into a nftables.conf of its own): wall time of the playbook / of the '
+          'task that loads the table, in seconds, and '
           'the changed count. check: check mode, the new table checked with nft -c; load: into the empty namespace, '
           'with the include line (its nftables.conf checked with nft -c); no change: nothing committed since; '
           'replace: another table of the same size; no change after a commit: another tool committed a '
@@ -510,9 +520,10 @@ def report(results):
         role = results['nft'][n].get('role')
         print('| %d | %s |' % (n, ' | '.join(_role_cell(role.get(label) if role else None) for label, _c, _e, _b in ROLE_RUNS)))
     print()
-    print('Where the playbook\'s time goes (seconds): the floor is ansible-playbook with the same variables and one debug '
-          'task, no role (starting, loading and copying the variables); the role\'s argument validation task; the load '
-          'task; the rest of the role\'s tasks; what is left of the wall time (ansible-core between tasks). Ratio: the '
+    print('Where the playbook\'s time goes (seconds): the floor is ansible-playbook with the same inventory (the '
+          'catalogue in its group_vars) and one debug task, no role (starting, loading and copying the variables); the '
+          'role\'s argument validation task; the load task; the rest of the role\'s tasks; what is left of the wall time '
+          '(ansible-core between tasks). Ratio: the '
           'playbook\'s wall time over the load task\'s.')
     print()
     print('| sources | run | playbook | floor | argument validation | load task | other tasks | between tasks | playbook / load task |')
@@ -568,5 +579,116 @@ def report(results):
     print()
 
 
+# -- A/B of whole playbooks: before (another checkout) and after, interleaved ------------------------------------
+# (label, checkout: 'before' or 'after', how the catalogue reaches Ansible, the role task's form)
+AB_VARIANTS = [
+    ('before, -e @file', 'before', 'extra', 'include_role'),
+    ('before, inventory group_vars', 'before', 'inventory', 'include_role'),
+    ('after, -e @file, rolespec_validate false', 'after', 'extra', 'import_role'),
+    ('after, inventory group_vars, rolespec_validate false', 'after', 'inventory', 'import_role'),
+    ('after, inventory group_vars, validated', 'after', 'inventory', 'include_role'),
+]
+
+
+def _role_play(form):
+    role = {'name': 'portwarden.ports.host_firewall'}
+    if form == 'import_role':
+        role['rolespec_validate'] = False
+    return [{'name': 'host_firewall', 'hosts': 'localhost', 'gather_facts': False,
+             'tasks': [{'name': 'role', 'ansible.builtin.%s' % form: role}]}]
+
+
+def _inventory(tmp, values):
+    """An inventory directory as a fleet keeps it: the host, and the variables (the catalogue) in group_vars YAML."""
+    inv = os.path.join(tmp, 'inventory')
+    os.makedirs(os.path.join(inv, 'group_vars'), exist_ok=True)
+    with open(os.path.join(inv, 'hosts.yml'), 'w') as handle:
+        yaml.safe_dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local'}}}}, handle)
+    with open(os.path.join(inv, 'group_vars', 'all.yml'), 'w') as handle:
+        yaml.dump(values, handle, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper), default_flow_style=False)
+    return inv
+
+
+def ab_variant(tmp, n, label, collections, how, form):
+    """One variant at one size, in a fresh namespace host: the role's runs (ROLE_RUNS) and the floor."""
+    host = benchlib.NsHost(tmp)
+    out = {}
+    try:
+        os.makedirs(os.path.join(tmp, 'etc'), exist_ok=True)
+        values = role_vars(tmp, n)
+        inventory = _inventory(tmp, values) if how == 'inventory' else None
+        for run_label, check, extra, before in ROLE_RUNS:
+            if before:
+                host.run(before.split())
+            plays = _role_play(form)
+            if check:
+                plays = [dict(plays[0], check_mode=True)]
+            evars = dict(extra) if inventory else dict(values, **extra)
+            data, wall = playbook(host, tmp, 'ab-%s' % run_label, plays, evars, timeout=ROLE_TIMEOUT, inventory=inventory,
+                                  collections=collections)
+            tasks = task_seconds(data)
+            role_tasks = [t for t in tasks if t[0].startswith('portwarden.ports.host_firewall : ')]
+            load = [sec for task, sec, _c in tasks if 'Load the table' in task]
+            validate = [sec for task, sec, _c in tasks if 'Validating arguments' in task]
+            out[run_label] = {'wall': wall, 'load_task': load[0] if load else None,
+                              'validate_task': validate[0] if validate else 0.0, 'entries': len(role_tasks),
+                              'changed': data['stats']['localhost'].get('changed', 0),
+                              'tasks_total': sum(sec for _t, sec, _c in tasks)}
+        floor = [{'name': 'floor', 'hosts': 'localhost', 'gather_facts': False,
+                  'tasks': [{'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}}]}]
+        _data, wall = playbook(host, tmp, 'ab-floor', floor, {} if inventory else values, timeout=ROLE_TIMEOUT,
+                               inventory=inventory, collections=collections)
+        out['floor'] = {'wall': wall}
+    finally:
+        host.close()
+    benchlib.log('firewall_scale ab %d %s: %s' % (n, label, json.dumps(out)))
+    return out
+
+
+def ab_main(argv):
+    """``firewall_scale.py ab BEFORE_CHECKOUT [ROUND_ORDER]``: the variants of AB_VARIANTS at PW_BENCH_FW_SIZES, in the
+    order given (``ba`` = before first, ``ab`` = after first), one namespace host per variant and size."""
+    before = os.path.abspath(argv[0])
+    order = argv[1] if len(argv) > 1 else 'ba'
+    checkouts = {'before': os.path.join(before, '.build', 'collections'),
+                 'after': os.path.join(benchlib.REPO, '.build', 'collections')}
+    for path in checkouts.values():
+        if not os.path.isdir(os.path.join(path, 'ansible_collections', 'portwarden', 'ports')):
+            raise SystemExit('%s: no collection link (make link in that checkout)' % path)
+    variants = sorted(AB_VARIANTS, key=lambda v: (v[1] != 'before') if order == 'ba' else (v[1] == 'before'))
+    load = os.getloadavg()
+    results = {'machine': benchlib.machine(), 'sizes': SIZES, 'order': order, 'load_start': load, 'runs': {}}
+    benchlib.log('firewall_scale ab: sizes %s, order %s, load %s' % (SIZES, order, load))
+    with tempfile.TemporaryDirectory(prefix='pwbench-fwab-') as tmp:
+        for n in SIZES:
+            for label, which, how, form in variants:
+                sub = os.path.join(tmp, '%d-%s-%s-%s' % (n, which, how, form))
+                os.makedirs(sub)
+                results['runs'].setdefault(str(n), {})[label] = ab_variant(sub, n, label, checkouts[which], how, form)
+    results['load_end'] = os.getloadavg()
+    path = benchlib.save('firewall_scale_ab', results)
+    ab_report(results)
+    benchlib.log('firewall_scale ab: raw figures in %s' % path)
+
+
+def ab_report(results):
+    print('Load average %s at the start, %s at the end; order %s.' % (
+        ' / '.join('%.2f' % x for x in results['load_start']), ' / '.join('%.2f' % x for x in results['load_end']),
+        results['order']))
+    print()
+    print('| sources | variant | run | playbook s | floor s | validation task s | load task s | role entries | playbook / load task |')
+    print('|---:|---|---|---:|---:|---:|---:|---:|---:|')
+    for n, variants in results['runs'].items():
+        for label, runs in variants.items():
+            for run_label, _c, _e, _b in ROLE_RUNS:
+                run = runs[run_label]
+                print('| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %d | %.1fx |' % (
+                    n, label, run_label, run['wall'], runs['floor']['wall'], run['validate_task'], run['load_task'],
+                    run['entries'], run['wall'] / run['load_task']))
+
+
 if __name__ == '__main__':
-    main()
+    if sys.argv[1:2] == ['ab']:
+        ab_main(sys.argv[2:])
+    else:
+        main()

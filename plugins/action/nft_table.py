@@ -37,7 +37,7 @@ GRACE = 5
 class ActionModule(ActionBase):
 
     _VALID_ARGS = frozenset(('content', 'path', 'family', 'name', 'rollback_timeout', 'state_dir', 'mode', 'include_in',
-                             'enable_service', 'lock_timeout', 'keep_sets', 'unban'))
+                             'enable_service', 'lock_timeout', 'keep_sets', 'unban', 'backend', 'conflicting'))
     # What the confirmation reports about the boot configuration it completed.
     _CONFIRM_KEYS = ('include_file', 'include_changed', 'systemd_running', 'service_changed')
     _supports_check_mode = True
@@ -131,6 +131,9 @@ class ActionModule(ActionBase):
         # The host saved the content in the apply phase: the confirmation does not send it again (1.6 MiB of rules at
         # 100,000 sources); an empty content stands for that copy.
         confirm_args = dict(args, _phase='confirm', content='')
+        confirm_args.pop('backend', None)        # chosen (and conflicting managers stopped) in the apply phase
+        if applied.get('enable_nftables_service') is False:
+            confirm_args['enable_service'] = False   # firewalld stays enabled here: nftables.service is left alone
         confirmed = None
         while time.time() < deadline:
             confirmed = self._try_module(confirm_args, task_vars)
@@ -149,7 +152,7 @@ class ActionModule(ActionBase):
             return result
 
         # Phase 3: the timer fired (or is about to): reach the host again to learn the outcome.
-        status_args = dict(args, _phase='status', content='')
+        status_args = dict(confirm_args, _phase='status')
         status = None
         give_up = max(deadline, time.time()) + GRACE + self._connection_timeout() * 2
         while time.time() < give_up:

@@ -52,6 +52,8 @@ NFT_TABLE = dict(
     lock_timeout=dict(type='int', default=120),
     keep_sets=dict(type='list', elements='str', default=[]),
     unban=dict(type='list', elements='str', default=[]),
+    backend=dict(type='str', choices=['auto', 'nftables', 'firewalld']),
+    conflicting=dict(type='str', default='fail', choices=['fail', 'stop']),
     _phase=dict(type='str', default='apply', choices=['apply', 'confirm', 'status']),
     _token=dict(type='str', no_log=False),
 )

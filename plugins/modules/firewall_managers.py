@@ -13,8 +13,10 @@ short_description: Find the host's firewall managers and choose the host_firewal
 version_added: 0.1.0
 description:
   - Finds the firewall managers of a Linux host - firewalld (running, enabled), ufw (active), the nftables tables of
-    other tools (Docker, kube-proxy, libvirt, iptables-nft, others) and iptables-legacy rules - and chooses the
-    P(portwarden.ports.host_firewall#role) role's backend.
+    other tools (Docker, kube-proxy, libvirt, iptables-nft, others) and iptables-legacy rules - and makes the
+    backend choice of the P(portwarden.ports.host_firewall#role) role. The role itself makes that choice in its load
+    task (M(portwarden.ports.nft_table) with O(portwarden.ports.nft_table#module:backend)), one module call; this
+    module is for reports and for playbooks of your own.
   - O(backend=auto) takes firewalld where it runs and nftables otherwise.
   - O(backend=nftables) where firewalld or ufw is active fails before anything changes, naming the manager and the
     ways out, unless O(conflicting=stop), which stops and disables them (C(systemctl disable --now firewalld),

@@ -127,6 +127,31 @@ options:
     type: list
     elements: str
     default: []
+  backend:
+    description:
+      - Choose the host's firewall backend first, in the same call, as the P(portwarden.ports.host_firewall#role)
+        role does (M(portwarden.ports.firewall_managers) reports the same choice without applying anything). Only
+        firewalld and ufw are asked (C(systemctl is-active) / C(is-enabled), C(firewall-cmd --state), C(ufw status));
+        no C(nft) command runs for it.
+      - Not set - no choice, the table is applied.
+      - V(auto) - where firewalld runs, nothing is changed in nftables and the result says so (RV(backend=firewalld),
+        C(changed=false)); the role then opens the catalogue with M(portwarden.ports.firewalld_policy). Otherwise as
+        V(nftables).
+      - V(nftables) - where firewalld or ufw is active, fails before anything changes, naming them and the ways out,
+        unless O(conflicting=stop). Where firewalld is enabled or running and stays so, C(nftables.service) is not
+        enabled whatever O(enable_service) says (RV(enable_nftables_service=false)).
+      - V(firewalld) - fails before anything changes where firewalld does not run (no manager is ever started);
+        otherwise as V(auto) on a firewalld host.
+    type: str
+    choices: [auto, nftables, firewalld]
+  conflicting:
+    description:
+      - When O(backend) chooses nftables next to an active firewalld or ufw - V(fail) before anything changes, or
+        V(stop) - stop and disable them (C(systemctl disable --now firewalld.service), C(ufw disable)) under the host
+        lock, right before the table is applied (in check mode, reported in RV(stopped) and not done).
+    type: str
+    choices: [fail, stop]
+    default: fail
   _phase:
     description:
       - Internal, set by the action plugin; do not set it.
@@ -148,7 +173,8 @@ attributes:
     support: full
     details: Before is the file previously written (or the listing of the live table when it was changed
       by someone else or is not recorded), after is O(content). When the include line is added, the diff
-      of O(include_in) too (a list of two when both change).
+      of O(include_in) too (a list of two when both change). Returned only in diff mode and when something
+      changes (or would change).
   platform:
     platforms: linux
     support: full
@@ -212,6 +238,23 @@ released:
   type: list
   elements: str
   sample: ["192.0.2.10", "2001:db8:1:2::/64"]
+backend:
+  description: The backend that O(backend) chose, V(nftables) or V(firewalld) (then nothing was changed in nftables).
+  returned: when O(backend) is set
+  type: str
+  sample: nftables
+stopped:
+  description: The managers stopped and disabled with O(conflicting=stop) (in check mode - that would be).
+  returned: when O(backend) is set
+  type: list
+  elements: str
+  sample: [ufw]
+enable_nftables_service:
+  description: Whether C(nftables.service) may be enabled (false where firewalld is enabled or running and stays so;
+    O(enable_service) is then not carried out).
+  returned: when O(backend) is set
+  type: bool
+  sample: true
 table_changed:
   description: Whether the live table was (or in check mode would be) replaced.
   returned: always
@@ -245,7 +288,7 @@ rollback_output:
   sample: rc=0
 include_file:
   description: The nftables configuration that includes O(path) (O(include_in), with V(auto) resolved).
-  returned: when O(include_in) is set
+  returned: when O(include_in) is set (and the backend is nftables)
   type: str
   sample: /etc/nftables.conf
 include_changed:
@@ -299,12 +342,56 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
+from ansible_collections.portwarden.ports.plugins.module_utils.managers import choose_backend, daemons, stop_managers
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import TOKEN_RE, take_lock, try_lock
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_table import (
     TableManager, apply_table, cleanup_token, confirm_table, status_table)
 
 
+def choose(module):
+    """The backend (O(backend)): detection of firewalld / ufw and the choice, before anything changes."""
+    def command(argv):
+        return module.run_command(argv, check_rc=False)
+    report = daemons(command, module.get_bin_path)
+    choice = choose_backend(report, module.params['backend'], module.params['conflicting'])
+    return dict(choice, managers=report['managers'], command=command)
+
+
 def run(module):
+    params = module.params
+    choice = None
+    if params['backend'] and params['_phase'] == 'apply':
+        choice = choose(module)
+        if choice['backend'] == 'firewalld':
+            return {'changed': False, 'backend': 'firewalld', 'table_changed': False, 'file_changed': False,
+                    'drifted': False, 'rolled_back': False, 'stopped': [], 'enable_nftables_service': False,
+                    'msg': 'firewalld runs on this host: the firewalld backend applies the catalogue; nothing was changed '
+                           'in nftables.'}
+        params['enable_service'] = params['enable_service'] and choice['enable_nftables_service']
+    try:
+        result = apply_or_confirm(module, choice)
+    except PortwardenError as exc:
+        if choice is not None and choice.get('stopped'):
+            raise PortwardenError('%s (%s stopped and disabled before, as host_firewall_conflicting: stop asked, and stays so.)'
+                                  % (exc.msg, ' and '.join(choice['stop'])), stopped=choice['stop'], **exc.details)
+        raise
+    if choice is not None:
+        result.update(backend='nftables', stopped=choice['stop'], enable_nftables_service=choice['enable_nftables_service'],
+                      changed=result['changed'] or bool(choice['stop']))
+    if not (module._diff and result.get('changed')):
+        # The diff holds the rules twice (3.2 MiB at 100,000 sources): sent back only when asked for and there is one.
+        result.pop('diff', None)
+    return result
+
+
+def stop_conflicting(module, choice):
+    """Stop and disable firewalld / ufw (conflicting=stop), under the host lock, right before the table is applied."""
+    if choice is not None and choice['stop'] and not module.check_mode:
+        stop_managers(choice['command'], module.get_bin_path, choice['stop'])
+        choice['stopped'] = True
+
+
+def apply_or_confirm(module, choice):
     params = module.params
     mgr = TableManager(module, params['family'], params['name'], params['state_dir'])
     mode = params['mode']
@@ -332,6 +419,7 @@ def run(module):
     try:
         if phase == 'confirm':
             return confirm_table(mgr, params['content'], params['path'], token, file_mode, **persist)
+        stop_conflicting(module, choice)
         timeout = params['rollback_timeout'] if params['_token'] else 0
         return apply_table(mgr, params['content'], params['path'], timeout, token, False, file_mode, lock=lock,
                            **dict(persist, **dynamic))

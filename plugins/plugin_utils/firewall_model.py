@@ -19,10 +19,13 @@ import os
 import re
 import socket
 
+from ansible.module_utils.common.validation import check_type_int
 from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.firewalld import ZONE_RE
+from ansible_collections.portwarden.ports.plugins.module_utils.managers import BACKENDS, CONFLICTING
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import safe_path
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import source_intervals
@@ -43,6 +46,20 @@ def check_bool(value, what):
             pass
     raise PortwardenError('%s: invalid value %r: expected a boolean (true or false; as text one of %s).'
                           % (what, value, _BOOL_WORDS))
+
+
+def check_int(value, what, low=0, high=None):
+    """A whole number as the argument spec's int accepts it (also as text), within [low, high]; never a boolean."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = check_type_int(value)
+    except TypeError:
+        number = None
+    if number is None or number < low or (high is not None and number > high):
+        raise PortwardenError('%s: invalid value %r: expected a whole number %s.'
+                              % (what, value, 'from %d to %d' % (low, high) if high is not None else 'of at least %d' % low))
+    return number
 
 
 def _choice(value, allowed, what):
@@ -197,8 +214,22 @@ def check_role_paths(rollback_timeout=30, state_dir='/var/lib/portwarden', nftab
     if not isinstance(state_dir, str) or not os.path.isabs(state_dir):
         raise PortwardenError('host_firewall_state_dir: invalid value %r: expected an absolute path (the rollback timer runs in /, '
                               'a relative directory would disable it). Nothing was changed.' % (state_dir,))
-    if nftables_conf and check_bool(persist, 'host_firewall_persist'):
+    if check_bool(persist, 'host_firewall_persist') and nftables_conf:
         if not isinstance(nftables_conf, str) or not os.path.isabs(nftables_conf):
             raise PortwardenError('host_firewall_nftables_conf: invalid value %r: expected an absolute path, or "" for the '
                                   "distribution's own file. Nothing was changed." % (nftables_conf,))
     return timeout
+
+
+def check_role_switches(backend='auto', conflicting='fail', firewalld_zone='', install=True, enable_service=True,
+                        lock_timeout=120):
+    """The role's variables that only choose what the role does (backend, conflicting managers, install, service,
+    lock): checked on the controller with the role's names, so that no bad value reaches a host or a ``when:``."""
+    _choice(backend, BACKENDS, 'host_firewall_backend')
+    _choice(conflicting, CONFLICTING, 'host_firewall_conflicting')
+    if firewalld_zone not in (None, '') and not (isinstance(firewalld_zone, str) and ZONE_RE.match(firewalld_zone)):
+        raise PortwardenError('host_firewall_firewalld_zone: invalid value %r: expected "" (firewalld\'s default zone) or a '
+                              'zone name of 1-17 letters, digits, "_", "+" or "-".' % (firewalld_zone,))
+    check_bool(install, 'host_firewall_install')
+    check_bool(enable_service, 'host_firewall_enable_service')
+    check_int(lock_timeout, 'host_firewall_lock_timeout')

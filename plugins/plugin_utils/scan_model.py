@@ -14,12 +14,10 @@ bans.
 
 from __future__ import annotations
 
-from ansible.module_utils.common.validation import check_type_int
-
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_dynamic import ban_key
-from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import check_bool, collapse
+from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import check_bool, check_int, collapse
 
 LIMITS = {
     'host_firewall_scan_threshold': (1, 100000),
@@ -31,15 +29,7 @@ UNITS = (('second', 1), ('minute', 60), ('hour', 3600), ('day', 86400))
 
 def _int(value, what):
     low, high = LIMITS[what]
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = check_type_int(value)
-    except TypeError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise PortwardenError('%s: invalid value %r: expected a whole number from %d to %d.' % (what, value, low, high))
-    return number
+    return check_int(value, what, low, high)
 
 
 def refill_rate(threshold, window):

@@ -199,12 +199,19 @@ def role_vars(tmpdir, **extra):
 
 
 ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
-# the backend choice (firewall managers on the host) runs first, one more remote task on every run.
-BACKEND_TASK = 'portwarden.ports.host_firewall : Find the firewall managers and choose the backend'
 APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back by the host unless confirmed)'
 INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
 RELOAD_TASK = 'portwarden.ports.host_firewall : Load the table again, now that nftables is installed'
 SAY_WHY_TASK = 'portwarden.ports.host_firewall : Say why nftables.service was not enabled'
+FINISH_TASK = ('portwarden.ports.host_firewall : Open the catalogue in firewalld, install nftables, or say why nftables.service '
+               'was not enabled')
+
+
+def role_entries(data):
+    """Every task entry of the role (skipped ones too: each costs the controller about a ping task), as name, skipped."""
+    return [(task['task']['name'].split(' - ')[0] if 'Validating arguments' in task['task']['name'] else task['task']['name'],
+             bool(task['hosts'].get('localhost', {}).get('skipped')))
+            for task in data['plays'][0]['tasks'] if task['task']['name'].startswith('portwarden.ports.host_firewall : ')]
 
 
 def ran_tasks(data):
@@ -280,8 +287,12 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     for check in (True, False):
         data = run_role(nshost, check=check)
         assert data['stats']['localhost']['changed'] == 0, (check, json.dumps(data['plays'][0]['tasks'], indent=1)[-3000:])
-        assert ran_tasks(data) == [BACKEND_TASK, APPLY_TASK], ran_tasks(data)
+        assert ran_tasks(data) == [APPLY_TASK], ran_tasks(data)
+        # the argument validation, the one task, and the inclusion of what is left, skipped
+        assert [name for name, _skipped in role_entries(data)][1:] == [APPLY_TASK, FINISH_TASK], role_entries(data)
+        assert role_entries(data)[-1][1] is True
         applied = task_result(data, APPLY_TASK)
+        assert applied['backend'] == 'nftables' and applied['stopped'] == [] and applied['enable_nftables_service'] is True
         assert applied['include_file'] == conf and applied['include_changed'] is False
         assert applied['systemd_running'] is False
     assert list_table(nshost, 'inet', 'portwarden') == live
@@ -373,7 +384,7 @@ def test_missing_nft_is_installed_then_the_table_loaded(nshost):
     assert 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']   # from the second load's result
     # nft is there now: back to one task on the host, no install.
     data = run_role(nshost, **install)
-    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [BACKEND_TASK, APPLY_TASK]
+    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK]
 
 
 def test_missing_nft_fails_clearly_without_install(nshost):
@@ -383,7 +394,7 @@ def test_missing_nft_fails_clearly_without_install(nshost):
     failed = task_result(data, APPLY_TASK)
     assert failed['failed'] is True and failed['nft_missing'] is True
     assert 'nft binary was not found' in failed['msg'] and 'host_firewall_install' in failed['msg']
-    assert ran_tasks(data) == [BACKEND_TASK, APPLY_TASK]                # failed there: the install was not tried
+    assert ran_tasks(data) == [APPLY_TASK]                # failed there: the install was not tried
     assert nshost.read_file(role_vars(nshost.tmpdir)['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 
