@@ -47,6 +47,7 @@ CATALOGUE = [{'name': 'ssh', 'port': 22, 'proto': 'tcp'}, {'name': 'metrics', 'p
              {'name': 'grpc', 'port': 50051, 'proto': 'tcp'}]
 PING = [{'name': 'Ping', 'hosts': 'fleet', 'gather_facts': False, 'tasks': [{'ansible.builtin.ping': {}}]}]
 PLAYBOOKS = ('ping', 'enforce_changing', 'enforce_nochange', 'audit')
+PREFIX = os.environ.get('PW_BENCH_FLEET_PREFIX', 'pwf-')
 LABELS = {'ping': 'ansible.builtin.ping', 'enforce_changing': 'enforce (changing)',
           'enforce_nochange': 'enforce (no change)', 'audit': 'audit + report'}
 
@@ -126,8 +127,8 @@ def measure_size(size, hosts, tmp):
 
 def main():
     info = benchlib.machine()
-    tmp = tempfile.mkdtemp(prefix='sflt-fleet-')
-    hosts = fleetlib.make_fleet(max(SIZES), tmp)
+    tmp = tempfile.mkdtemp(prefix=PREFIX + 'fleet-')
+    hosts = fleetlib.make_fleet(max(SIZES), tmp, prefix=PREFIX + 'h')
     data = {}
     try:
         for size in SIZES:
@@ -169,5 +170,93 @@ def main():
                                   'data': data, 'ratios': summary})
 
 
+# -- the cost of one task entry of each kind ------------------------------------------------------------------
+ENTRY_COPIES = 5
+ROLE_VARS = ('range', 'reserved', 'reserved_state', 'services', 'conflict_action', 'persist', 'sysctl_file',
+             'conntrack_max', 'verify')
+
+
+def entry_kinds(tmp):
+    """Name -> one task of that kind (ENTRY_COPIES of it follow the ping task of the play)."""
+    nothing = os.path.join(tmp, 'nothing.yml')
+    with open(nothing, 'w') as handle:
+        json.dump([{'ansible.builtin.debug': {'msg': 'never'}}], handle)
+    with open(os.path.join(benchlib.REPO, 'roles', 'ephemeral_ports', 'meta', 'argument_specs.yml')) as handle:
+        import yaml  # pylint: disable=import-outside-toplevel
+        spec = yaml.safe_load(handle)['argument_specs']['main']['options']
+    role_vars = dict(('ephemeral_ports_' + n, '{{ ephemeral_ports_%s }}' % n) for n in ROLE_VARS)
+    return {
+        'skipped when (debug)': {'ansible.builtin.debug': {'msg': 'never'}, 'when': 'pw_never | default(false)'},
+        'skipped include_tasks': {'ansible.builtin.include_tasks': nothing, 'when': 'pw_never | default(false)'},
+        'set_fact through the plan filter': {
+            'ansible.builtin.set_fact': {'pw_plan': "{{ pw_vars | portwarden.ports.ephemeral_ports_plan('return') }}"},
+            'vars': {'pw_vars': role_vars}},
+        'validate_argument_spec (the role\'s)': {'ansible.builtin.validate_argument_spec': {'argument_spec': spec}},
+        'debug that runs': {'ansible.builtin.debug': {'msg': 'ok'}},
+        'module task (ping)': {'ansible.builtin.ping': {}},
+        'module task (ephemeral_range, no change)': {'portwarden.ports.ephemeral_range': {
+            'start': 32768, 'end': 60999, 'reserve': [50051]}},
+    }
+
+
+ENTRY_DEFAULTS = {
+    'ephemeral_ports_range': {'start': 32768, 'end': 60999}, 'ephemeral_ports_reserved': [],
+    'ephemeral_ports_reserved_state': 'present', 'ephemeral_ports_services': CATALOGUE,
+    'ephemeral_ports_conflict_action': 'reserve', 'ephemeral_ports_persist': True, 'ephemeral_ports_sysctl_file': None,
+    'ephemeral_ports_conntrack_max': None, 'ephemeral_ports_verify': True,
+}
+
+
+def entries():
+    """Controller CPU per host of one task entry of each kind: (play with ping + 5 of them - the ping play) / 5."""
+    info = benchlib.machine()
+    size = SIZES[0]
+    tmp = tempfile.mkdtemp(prefix=PREFIX + 'entries-')
+    hosts = fleetlib.make_fleet(size, tmp, prefix=PREFIX + 'h')
+    kinds = entry_kinds(tmp)
+    data = dict((name, []) for name in ['ping'] + list(kinds))
+    try:
+        inventory = fleetlib.write_inventory(hosts, os.path.join(tmp, 'inventory.json'),
+                                             dict(ENTRY_DEFAULTS, portwarden_services=CATALOGUE))
+        playbook = benchlib.tool('ansible-playbook')
+        paths = {'ping': os.path.join(tmp, 'ping.yml')}
+        with open(paths['ping'], 'w') as handle:
+            json.dump(PING, handle)
+        for index, (name, task) in enumerate(kinds.items()):
+            paths[name] = os.path.join(tmp, 'kind%d.yml' % index)
+            play = dict(PING[0], tasks=[{'ansible.builtin.ping': {}}] + [dict(task, name='%s %d' % (name, i))
+                                                                         for i in range(ENTRY_COPIES)])
+            with open(paths[name], 'w') as handle:
+                json.dump([play], handle)
+        # warm-up: the ephemeral_range task brings the hosts to its state
+        run('warm-up', [playbook, '-i', inventory, paths['module task (ephemeral_range, no change)']], tmp)
+        for rnd in range(ROUNDS):
+            order = list(data) if rnd % 2 == 0 else list(reversed(list(data)))
+            for name in order:
+                benchlib.log('fleet_scale entries: %d hosts, round %d, %s' % (size, rnd + 1, name))
+                data[name].append(run('entries', [playbook, '-i', inventory, paths[name]], tmp))
+    finally:
+        fleetlib.close_fleet(hosts)
+        subprocess.run(['rm', '-rf', tmp], check=False)
+    load_end = '%.2f %.2f %.2f' % os.getloadavg()
+    base = statistics.median(r['cpu_controller'] for r in data['ping']) / size
+    print('## the controller CPU of one task entry, by kind (%d hosts)\n' % size)
+    print(benchlib.machine_line(info) + '; at the end %s.\n' % load_end)
+    print('A play of ansible.builtin.ping plus %d entries of one kind, against the ping play alone; forks %d, '
+          'pipelining %s, median of %d rounds. Controller CPU per host of one entry = (play - ping play) / %d / hosts.\n'
+          % (ENTRY_COPIES, FORKS, 'on' if PIPELINING == '1' else 'off', ROUNDS, ENTRY_COPIES))
+    print('| entry | controller CPU ms/host of one entry | ratio to a ping task |')
+    print('|---|---:|---:|')
+    print('| ping play (one ping task, and the play\'s start) | %.1f | - |' % (base * 1000))
+    summary = dict((name, (statistics.median(r['cpu_controller'] for r in data[name]) / size - base) / ENTRY_COPIES)
+                   for name in kinds)
+    for name in kinds:
+        print('| %s | %.1f | %.2fx |' % (name, summary[name] * 1000, summary[name] / summary['module task (ping)']))
+    benchlib.save('fleet_entries', {'machine': info, 'load_end': load_end, 'data': data, 'per_entry': summary})
+
+
 if __name__ == '__main__':
-    main()
+    if sys.argv[1:] == ['entries']:
+        entries()
+    else:
+        main()
