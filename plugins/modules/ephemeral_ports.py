@@ -12,9 +12,11 @@ module: ephemeral_ports
 short_description: Keep the service catalogue's ports out of the ephemeral port range, in one task
 version_added: 0.1.0
 description:
-  - The one task of the role C(portwarden.ports.ephemeral_ports) - its options are the role's variables without the C(ephemeral_ports_) prefix, and its messages name the role's
-    variables (C(ephemeral_ports_range) for O(range) and so on). Use the role; the task is documented so that
-    C(ansible-doc) shows what it does and returns.
+  - The one task of the role C(portwarden.ports.ephemeral_ports). Its options are the role's variables without the
+    C(ephemeral_ports_) prefix; an option the task does not give is taken from the variable C(ephemeral_ports_<option>)
+    when it is defined (the role's task gives none, so the role's variables and defaults apply), else its default. Its
+    messages name the role's variables (C(ephemeral_ports_range) for O(range) and so on). Use the role; the task is
+    documented so that C(ansible-doc) shows what it does and returns.
   - Validates every option first, on the controller, before anything runs on the host - the catalogue, the extra
     reservations, the range, the policies, the paths - with a message that names the variable, the entry and the value.
   - Then runs, through their own action plugins (which choose the OS - netsh on Windows, the C(bsd_*) modules on FreeBSD

@@ -259,3 +259,19 @@ def test_bad_input_fails_clearly_before_any_change(fresh, role_vars, words):
     host = fresh
     refused(run_role(host, role_vars), words)
     assert kernel(host) == (['32768', '60999'], '')
+
+
+def test_module_defaults_reach_the_roles_steps(fresh):
+    """module_defaults apply to the role's steps as to the modules' own tasks: here ephemeral_range's drop-in path,
+    which the role leaves to the module (ephemeral_ports_sysctl_file null)."""
+    host = fresh
+    site = '/etc/sysctl.d/77-site.conf'
+    play_vars = {'portwarden_services': CATALOGUE, 'ephemeral_ports_range': RANGE}
+    task = {'name': 'with module_defaults', 'block': [
+        {'name': 'apply the role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.ephemeral_ports'}}],
+        'module_defaults': {'portwarden.ports.ephemeral_range': {'sysctl_file': site, 'persist': False}}}
+    data = host.playbook([task], play_vars=play_vars)
+    assert data['rc'] == 0, failure(data)
+    # persist is the role's own (ephemeral_ports_persist true): the step's own argument wins over the default
+    assert '32000-32767,45000' in host.read_file(site) and host.read_file(DROPIN) is None
+    assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
