@@ -51,6 +51,12 @@ PREFIX = os.environ.get('PW_BENCH_FLEET_PREFIX', 'pwf-')
 LABELS = {'ping': 'ansible.builtin.ping', 'enforce_changing': 'enforce (changing)',
           'enforce_nochange': 'enforce (no change)', 'enforce_nofirewall': 'enforce (no change), portwarden_firewall false',
           'enforce_ephemeral': 'enforce (no change), --tags ephemeral_ports', 'audit': 'audit + report'}
+# A checkout of the collection as it was before (a git worktree of an older commit): its no-change enforce is
+# measured in the same rounds, so the change is an interleaved ratio as well (one more playbook per round).
+BEFORE = os.environ.get('PW_BENCH_FLEET_BEFORE')
+if BEFORE:
+    PLAYBOOKS = PLAYBOOKS[:3] + ('enforce_before',) + PLAYBOOKS[3:]
+    LABELS['enforce_before'] = 'enforce (no change), %s' % os.environ.get('PW_BENCH_FLEET_BEFORE_LABEL', 'before')
 
 
 def reset(hosts):
@@ -59,6 +65,16 @@ def reset(hosts):
         host.sh('sysctl -q -w net.ipv4.ip_local_port_range="%s" net.ipv4.ip_local_reserved_ports= && '
                 '{ nft delete table inet portwarden 2>/dev/null; rm -f /etc/sysctl.d/90-portwarden.conf; true; }'
                 % START_RANGES[index % len(START_RANGES)])
+
+
+def before_collections(tmp):
+    """A collections path whose portwarden.ports is the BEFORE checkout."""
+    path = os.path.join(tmp, 'before-collections')
+    link = os.path.join(path, 'ansible_collections', 'portwarden', 'ports')
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link))
+        os.symlink(os.path.abspath(BEFORE), link)
+    return path
 
 
 def run(name, argv, tmp, extra_env=None):
@@ -116,14 +132,17 @@ def measure_size(size, hosts, tmp):
     results = dict((name, []) for name in PLAYBOOKS)
     for rnd in range(ROUNDS):
         reset(hosts)
-        order = ['ping', 'enforce_changing', 'enforce_nochange', 'enforce_nofirewall', 'enforce_ephemeral', 'audit']
+        order = ['ping', 'enforce_changing'] + [n for n in PLAYBOOKS if n.startswith('enforce_') and n != 'enforce_changing'] + [
+            'audit']
         if rnd % 2:
-            order = ['audit', 'enforce_changing', 'enforce_ephemeral', 'enforce_nofirewall', 'enforce_nochange', 'ping']
+            order = ['audit', 'enforce_changing'] + [n for n in reversed(PLAYBOOKS) if n.startswith('enforce_') and
+                                                     n != 'enforce_changing'] + ['ping']
         for name in order:
             benchlib.log('fleet_scale: %d hosts, round %d, %s' % (size, rnd + 1, name))
-            result = run(name, argv.get(name) or argv[name.split('_', maxsplit=1)[0]], tmp)
+            extra = {'ANSIBLE_COLLECTIONS_PATH': before_collections(tmp)} if name == 'enforce_before' else None
+            result = run(name, argv.get(name) or argv[name.split('_', maxsplit=1)[0]], tmp, extra)
             results[name].append(result)
-        for name in ('enforce_nochange', 'enforce_nofirewall', 'enforce_ephemeral'):
+        for name in [n for n in PLAYBOOKS if n.startswith('enforce_') and n != 'enforce_changing']:
             if results[name][-1]['changed'] != 0:
                 raise RuntimeError('%s changed %d tasks' % (name, results[name][-1]['changed']))
         if results['enforce_changing'][-1]['changed'] < size:
