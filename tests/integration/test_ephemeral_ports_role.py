@@ -121,7 +121,8 @@ def test_reserve_check_apply_check_apply(fresh):
     assert predicted['reserved']['after']['ports'] == '32000-32767,45000' and predicted['reserved']['changed']
     assert predicted['after']['start'] == 32000
     # The range's warning about listeners counts the reservations the same task makes first: none here.
-    assert not any('not reserved' in w for w in predicted.get('warnings', []))
+    assert not any('not reserved' in w for w in role_result(first_check).get('warnings', []))
+    assert 'warnings' not in predicted, 'the steps\' warnings are the task\'s'
     assert kernel(host) == (['32768', '60999'], ''), 'check mode changed the kernel'
     assert host.read_file(DROPIN) is None, 'check mode wrote the drop-in'
     assert 'Check mode' in role_result(first_check)['note']
@@ -275,3 +276,13 @@ def test_module_defaults_reach_the_roles_steps(fresh):
     # persist is the role's own (ephemeral_ports_persist true): the step's own argument wins over the default
     assert '32000-32767,45000' in host.read_file(site) and host.read_file(DROPIN) is None
     assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
+
+
+def test_the_steps_warnings_reach_the_user(fresh):
+    """A module's own warning (here: a file applied later at boot sets the same key) is the role task's warning."""
+    host = fresh
+    host.write_file('/etc/sysctl.d/99-late.conf', 'net.ipv4.ip_local_port_range = 40000 50000\n')
+    data = run_role(host, {'ephemeral_ports_range': RANGE})
+    assert data['rc'] == 0, failure(data)
+    warnings = role_result(data).get('warnings', [])
+    assert any('99-late.conf' in w for w in warnings), warnings
