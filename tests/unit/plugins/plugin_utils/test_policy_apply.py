@@ -23,9 +23,8 @@ from ansible_collections.portwarden.ports.plugins.plugin_utils import policy
 from test_policy import CATALOGUE, defaults  # same directory
 
 
-
 def role_vars(**overrides):
-    """The role's defaults with the catalogue above and ``overrides`` (names without the prefix)."""
+    """The role's defaults with test_policy's catalogue and ``overrides`` (names without the prefix)."""
     return defaults(**overrides)
 
 
