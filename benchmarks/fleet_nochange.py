@@ -38,11 +38,13 @@ ANCHOR = os.path.join(benchlib.HERE, 'anchor', 'anchor.yml')
 
 def start_fleet():
     env = dict(os.environ, PW_DEMO_KEEP='1')
+    if os.environ.get('PW_BENCH_FLEET_PREFIX'):
+        env['PW_DEMO_RUN_ID'] = benchlib.uid(os.environ['PW_BENCH_FLEET_PREFIX'])  # the containers carry the prefix
     env.setdefault('CONTAINERS_CONF', os.path.join(benchlib.REPO, 'tests', 'images', 'containers.conf'))
     t0 = time.perf_counter()
     res = subprocess.run(['bash', os.path.join(DEMO, 'run.sh')], capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - t0
-    match = re.search(r'Starting the fleet \(run ([0-9a-f]+)\)', res.stdout)
+    match = re.search(r'Starting the fleet \(run ([0-9A-Za-z-]+)\)', res.stdout)
     run_id = match.group(1) if match else None
     if res.returncode != 0:
         if run_id:

@@ -47,6 +47,9 @@ MODULES = [
     ('ephemeral_range', 'portwarden.ports.ephemeral_range', {'start': 32768, 'end': 60999}),
     ('reserved_ports', 'portwarden.ports.reserved_ports', {'ports': ['8080-8081', 9100, '30000-30010'], 'state': 'present'}),
     ('port_info', 'portwarden.ports.port_info', {}),
+    # the ephemeral_ports role's one task (an action plugin: plans, then runs ephemeral_range with reserve)
+    ('ephemeral_ports', 'portwarden.ports.ephemeral_ports', {
+        'range': {'start': 32768, 'end': 60999}, 'services': [{'name': 'grpc', 'port': 50051}]}),
 ]
 
 

@@ -22,7 +22,8 @@ export ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"
 export PATH="$venv/bin:$PATH"
 
-run_id=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# PW_DEMO_RUN_ID names the run (letters, digits, '-'; part of every container name), random by default.
+run_id="${PW_DEMO_RUN_ID:-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 export PW_DEMO_RUN="$run_id"
 label="org.portwarden.demo=$run_id"
 out="$root/demo/output"

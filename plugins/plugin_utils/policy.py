@@ -9,8 +9,10 @@ extra reservations, the range, the policies, the paths) and keeps only what
 the later steps need. :func:`state` turns the plan, the host's state (when the
 plan needed a read) and the results of the module tasks into everything the
 role's tasks use: the target range, the ports to reserve, the module to call,
-what stays exposed, and the messages of the conflict policy. Both are pure;
-the role calls them through the filters of the same names.
+what stays exposed, and the messages of the conflict policy. Both are pure,
+and public through the filters of the same names. :func:`apply` is the role's
+one task (the action plugin portwarden.ports.ephemeral_ports): it plans, runs
+the module steps through a callable it is given, and says what the plan says.
 
 Every error names the user's variable, the entry and the value.
 """
@@ -29,6 +31,12 @@ PREFIX = 'ephemeral_ports_'
 ACTIONS = ('reserve', 'fail', 'warn')
 STATES = ('present', 'exact')
 CONNTRACK_MAX = 2 ** 31 - 1
+# The role's variables without the prefix, with the role's defaults (defaults/main.yml): the options of the action
+# portwarden.ports.ephemeral_ports. The role passes every one (its services default to portwarden_services).
+DEFAULTS = {
+    'range': None, 'reserved': [], 'reserved_state': 'present', 'services': [], 'conflict_action': 'reserve',
+    'persist': True, 'sysctl_file': None, 'conntrack_max': None, 'verify': True,
+}
 
 
 def _bool(name, value):
@@ -264,3 +272,106 @@ def _after(the_plan, have, target, set_range, reserve, exact, check_mode):
     out['finish'] = bool(the_plan['reserved_state'] == 'exact' or exposed or
                          (the_plan['verify'] and (check_mode or changed or the_plan['read'])))
     return out
+
+
+# -- the role's one task -------------------------------------------------------------------------------------------
+# The steps that run a module on the host, in the order they can run: step name -> module (its action plugin).
+STEPS = (('read', 'port_info'), ('range', 'ephemeral_range'), ('reserve', 'reserved_ports'),
+         ('exact', 'reserved_ports'), ('verify', 'port_info'))
+
+
+class _StepFailed(Exception):
+    def __init__(self, answer):
+        super(_StepFailed, self).__init__(answer.get('msg', ''))
+        self.answer = answer
+
+
+def apply(role_vars, run, check_mode=False):
+    """The role's work: validate and plan, run the module steps, check and verify; return the task's result.
+
+    ``run(module, args, check_mode)`` runs one of the collection's modules through its action plugin (which chooses
+    the OS: netsh on Windows, the BSD modules on FreeBSD and macOS) and returns its result; ``check_mode`` None keeps
+    the task's own. A run with a range, conflict action reserve and nothing to change makes one module call
+    (ephemeral_range); port_info reads the host first only where the plan depends on it, and again after a change.
+    The result carries every step's result (``steps``, by name; ``ran``, in order), their warnings and diffs, and
+    ``failed`` with the message of the step or the policy that refused.
+    """
+    out = {'changed': False, 'ran': [], 'steps': {}, 'warnings': [], 'deprecations': [], 'diff': []}
+    try:
+        the_plan = plan(role_vars)
+        _steps(out, the_plan, role_vars.get(PREFIX + 'services'), run, bool(check_mode))
+    except PortwardenError as exc:
+        out.update(failed=True, msg=exc.msg)
+    except _StepFailed as exc:
+        details = dict((k, v) for k, v in exc.answer.items() if k not in out and k != 'changed')
+        out.update(details, failed=True, msg=exc.answer.get('msg', 'the %s step failed' % out['ran'][-1]))
+    for key in ('diff', 'deprecations'):
+        if not out[key]:
+            del out[key]
+    return out
+
+
+def _step(out, run, name, args, check_mode=None):
+    answer = dict(run(dict(STEPS)[name], args, check_mode))
+    out['warnings'].extend(answer.pop('warnings', None) or [])
+    out['deprecations'].extend(answer.pop('deprecations', None) or [])
+    diff = answer.pop('diff', None)
+    if diff:
+        out['diff'].extend(diff if isinstance(diff, list) else [diff])
+    answer.pop('invocation', None)
+    out['steps'][name] = answer
+    out['ran'].append(name)
+    out['changed'] = out['changed'] or bool(answer.get('changed'))
+    if answer.get('failed') or answer.get('unreachable'):
+        raise _StepFailed(answer)
+    return answer
+
+
+def _steps(out, the_plan, services, run, check_mode):
+    files = {'persist': the_plan['persist']}
+    if the_plan['sysctl_file']:
+        files['sysctl_file'] = the_plan['sysctl_file']
+    # The read is never a check: port_info changes nothing, and the plan needs the host's real state.
+    before = _step(out, run, 'read', {'services': services}, False) if the_plan['read'] else None
+    now = state(the_plan, before, check_mode=check_mode)
+    if now['fail']:
+        raise PortwardenError(now['fail'])
+    results = {'range': None, 'reserve': None, 'exact': None}
+    if now['module'] == 'ephemeral_range':
+        args = dict(files, start=now['target']['start'], end=now['target']['end'], reserve=now['reserve'])
+        if the_plan['conntrack_max'] is not None:
+            args['conntrack_max'] = the_plan['conntrack_max']
+        results['range'] = _step(out, run, 'range', args)
+    elif now['module'] == 'reserved_ports':
+        results['reserve'] = _step(out, run, 'reserve', dict(files, ports=now['reserve'], state='present'))
+    if the_plan['reserved_state'] == 'exact':
+        results['exact'] = _step(out, run, 'exact', dict(files, ports=now['exact'], state='exact'))
+    now = state(the_plan, before, results['range'], results['reserve'], results['exact'], None, check_mode)
+    if now['check_failed']:
+        raise PortwardenError(now['check_failed'])
+    if now['verify_on_host']:
+        after = _step(out, run, 'verify', {'services': services})
+        now = state(the_plan, before, results['range'], results['reserve'], results['exact'], after, check_mode)
+        if now['verify_failed']:
+            raise PortwardenError(now['verify_failed'])
+    if now['warning']:
+        out['warnings'].append(now['warning'].split('WARNING: ', 1)[-1])
+    listeners = now['listeners'] if the_plan['verify'] and not check_mode else []
+    out['warnings'].extend(listeners)
+    out.update(target=now['after_range'], reserved=now['after_reserved'], exposed=now['exposed_after'],
+               note=now['note'], listeners=listeners, msg=_summary(out, now, check_mode))
+
+
+def _summary(out, now, check_mode):
+    """One line for the task's msg: what changed (or would), the range and reservations after it, what is left."""
+    changed = [name for name in out['ran'] if out['steps'][name].get('changed')]
+    parts = ['%s %s' % ('would change' if check_mode else 'changed', ', '.join(changed)) if changed else 'nothing to change']
+    if now['after_range']:
+        parts.append('range %s' % _range_text(now['after_range']))
+    if now['after_reserved'] is not None:
+        parts.append('reservations %s' % (now['after_reserved'] or 'none'))
+    if now['exposed_after']:
+        parts.append('catalogue ports left inside the range: %s' % now['exposed_after'])
+    if now['note']:
+        parts.append(now['note'])
+    return '; '.join(parts) + '.'

@@ -8,9 +8,14 @@ Booleans given as strings, as ``-e`` gives them, are accepted."""
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from test_ephemeral_ports_role import SITE, failure, refused, run_role, site_host
+import pytest
+import yaml
+
+from conftest import REPO
+
+from test_ephemeral_ports_role import SITE, VERIFY, failure, on_host, refused, run_role, site_host
 
 RANGE = 'net.ipv4.ip_local_port_range'
 RESERVED = 'net.ipv4.ip_local_reserved_ports'
@@ -102,6 +107,39 @@ def test_booleans_as_strings_are_accepted(host, value):
     assert data['rc'] == 0, failure(data)
     assert host.sysctl(RANGE).split() == ['32000', '60999']
     assert host.read_file(DROPIN) == SITE, 'persist %r wrote the drop-in' % value
-    assert "Read the host's port space after the change" not in [
-        t['task']['name'].split(' : ', 1)[-1] for t in data['plays'][0]['tasks']
-        if not t['hosts']['localhost'].get('skipped')], 'verify %r read the host' % value
+    assert VERIFY not in on_host(data), 'verify %r read the host' % value
+
+
+# One bad value for every option of the role's argument spec, through the role imported with rolespec_validate: false
+# (as the enforce playbook imports it, without Ansible's validation task): the role's own task refuses each before
+# any change, naming the variable and the value.
+UNVALIDATED = {
+    'ephemeral_ports_range': ({'start': 32768}, ['ephemeral_ports_range', "{'start': 32768}", 'start and end']),
+    'ephemeral_ports_reserved': ([{'port': 22}], ['ephemeral_ports_reserved', 'entry #0', "'port'"]),
+    'ephemeral_ports_reserved_state': ('absent', ['ephemeral_ports_reserved_state', 'absent', 'present, exact']),
+    'ephemeral_ports_services': ('ssh', ['ephemeral_ports_services', "'ssh'", 'expected a list']),
+    'ephemeral_ports_conflict_action': ('ignore', ['ephemeral_ports_conflict_action', 'ignore', 'reserve, fail, warn']),
+    'ephemeral_ports_persist': ('maybe', ['ephemeral_ports_persist', 'maybe']),
+    'ephemeral_ports_sysctl_file': ('90-portwarden.conf', ['ephemeral_ports_sysctl_file', 'relative path']),
+    'ephemeral_ports_conntrack_max': ('lots', ['ephemeral_ports_conntrack_max', 'lots']),
+    'ephemeral_ports_verify': ('sometimes', ['ephemeral_ports_verify', 'sometimes']),
+}
+
+
+def test_every_option_of_the_argument_spec_has_an_unvalidated_case():
+    with open(os.path.join(REPO, 'roles', 'ephemeral_ports', 'meta', 'argument_specs.yml')) as handle:
+        options = yaml.safe_load(handle)['argument_specs']['main']['options']
+    assert sorted(UNVALIDATED) == sorted(options)
+
+
+@pytest.mark.parametrize('name', sorted(UNVALIDATED))
+def test_without_ansibles_validation_the_role_refuses_each_option(host, name):
+    value, words = UNVALIDATED[name]
+    task = {'name': 'apply the role', 'ansible.builtin.import_role': {
+        'name': 'portwarden.ports.ephemeral_ports', 'rolespec_validate': False}}
+    before = state(host)
+    data = host.playbook([task], play_vars={'portwarden_services': [{'name': 'ssh', 'port': 22}], name: value})
+    refused(data, words)
+    names = [t['task']['name'] for t in data['plays'][0]['tasks']]
+    assert len(names) == 1 and 'Validating arguments' not in names[0], names
+    assert state(host) == before

@@ -30,6 +30,9 @@ def run_role(host, role_vars, check=False):
     return host.playbook([task], check=check, play_vars=dict({'portwarden_services': CATALOGUE}, **role_vars))
 
 
+TASK = 'Keep the catalogue ports out of the ephemeral range (plan, reserve, set the range, verify)'
+
+
 def results(data):
     """Task name -> the result on localhost, for every task that ran."""
     found = {}
@@ -38,8 +41,20 @@ def results(data):
     return found
 
 
-def changed_tasks(data):
-    return sorted(name for name, result in results(data).items() if result.get('changed'))
+def role_result(data):
+    """The result of the role's one task."""
+    return results(data)[TASK]
+
+
+def steps(data):
+    """The role's steps that ran a module on the host: step name -> the module's result."""
+    return role_result(data)['steps']
+
+
+def changed_steps(data):
+    """The steps that reported a change, in order."""
+    result = role_result(data)
+    return [name for name in result['ran'] if result['steps'][name].get('changed')]
 
 
 def failure(data):
@@ -74,16 +89,14 @@ def site_host(host):
     return host
 
 
-BOTH = 'Reserve the catalogue ports inside the range and the extra ports, and set the ephemeral port range'
-CURRENT = 'Reserve the catalogue ports inside the current range and the extra ports'
-MODULE_TASKS = ("Read the host's port space", BOTH, CURRENT,
-                'Release the reservations the role does not make (reserved state exact)',
-                "Read the host's port space after the change")
+# The role's steps (plugins/plugin_utils/policy.py, STEPS): port_info before, ephemeral_range with reserve,
+# reserved_ports present (a null range), reserved_ports exact, port_info after a change.
+READ, BOTH, CURRENT, EXACT, VERIFY = 'read', 'range', 'reserve', 'exact', 'verify'
 
 
 def on_host(data):
-    """The role's tasks that ran a module on the host (not skipped), in order."""
-    return [name for name, result in results(data).items() if name in MODULE_TASKS and not result.get('skipped')]
+    """The role's steps that ran a module on the host, in order."""
+    return role_result(data)['ran']
 
 
 def kernel(host):
@@ -103,52 +116,53 @@ def test_reserve_check_apply_check_apply(fresh):
 
     first_check = run_role(host, role_vars, check=True)
     assert first_check['rc'] == 0, failure(first_check)
-    assert changed_tasks(first_check) == [BOTH]
-    predicted = results(first_check)[BOTH]
+    assert changed_steps(first_check) == [BOTH] and role_result(first_check)['changed']
+    predicted = steps(first_check)[BOTH]
     assert predicted['reserved']['after']['ports'] == '32000-32767,45000' and predicted['reserved']['changed']
     assert predicted['after']['start'] == 32000
     # The range's warning about listeners counts the reservations the same task makes first: none here.
-    assert not any('not reserved' in w for w in predicted.get('warnings', []))
+    assert not any('not reserved' in w for w in role_result(first_check).get('warnings', []))
+    assert 'warnings' not in predicted, 'the steps\' warnings are the task\'s'
     assert kernel(host) == (['32768', '60999'], ''), 'check mode changed the kernel'
     assert host.read_file(DROPIN) is None, 'check mode wrote the drop-in'
-    assert 'Check mode' in results(first_check)['Note that the verification on the host is skipped in check mode']['msg']
+    assert 'Check mode' in role_result(first_check)['note']
 
     applied = run_role(host, role_vars)
     assert applied['rc'] == 0, failure(applied)
-    assert changed_tasks(applied) == changed_tasks(first_check)
+    assert changed_steps(applied) == changed_steps(first_check)
     assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
     dropin = host.read_file(DROPIN)
     assert 'net.ipv4.ip_local_port_range' in dropin and '32000-32767,45000' in dropin
-    verified = results(applied)['Read the host\'s port space after the change']
+    verified = steps(applied)[VERIFY]
     assert verified['ephemeral_range']['start'] == 32000
     assert not [c for c in verified['conflicts'] if c['type'] == 'service_in_range']
 
     second_check = run_role(host, role_vars, check=True)
-    assert second_check['rc'] == 0 and changed_tasks(second_check) == [], changed_tasks(second_check)
+    assert second_check['rc'] == 0 and not role_result(second_check)['changed'], changed_steps(second_check)
     second = run_role(host, role_vars)
-    assert second['rc'] == 0 and changed_tasks(second) == [], changed_tasks(second)
+    assert second['rc'] == 0 and not role_result(second)['changed'], changed_steps(second)
     assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
     # With a range and conflict action reserve, a run that changes nothing reaches the host once only: the module
     # reads and compares both keys by itself; port_info reads neither before (not needed) nor after (no change).
     assert on_host(second) == [BOTH]
-    assert on_host(applied) == [BOTH, "Read the host's port space after the change"]
+    assert on_host(applied) == [BOTH, VERIFY]
 
 
 def test_range_omitted_keeps_range_and_reserves_inside_it(fresh):
     host = fresh
     role_vars = {'ephemeral_ports_reserved': ['50000-50001', 9999]}
     check = run_role(host, role_vars, check=True)
-    assert changed_tasks(check) == [CURRENT]
-    assert results(check)[BOTH].get('skipped') is True
+    assert changed_steps(check) == [CURRENT]
+    assert BOTH not in steps(check)
     applied = run_role(host, role_vars)
     assert applied['rc'] == 0, failure(applied)
     # 30000-32767 is below the unchanged range 32768-60999: only 45000 and the extra ports are reserved.
     assert kernel(host) == (['32768', '60999'], '9999,45000,50000-50001')
-    assert changed_tasks(run_role(host, role_vars, check=True)) == []
+    assert not role_result(run_role(host, role_vars, check=True))['changed']
     again = run_role(host, role_vars)
-    assert changed_tasks(again) == []
+    assert not role_result(again)['changed']
     # The range is the host's: read first (needed for the plan), not again after a run that changed nothing.
-    assert on_host(again) == ["Read the host's port space", CURRENT]
+    assert on_host(again) == [READ, CURRENT]
 
 
 def test_fail_names_the_ports_and_changes_nothing(fresh):
@@ -156,7 +170,7 @@ def test_fail_names_the_ports_and_changes_nothing(fresh):
     data = run_role(host, {'ephemeral_ports_range': RANGE, 'ephemeral_ports_conflict_action': 'fail'})
     assert data['rc'] != 0
     name, msg = failure(data)
-    assert name == 'Refuse catalogue ports inside the ephemeral range (conflict action fail)'
+    assert name == TASK and on_host(data) == [READ]
     assert '32000-32767,45000' in msg and 'node-ports, legacy-api' in msg and '32000-60999' in msg
     assert kernel(host) == (['32768', '60999'], '')
     assert host.read_file(DROPIN) is None
@@ -175,16 +189,16 @@ def test_warn_leaves_ports_and_says_so(fresh):
     host = fresh
     role_vars = {'ephemeral_ports_range': RANGE, 'ephemeral_ports_conflict_action': 'warn'}
     check = run_role(host, role_vars, check=True)
-    warning = results(check)['Warn about catalogue ports left inside the range (conflict action warn)']
-    assert '32000-32767,45000' in warning['msg'] and warning['msg'].startswith('WARNING')
+    warning = [w for w in role_result(check)['warnings'] if 'catalogue port(s)' in w]
+    assert len(warning) == 1 and '32000-32767,45000' in warning[0], role_result(check)['warnings']
+    assert role_result(check)['exposed'] == '32000-32767,45000'
     applied = run_role(host, role_vars)
     assert applied['rc'] == 0, failure(applied)
-    assert changed_tasks(applied) == [BOTH]
-    assert 'reserved' not in results(applied)[BOTH]
+    assert changed_steps(applied) == [BOTH]
+    assert 'reserved' not in steps(applied)[BOTH]
     assert kernel(host) == (['32000', '60999'], '')
-    assert 'node-ports, legacy-api' in results(applied)[
-        'Warn about catalogue ports left inside the range (conflict action warn)']['msg']
-    assert changed_tasks(run_role(host, role_vars)) == []
+    assert any('node-ports, legacy-api' in w for w in role_result(applied)['warnings']), role_result(applied)
+    assert not role_result(run_role(host, role_vars))['changed']
 
 
 def test_exact_releases_foreign_reservations_present_keeps_them(fresh):
@@ -195,14 +209,14 @@ def test_exact_releases_foreign_reservations_present_keeps_them(fresh):
 
     role_vars = {'ephemeral_ports_reserved_state': 'exact'}
     check = run_role(host, role_vars, check=True)
-    assert changed_tasks(check) == ['Release the reservations the role does not make (reserved state exact)']
-    assert results(check)['Release the reservations the role does not make (reserved state exact)']['removed'] == [9999]
+    assert changed_steps(check) == [EXACT]
+    assert steps(check)[EXACT]['removed'] == [9999]
     assert kernel(host)[1] == '9999,45000'
     applied = run_role(host, role_vars)
     assert applied['rc'] == 0, failure(applied)
     assert kernel(host)[1] == '45000'
-    assert changed_tasks(run_role(host, role_vars, check=True)) == []
-    assert changed_tasks(run_role(host, role_vars)) == []
+    assert not role_result(run_role(host, role_vars, check=True))['changed']
+    assert not role_result(run_role(host, role_vars))['changed']
 
 
 def test_listener_in_range_outside_the_catalogue_is_pointed_out(fresh):
@@ -217,19 +231,20 @@ def test_listener_in_range_outside_the_catalogue_is_pointed_out(fresh):
         assert proc.stdout.readline().strip() == 'up'
         data = run_role(host, {'ephemeral_ports_range': RANGE})
         assert data['rc'] == 0, failure(data)
-        note = results(data)['Point out listeners inside the range that the catalogue does not declare']
-        assert any('47001' in line for line in note['msg']), note
+        note = role_result(data)['listeners']
+        assert any('47001' in line for line in note), note
+        assert any('47001' in line for line in role_result(data)['warnings']), role_result(data)
         # A run that changes nothing with a range and conflict action reserve reads nothing: no note (the audit
         # reports it). With the range left to the host the first read is needed, and the note comes from it.
         data = run_role(host, {'ephemeral_ports_range': RANGE})
-        assert changed_tasks(data) == [] and "Read the host's port space" not in on_host(data)
-        assert 'Point out listeners inside the range that the catalogue does not declare' not in results(data)
-        assert results(data)['Release, check, verify and report the state after the change'].get('skipped') is True
+        assert not role_result(data)['changed'] and READ not in on_host(data)
+        assert role_result(data)['listeners'] == []
+        assert on_host(data) == [BOTH]
         data = run_role(host, {})
-        assert data['rc'] == 0 and changed_tasks(data) == [], failure(data)
-        assert on_host(data) == ["Read the host's port space", CURRENT]
-        note = results(data)['Point out listeners inside the range that the catalogue does not declare']
-        assert any('47001' in line for line in note['msg']), note
+        assert data['rc'] == 0 and not role_result(data)['changed'], failure(data)
+        assert on_host(data) == [READ, CURRENT]
+        note = role_result(data)['listeners']
+        assert any('47001' in line for line in note), note
     finally:
         proc.kill()
         proc.wait()
@@ -245,3 +260,29 @@ def test_bad_input_fails_clearly_before_any_change(fresh, role_vars, words):
     host = fresh
     refused(run_role(host, role_vars), words)
     assert kernel(host) == (['32768', '60999'], '')
+
+
+def test_module_defaults_reach_the_roles_steps(fresh):
+    """module_defaults apply to the role's steps as to the modules' own tasks: here ephemeral_range's drop-in path,
+    which the role leaves to the module (ephemeral_ports_sysctl_file null)."""
+    host = fresh
+    site = '/etc/sysctl.d/77-site.conf'
+    play_vars = {'portwarden_services': CATALOGUE, 'ephemeral_ports_range': RANGE}
+    task = {'name': 'with module_defaults', 'block': [
+        {'name': 'apply the role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.ephemeral_ports'}}],
+        'module_defaults': {'portwarden.ports.ephemeral_range': {'sysctl_file': site, 'persist': False}}}
+    data = host.playbook([task], play_vars=play_vars)
+    assert data['rc'] == 0, failure(data)
+    # persist is the role's own (ephemeral_ports_persist true): the step's own argument wins over the default
+    assert '32000-32767,45000' in host.read_file(site) and host.read_file(DROPIN) is None
+    assert kernel(host) == (['32000', '60999'], '32000-32767,45000')
+
+
+def test_the_steps_warnings_reach_the_user(fresh):
+    """A module's own warning (here: a file applied later at boot sets the same key) is the role task's warning."""
+    host = fresh
+    host.write_file('/etc/sysctl.d/99-late.conf', 'net.ipv4.ip_local_port_range = 40000 50000\n')
+    data = run_role(host, {'ephemeral_ports_range': RANGE})
+    assert data['rc'] == 0, failure(data)
+    warnings = role_result(data).get('warnings', [])
+    assert any('99-late.conf' in w for w in warnings), warnings

@@ -111,3 +111,105 @@ def test_drift_is_detected(tmp_path, monkeypatch):
         test_option_names_match_defaults('demo_role')
     with pytest.raises(AssertionError, match="demo_role_a: argument_specs says 1, defaults/main.yml says 2"):
         test_documented_defaults_match('demo_role')
+
+
+# -- the ephemeral_ports role validates every variable of its argument spec itself --------------------------------
+# The enforce playbook imports the role with rolespec_validate: false (Ansible's validation task is one task entry per
+# host); that is allowed only because the role's plan (plugins/plugin_utils/policy.py) refuses every value that
+# Ansible's own validation of meta/argument_specs.yml refuses, before any change, naming the variable. The same is run
+# on a real kernel, through the role, in tests/integration/test_ephemeral_ports_bad_input.py.
+
+CATALOGUE = [{'name': 'ssh', 'port': 22}, {'name': 'grpc', 'port': 50051}]
+# One value of each kind: every one that Ansible's validation refuses for an option must be refused by the plan too.
+CORPUS = ['maybe', 'x', '', '22;reboot', -1, 0, 70000, 3.5, True, [1], ['x'], [{'a': 1}], {'a': 1}, {'start': 1},
+          {'start': 1, 'end': 2, 'step': 3}, {'start': 'low', 'end': 2}, 'start=1 end=2']
+# And for every option, values its documentation refuses that Ansible's type check lets through (a relative path, a
+# conntrack size of 0, a catalogue entry that is no service): the plan refuses these as well.
+DOCUMENTED_BAD = {
+    'ephemeral_ports_range': [{'start': 60999, 'end': 32768}, {'start': 0, 'end': 100}, '32768-60999'],
+    'ephemeral_ports_reserved': ['70000', ['10-5'], [None], ['']],
+    'ephemeral_ports_reserved_state': ['absent', 'EXACT'],
+    'ephemeral_ports_services': [[{'name': 'web', 'port': 'http'}], [{'name': 'web', 'port': 80, 'proto': 'sctp'}], 'ssh'],
+    'ephemeral_ports_conflict_action': ['ignore', None],
+    'ephemeral_ports_persist': ['sometimes', None],
+    'ephemeral_ports_sysctl_file': ['sysctl.d/90-portwarden.conf', './x.conf', ['a']],
+    'ephemeral_ports_conntrack_max': [0, -5, 'lots', 2 ** 31],
+    'ephemeral_ports_verify': ['sometimes', None],
+}
+
+
+def _role_parameters(**overrides):
+    options, defaults = _spec_and_defaults('ephemeral_ports')
+    params = dict(defaults, ephemeral_ports_services=CATALOGUE)
+    params.update(overrides)
+    return options, params
+
+
+def _ansible_refuses(options, params, name):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    try:
+        errors = ArgumentSpecValidator(options).validate(params).errors
+    except Exception as exc:  # pylint: disable=broad-except
+        # Ansible's validator itself fails on some values of a dict option with sub-options ([1]): refused too
+        return ['%s: %r' % (name, exc)]
+    return [str(e) for e in errors if name in str(e)]
+
+
+def _plan_refuses(params, name):
+    from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+    from ansible_collections.portwarden.ports.plugins.plugin_utils import policy
+    try:
+        policy.plan(params)
+    except PortwardenError as exc:
+        return exc.msg
+    return None
+
+
+def test_every_option_of_the_role_has_documented_bad_values():
+    options, dummy = _role_parameters()
+    assert sorted(DOCUMENTED_BAD) == sorted(options)
+
+
+def test_the_good_defaults_pass_both():
+    options, params = _role_parameters()
+    assert _plan_refuses(params, '') is None
+    assert not _ansible_refuses(options, params, 'ephemeral_ports')
+
+
+@pytest.mark.parametrize('name', sorted(DOCUMENTED_BAD))
+def test_the_plan_refuses_what_ansible_refuses_naming_the_variable(name):
+    """At least as strict as the argument spec: for each option and each value of the corpus that Ansible's own
+    validation refuses, the plan refuses it too, and its message names the variable (and a value the spec lets
+    through, such as a relative path, is refused by the plan where the documentation says so)."""
+    options, dummy = _role_parameters()
+    refused_by_ansible = 0
+    for value in CORPUS:
+        options, params = _role_parameters(**{name: value})
+        if not _ansible_refuses(options, params, name):
+            continue
+        refused_by_ansible += 1
+        msg = _plan_refuses(params, name)
+        assert msg is not None, '%s=%r: Ansible refuses it, the plan accepts it' % (name, value)
+        assert name in msg, '%s=%r: the message does not name the variable: %s' % (name, value, msg)
+    # (type path converts any value to a string: only the documented bad values test it)
+    assert refused_by_ansible or options[name]['type'] == 'path', 'the corpus does not test %s' % name
+    for value in DOCUMENTED_BAD[name]:
+        options, params = _role_parameters(**{name: value})
+        msg = _plan_refuses(params, name)
+        assert msg is not None and name in msg, '%s=%r: %s' % (name, value, msg)
+
+
+def test_the_check_can_fail():
+    """A plan that let a bad value through would be reported: the checks above are not vacuous."""
+    options, params = _role_parameters(ephemeral_ports_persist='maybe')
+    assert _ansible_refuses(options, params, 'ephemeral_ports_persist')
+    assert _plan_refuses(dict(params, ephemeral_ports_persist=True), 'ephemeral_ports_persist') is None
+
+
+def test_the_enforce_playbook_skips_ansibles_validation_only_for_the_role_that_validates_itself():
+    with open(os.path.join(REPO, 'playbooks', 'enforce.yml')) as handle:
+        plays = yaml.safe_load(handle)
+    imports = dict((t['ansible.builtin.import_role']['name'], t['ansible.builtin.import_role'])
+                   for play in plays for t in play.get('tasks', []) if 'ansible.builtin.import_role' in t)
+    assert imports['portwarden.ports.ephemeral_ports'].get('rolespec_validate') is False
+    assert not [play for play in plays if play.get('roles')], 'roles: cannot turn the validation off; import_role can'
