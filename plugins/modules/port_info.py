@@ -69,8 +69,7 @@ options:
     type: list
     elements: dict
   top:
-    description:
-      - How many of the busiest destinations to list in RV(usage.busiest). V(0) lists none.
+    description: How many of the busiest destinations to list in RV(usage.busiest). V(0) lists none.
     type: int
     default: 10
   conntrack_warn_percent:
@@ -493,10 +492,7 @@ from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 def main():
     reading = portinfo.start_reading()  # the socket tables, read in a thread while the module goes on
-    module = AnsibleModule(
-        argument_spec=argspec.PORT_INFO_LINUX,
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argspec.PORT_INFO_LINUX, supports_check_mode=True)
     backend.run(module, portinfo.port_info, reading)
 
 
