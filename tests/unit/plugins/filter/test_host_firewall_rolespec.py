@@ -50,7 +50,9 @@ def role_call():
     return dict(re.findall(r'(\w+)=(host_firewall_\w+)', content)), piped
 
 
-KEYWORDS, PIPED = role_call()
+ROLE_CALL = role_call()
+KEYWORDS = ROLE_CALL[0]
+PIPED = ROLE_CALL[1]
 
 
 def base_values():
