@@ -28,7 +28,7 @@ LISTS = ('management_ports', 'management_sources', 'scan_allow', 'unban')
 
 
 # Compiled templates by their text. Compiling the role's template costs about 12 ms, rendering it a small part of that;
-# every host's worker is a fork of the controller's main process, so a template compiled there (see _precompile) is
+# every host's worker is a fork of the controller's main process, so a template compiled there (see precompile) is
 # compiled once per run instead of once per host. Keyed by the whole text: another text is compiled as it comes.
 _COMPILED = {}
 _ENV = []
