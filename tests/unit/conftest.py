@@ -18,3 +18,11 @@ if not os.path.islink(LINK) and not os.path.isdir(LINK):
     os.symlink(REPO, LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+# ansible-core's collection loader, installed once for the whole session before any test imports the collection, with
+# this checkout's link on its path: a test that needs the plugin loader (a Templar, for one) would otherwise install it
+# with no path in the middle of the session, and every later import of the collection would fail for want of its
+# metadata, depending on the order the tests run in.
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402  pylint: disable=wrong-import-position
+
+init_plugin_loader([COLLECTIONS])
