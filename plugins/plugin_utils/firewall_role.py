@@ -186,8 +186,8 @@ def apply(values, render, run, check_mode=False):
             out[exc.name] = exc.answer           # the load's keys stay; the step's result under its own key
         else:
             out.update(exc.answer)               # nft_table's keys (nft_missing, rolled_back, lock_holder, ...)
-        out.update(failed=True, msg='%s%s' % ('' if exc.name in ('load', 'reload') else 'host_firewall (%s step): ' % exc.name,
-                                             exc.answer.get('msg') or 'the %s step failed' % exc.name))
+        step = '' if exc.name in ('load', 'reload') else 'host_firewall (%s step): ' % exc.name
+        out.update(failed=True, msg=step + (exc.answer.get('msg') or 'the %s step failed' % exc.name))
     out['warnings'].extend(out['notes'])
     out['changed'] = bool(out.get('changed')) or any(
         isinstance(out.get(key), dict) and out[key].get('changed') for key in ('install', 'firewalld'))

@@ -41,8 +41,8 @@ def test_defaults_are_the_roles_defaults():
 
 
 def test_an_option_wins_over_the_variable_and_the_variable_over_the_default():
-    read = firewall_role.read({'log_rate': '7/minute'}, {'host_firewall_log_rate': '6/minute', 'host_firewall_log': False,
-                                                          'portwarden_services': CATALOGUE}, never)
+    host_vars = {'host_firewall_log_rate': '6/minute', 'host_firewall_log': False, 'portwarden_services': CATALOGUE}
+    read = firewall_role.read({'log_rate': '7/minute'}, host_vars, never)
     assert read['log_rate'] == '7/minute' and read['log'] is False and read['scan_ban'] == 600
     assert read['services'] == CATALOGUE                 # host_firewall_services not defined: portwarden_services
     assert firewall_role.read({}, {}, never)['services'] == []
