@@ -69,7 +69,7 @@ options:
     type: list
     elements: dict
     default: []
-    options:
+    suboptions:
       name:
         description: Service name, unique per protocol; used in set names and rule comments.
         type: str
@@ -334,8 +334,8 @@ notes:
   sample: []
 table_changed:
   description: The return values of M(portwarden.ports.nft_table) (of the last load) are returned as they are -
-    RV(table_changed), RV(file_changed), RV(include_file), RV(include_changed), RV(systemd_running),
-    RV(service_changed), RV(enable_nftables_service), RV(stopped), RV(drifted), RV(confirmed), RV(released) and the rest.
+    RV(table_changed), C(file_changed), RV(include_file), C(include_changed), RV(systemd_running), C(service_changed),
+    RV(enable_nftables_service), RV(stopped), C(drifted), C(confirmed), C(released) and the rest.
   returned: success
   type: bool
   sample: false
