@@ -43,6 +43,8 @@ SWITCHES = ('backend', 'conflicting', 'firewalld_zone', 'install', 'enable_servi
 LISTS = ('management_ports', 'management_sources', 'scan_allow', 'unban')
 # The sets a re-apply keeps with their elements (the bans and the time they have left).
 BAN_SETS = ['banned_v4', 'banned_v6']
+# What a failed step says about how it failed, given on top of the task's result (a failed firewalld step's rollback).
+FAILURE_KEYS = ('rolled_back', 'rollback_output', 'confirmed')
 
 
 def lean(value, template):
@@ -183,7 +185,9 @@ def apply(values, render, run, check_mode=False):
         out.update(failed=True, msg=exc.msg)
     except _StepFailed as exc:
         if exc.name in ('install', 'firewalld'):
-            out[exc.name] = exc.answer           # the load's keys stay; the step's result under its own key
+            # the load's keys stay, the step's result under its own key; what says how the step failed on top
+            out[exc.name] = exc.answer
+            out.update((key, exc.answer[key]) for key in FAILURE_KEYS if key in exc.answer)
         else:
             out.update(exc.answer)               # nft_table's keys (nft_missing, rolled_back, lock_holder, ...)
         step = '' if exc.name in ('load', 'reload') else 'host_firewall (%s step): ' % exc.name

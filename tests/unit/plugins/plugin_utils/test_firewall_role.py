@@ -222,3 +222,7 @@ def test_a_failed_firewalld_step_fails_with_its_result_under_its_key():
     out = firewall_role.apply(values(), render, host.run)
     assert out['failed'] is True and out['backend'] == 'firewalld' and out['firewalld']['failed'] is True
     assert out['msg'] == 'host_firewall (firewalld step): firewalld is not running'
+    # a rollback of the firewalld step is said on top, as the lockout guard's callers read it
+    host.fail['firewalld_policy'] = {'msg': 'ROLLED BACK: ...', 'rolled_back': True, 'confirmed': False, 'changed': True}
+    out = firewall_role.apply(values(), render, host.run)
+    assert out['rolled_back'] is True and out['confirmed'] is False and out['changed'] is True
