@@ -14,6 +14,7 @@ SSH from the client to an sshd inside the server namespace.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import textwrap
 import time
 
 import pytest
+import yaml
 
 from conftest import NsHost, ansible_env, _bin
 
@@ -327,6 +329,35 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
 
     # The persisted files load at boot: the whole nftables.conf passes nft -c (it includes ours).
     nshost.run(['nft', '-c', '-f', conf])
+
+
+def module_examples():
+    """The EXAMPLES of the docs-only module portwarden.ports.host_firewall (the role's one task), as tasks."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'plugins', 'modules', 'host_firewall.py')
+    with open(path, encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    text = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
+            and [t.id for t in node.targets] == ['EXAMPLES']][0]
+    return yaml.safe_load(text)
+
+
+def test_the_modules_examples_run_check_apply_check_apply(nshost):
+    """The module's EXAMPLES as they are (the paths and the rollback of this test host from the play's variables:
+    the options the task does not give are the host_firewall_* variables)."""
+    examples = module_examples()
+    assert examples[0]['portwarden.ports.host_firewall']['services'][1]['name'] == 'api'
+    play_vars = role_vars(nshost.tmpdir)
+    del play_vars['portwarden_services']
+    for check, changed in ((True, True), (False, True), (True, False), (False, False)):
+        data = nshost.playbook(examples, check=check, play_vars=play_vars)
+        assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
+        result = task_result(data, examples[0]['name'])
+        assert result['changed'] is changed and result['ran'] == ['load'], (check, result)
+        assert 'backend nftables' in task_result(data, examples[1]['name'])['msg']
+        if not check:
+            assert 'set svc2_api_tcp_v4' in list_table(nshost, 'inet', 'portwarden')
+    # persist false: no include line, no boot configuration
+    assert nshost.read_file(play_vars['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 
 FAKE_PACKAGE = '''#!/usr/bin/python
