@@ -412,10 +412,11 @@ def test_missing_nft_is_installed_then_the_table_loaded(nshost):
     assert loaded['changed'] is True and loaded['confirmed'] is True and loaded['include_changed'] is True
     assert 'set svc1_web_tcp_v4' in list_table(nshost, 'inet', 'portwarden')
     assert any('not enabled' in note for note in loaded['notes'])   # from the second load's result
-    # nft is there now: back to one task on the host, no install.
-    data = run_role(nshost, **install)
-    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK]
-    assert task_result(data, APPLY_TASK)['ran'] == ['load'] and 'install' not in task_result(data, APPLY_TASK)
+    # nft is there now: check mode predicts nothing, and the run changes nothing - one step on the host, no install.
+    for check in (True, False):
+        data = run_role(nshost, check=check, **install)
+        assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK], check
+        assert task_result(data, APPLY_TASK)['ran'] == ['load'] and 'install' not in task_result(data, APPLY_TASK)
 
 
 def test_missing_nft_fails_clearly_without_install(nshost):
