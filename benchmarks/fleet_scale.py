@@ -224,6 +224,9 @@ def entry_kinds(tmp):
             'start': 32768, 'end': 60999, 'reserve': [50051]}},
         # the ephemeral_ports role's one task, as the role runs it (no option: the variables of the inventory)
         'the role\'s task (ephemeral_ports, no change)': {'portwarden.ports.ephemeral_ports': None},
+        # the host_firewall role's one task, as the role runs it (the variables of the inventory and the defaults;
+        # the collection's own template, outside the role)
+        'the role\'s task (host_firewall, no change)': {'portwarden.ports.host_firewall': None},
     }
 
 
@@ -256,8 +259,9 @@ def entries():
                                                                          for i in range(ENTRY_COPIES)])
             with open(paths[name], 'w') as handle:
                 json.dump([play], handle)
-        # warm-up: the ephemeral_range task brings the hosts to its state
+        # warm-up: the ephemeral_range task and the host_firewall task bring the hosts to their state
         run('warm-up', [playbook, '-i', inventory, paths['module task (ephemeral_range, no change)']], tmp)
+        run('warm-up', [playbook, '-i', inventory, paths['the role\'s task (host_firewall, no change)']], tmp)
         for rnd in range(ROUNDS):
             order = list(data) if rnd % 2 == 0 else list(reversed(list(data)))
             for name in order:

@@ -13,18 +13,7 @@ import os
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import (
-    build_model, check_role_paths, check_role_switches)
-
-from ansible_collections.portwarden.ports.plugins.plugin_utils.scan_model import scan_model
-
-SCAN_OPTIONS = ('scan_detect', 'scan_threshold', 'scan_window', 'scan_ban', 'scan_allow', 'unban')
-# The role's variables that guard the rollback: checked here, with the role's names, before anything reaches the host.
-GUARDS = ('rollback_timeout', 'state_dir', 'nftables_conf', 'persist')
-# The role's variables that only choose what it does (see check_role_switches); checked when given.
-SWITCHES = ('backend', 'conflicting', 'firewalld_zone', 'install', 'enable_service', 'lock_timeout')
-# Lists: given as null they are refused (the argument spec refuses null for a list), not read as empty.
-LISTS = ('management_ports', 'management_sources', 'scan_allow', 'unban')
+from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_role import model as role_model
 
 
 # Compiled templates by their text. Compiling the role's template costs about 12 ms, rendering it a small part of that;
@@ -103,26 +92,12 @@ def _read_sources(services):
 
 
 def host_firewall_model(services, template=None, **options):
-    guards = dict((key, options.pop(key)) for key in GUARDS if key in options)
-    switches = dict((key, options.pop(key)) for key in SWITCHES if key in options)
-    scan = dict((key, options.pop(key)) for key in SCAN_OPTIONS if key in options)
+    """The role's validation and model (plugin_utils/firewall_role.py ``model``), with the catalogue's source lists
+    read directly (see _read_sources); given the template's text, the ruleset rendered with it."""
     try:
-        for key, value in [('services', services)] + [(key, scan.get(key, options.get(key))) for key in LISTS]:
-            if value is None and (key == 'services' or key in options or key in scan):
-                raise PortwardenError('host_firewall_%s: invalid value None: expected a list ([] for none).' % key)
-        if guards:
-            check_role_paths(**guards)
-        if switches:
-            check_role_switches(**switches)
-        model = build_model(_read_sources(services), **options)
-        model['scan'] = scan_model(
-            detect=scan.get('scan_detect', True), threshold=scan.get('scan_threshold', 20),
-            window=scan.get('scan_window', 60), ban=scan.get('scan_ban', 600), allow=scan.get('scan_allow'),
-            management_sources=options.get('management_sources'), unban=scan.get('unban'))
+        model = role_model(_read_sources(services), **options)
     except PortwardenError as exc:
         raise AnsibleFilterError(exc.msg)
-    except TypeError as exc:
-        raise AnsibleFilterError('host_firewall_model: %s' % exc)
     if template is None:
         return model
     if not isinstance(template, str) or not template.strip():

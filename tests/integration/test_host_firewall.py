@@ -14,6 +14,7 @@ SSH from the client to an sshd inside the server namespace.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import textwrap
 import time
 
 import pytest
+import yaml
 
 from conftest import NsHost, ansible_env, _bin
 
@@ -200,11 +202,6 @@ def role_vars(tmpdir, **extra):
 
 ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
 APPLY_TASK = 'portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back by the host unless confirmed)'
-INSTALL_TASK = 'portwarden.ports.host_firewall : Install nftables (the nft binary is missing)'
-RELOAD_TASK = 'portwarden.ports.host_firewall : Load the table again, now that nftables is installed'
-SAY_WHY_TASK = 'portwarden.ports.host_firewall : Say why nftables.service was not enabled'
-FINISH_TASK = ('portwarden.ports.host_firewall : Open the catalogue in firewalld, install nftables, or say why nftables.service '
-               'was not enabled')
 
 
 def role_entries(data):
@@ -280,18 +277,21 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
     assert conf_text == STOCK_NFTABLES_CONF + 'include "%s"\n' % rules
     assert other_tables(nshost) == others
 
-    # without systemd here, the role says why the service was not enabled (when it writes the boot configuration)
-    assert 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']
+    # without systemd here, the role says why the service was not enabled (when it writes the boot configuration),
+    # as a warning (shown in the normal output) and in the result's notes
+    applied = task_result(data, APPLY_TASK)
+    assert applied['ran'] == ['load'] and len(applied['notes']) == 1 and 'not enabled' in applied['notes'][0], applied['notes']
+    assert any('nftables.service was not enabled' in str(w) for w in applied['warnings']), applied['warnings']
 
     # 3. check mode predicts no change; 4. apply changes nothing, in ONE task (on the host), and says nothing
     for check in (True, False):
         data = run_role(nshost, check=check)
         assert data['stats']['localhost']['changed'] == 0, (check, json.dumps(data['plays'][0]['tasks'], indent=1)[-3000:])
         assert ran_tasks(data) == [APPLY_TASK], ran_tasks(data)
-        # the argument validation, the one task, and the inclusion of what is left, skipped
-        assert [name for name, _skipped in role_entries(data)][1:] == [APPLY_TASK, FINISH_TASK], role_entries(data)
-        assert role_entries(data)[-1][1] is True
+        # the argument validation and the one task (nothing skipped); one step on the host, nothing said
+        assert role_entries(data)[1:] == [(APPLY_TASK, False)], role_entries(data)
         applied = task_result(data, APPLY_TASK)
+        assert applied['ran'] == ['load'] and applied['notes'] == [] and applied['nft_missing'] is False
         assert applied['backend'] == 'nftables' and applied['stopped'] == [] and applied['enable_nftables_service'] is True
         assert applied['include_file'] == conf and applied['include_changed'] is False
         assert applied['systemd_running'] is False
@@ -329,6 +329,35 @@ def test_check_apply_check_apply_persist_and_leave_other_tables(nshost):
 
     # The persisted files load at boot: the whole nftables.conf passes nft -c (it includes ours).
     nshost.run(['nft', '-c', '-f', conf])
+
+
+def module_examples():
+    """The EXAMPLES of the docs-only module portwarden.ports.host_firewall (the role's one task), as tasks."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'plugins', 'modules', 'host_firewall.py')
+    with open(path, encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    text = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
+            and [t.id for t in node.targets] == ['EXAMPLES']][0]
+    return yaml.safe_load(text)
+
+
+def test_the_modules_examples_run_check_apply_check_apply(nshost):
+    """The module's EXAMPLES as they are (the paths and the rollback of this test host from the play's variables:
+    the options the task does not give are the host_firewall_* variables)."""
+    examples = module_examples()
+    assert examples[0]['portwarden.ports.host_firewall']['services'][1]['name'] == 'api'
+    play_vars = role_vars(nshost.tmpdir)
+    del play_vars['portwarden_services']
+    for check, changed in ((True, True), (False, True), (True, False), (False, False)):
+        data = nshost.playbook(examples, check=check, play_vars=play_vars)
+        assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
+        result = task_result(data, examples[0]['name'])
+        assert result['changed'] is changed and result['ran'] == ['load'], (check, result)
+        assert 'backend nftables' in task_result(data, examples[1]['name'])['msg']
+        if not check:
+            assert 'set svc2_api_tcp_v4' in list_table(nshost, 'inet', 'portwarden')
+    # persist false: no include line, no boot configuration
+    assert nshost.read_file(play_vars['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 
 FAKE_PACKAGE = '''#!/usr/bin/python
@@ -369,22 +398,25 @@ def test_missing_nft_is_installed_then_the_table_loaded(nshost):
     data = nshost.playbook([ROLE_TASK], check=True, play_vars=role_vars(nshost.tmpdir, **install))
     assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
     first = task_result(data, APPLY_TASK)
-    assert first['nft_missing'] is True and not first.get('failed')
-    assert task_result(data, INSTALL_TASK)['changed'] is True
-    assert task_result(data, RELOAD_TASK).get('skipped') is True and len(task_results(data, APPLY_TASK)) == 1
+    assert first['nft_missing'] is True and not first.get('failed') and first['changed'] is True
+    assert first['install']['changed'] is True and first['ran'] == ['load', 'install']    # no load again in check mode
+    assert len(task_results(data, APPLY_TASK)) == 1
     assert list_table(nshost, 'inet', 'portwarden') is None
 
     # Apply: installed ("nft" back), then loaded and persisted by the second load task.
     data = nshost.playbook([ROLE_TASK], play_vars=role_vars(nshost.tmpdir, **install))
     assert data['rc'] == 0, json.dumps(data['plays'], indent=1)[-3000:]
-    assert task_result(data, APPLY_TASK)['nft_missing'] is True
-    loaded = task_result(data, APPLY_TASK, occurrence=1)     # the same task (load.yml), included again after the install
+    loaded = task_result(data, APPLY_TASK)      # the load again after the install, inside the one task: its result
+    assert loaded['nft_missing'] is True and loaded['install']['changed'] is True
+    assert loaded['ran'] == ['load', 'install', 'reload'] and len(task_results(data, APPLY_TASK)) == 1
     assert loaded['changed'] is True and loaded['confirmed'] is True and loaded['include_changed'] is True
     assert 'set svc1_web_tcp_v4' in list_table(nshost, 'inet', 'portwarden')
-    assert 'not enabled' in task_result(data, SAY_WHY_TASK)['msg']   # from the second load's result
-    # nft is there now: back to one task on the host, no install.
-    data = run_role(nshost, **install)
-    assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK]
+    assert any('not enabled' in note for note in loaded['notes'])   # from the second load's result
+    # nft is there now: check mode predicts nothing, and the run changes nothing - one step on the host, no install.
+    for check in (True, False):
+        data = run_role(nshost, check=check, **install)
+        assert data['stats']['localhost']['changed'] == 0 and ran_tasks(data) == [APPLY_TASK], check
+        assert task_result(data, APPLY_TASK)['ran'] == ['load'] and 'install' not in task_result(data, APPLY_TASK)
 
 
 def test_missing_nft_fails_clearly_without_install(nshost):
@@ -394,7 +426,7 @@ def test_missing_nft_fails_clearly_without_install(nshost):
     failed = task_result(data, APPLY_TASK)
     assert failed['failed'] is True and failed['nft_missing'] is True
     assert 'nft binary was not found' in failed['msg'] and 'host_firewall_install' in failed['msg']
-    assert ran_tasks(data) == [APPLY_TASK]                # failed there: the install was not tried
+    assert ran_tasks(data) == [APPLY_TASK] and failed['ran'] == ['load']    # the install was not tried
     assert nshost.read_file(role_vars(nshost.tmpdir)['host_firewall_nftables_conf']) == STOCK_NFTABLES_CONF
 
 

@@ -5,25 +5,26 @@
 """The host_firewall role's own validation is at least as strict as its argument spec.
 
 The role may then be imported with ``rolespec_validate: false`` (no argument validation task). The role's own
-validation is the host_firewall_model filter in the arguments of its one task (tasks/load.yml): this test reads that
-call from the tasks file, so it checks what the role really passes. For every option of meta/argument_specs.yml (and
-every field of a catalogue entry), on a corpus of values: whatever Ansible's ArgumentSpecValidator refuses with the
-role's spec, the filter refuses too, naming the variable (or the entry and the field). The integration test
+validation is its one task, the action portwarden.ports.host_firewall (tasks/main.yml, without options): it reads
+every ``host_firewall_*`` variable (plugin_utils/firewall_role.py ``read``) and validates them before any step
+(``plan``); this test runs those two functions on the variables, as the action does, and checks that the role's task
+gives no option that would replace a variable. For every option of meta/argument_specs.yml (and every field of a
+catalogue entry), on a corpus of values: whatever Ansible's ArgumentSpecValidator refuses with the role's spec, the
+role refuses too, naming the variable (or the entry and the field). The integration test
 (tests/integration/test_host_firewall_rolespec.py) runs the role itself with one bad value per option.
 """
 
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 import yaml
 
-from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.portwarden.ports.plugins.filter.host_firewall_model import host_firewall_model
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.plugin_utils import firewall_role
 
 ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'host_firewall')
 
@@ -42,17 +43,15 @@ def _load(name):
 SPEC = _load('meta/argument_specs.yml')['argument_specs']['main']['options']
 
 
-def role_call():
-    """{filter keyword: role variable} of the filter call in the load task, and the variable piped into it."""
-    task = _load('tasks/load.yml')[0]
-    content = task['portwarden.ports.nft_table']['content']
-    piped = re.match(r'\{\{\s*(host_firewall_\w+)\s*\|\s*portwarden\.ports\.host_firewall_model\(', content).group(1)
-    return dict(re.findall(r'(\w+)=(host_firewall_\w+)', content)), piped
+def role_task():
+    """The role's one task (tasks/main.yml)."""
+    tasks = _load('tasks/main.yml')
+    assert len(tasks) == 1, tasks
+    return tasks[0]
 
 
-ROLE_CALL = role_call()
-KEYWORDS = ROLE_CALL[0]
-PIPED = ROLE_CALL[1]
+def not_templated(value):
+    raise AssertionError('a plain value was templated: %r' % (value,))
 
 
 def base_values():
@@ -67,19 +66,22 @@ def spec_refuses(values, option):
 
 
 def role_refusal(values):
-    """The filter's message for these variables (as the role passes them), or None when it accepts them."""
-    options = dict((keyword, values[variable]) for keyword, variable in KEYWORDS.items())
+    """The role's message for these variables (read and validated as its task does), or None when it accepts them."""
+    template = not_templated if not any(isinstance(v, str) and '{' in v for v in values.values()) else (lambda v: v)
     try:
-        host_firewall_model(values[PIPED], **options)
-    except AnsibleFilterError as exc:
-        return str(exc)
+        firewall_role.plan(firewall_role.read(role_task()['portwarden.ports.host_firewall'] or {}, values, template))
+    except PortwardenError as exc:
+        return exc.msg
     return None
 
 
 def test_the_role_passes_every_variable_of_its_spec_to_its_validation():
-    passed = set(KEYWORDS.values()) | {PIPED}
-    assert sorted(set(SPEC) - passed) == []
-    assert sorted(passed - set(SPEC)) == []
+    task = role_task()
+    # the task gives no option: every variable is read by the action (an option would replace the variable)
+    assert set(task) - {'name', 'register'} == {'portwarden.ports.host_firewall'} and not task['portwarden.ports.host_firewall']
+    read = set(firewall_role.PREFIX + name for name in firewall_role.DEFAULTS)
+    assert sorted(set(SPEC) - read) == []
+    assert sorted(read - set(SPEC)) == []
 
 
 def test_the_defaults_pass_both():
