@@ -33,7 +33,7 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP_INTR, NLM_F_DUMP = 0x1, 0x2, 0x10, 0x300
 (GETTABLE, GETCHAIN, GETRULE, GETSET, GETSETELEM, NEWGEN, GETGEN, GETOBJ, GETFLOWTABLE) = (1, 4, 7, 10, 13, 15, 16, 19, 23)
 NFTA_GEN_ID = 1
-SET_TIMEOUT, SET_EVAL = 0x10, 0x20       # NFT_SET_TIMEOUT, NFT_SET_EVAL (dynamic): packets add the elements
+SET_INTERVAL, SET_TIMEOUT, SET_EVAL = 0x4, 0x10, 0x20  # NFT_SET_*; TIMEOUT, EVAL (dynamic): packets add elements
 OBJECT_COUNTER, OBJECT_QUOTA = 1, 2
 QUOTA_DEPLETED = 0x2
 ABSENT = 'absent'
@@ -201,18 +201,25 @@ def _ours(kind, attrs, name):
     return any(number == TABLE_ATTR[kind] and data == wanted for number, data in attrs)
 
 
-def _elements(dumper, table, set_name, parse):
-    """The elements of one set, each as bytes, sorted (hash sets have no stable order)."""
-    found = []
+def _elements(dumper, table, set_name, how):
+    """(bytes, count) of the elements of one set: for an interval set (kept in key order by the kernel) the stream of
+    element attributes in dump order; else each element, normalized where it carries expressions (``how`` 'parse'),
+    sorted (a hash set has no stable order)."""
+    chunks, found = [], []
     attrs = _string(1, table) + _string(2, set_name)
     for _kind, payload in dumper.request(GETSETELEM, attrs, dump=True):
         for number, data in attributes(payload):
             if number != 3:                                 # NFTA_SET_ELEM_LIST_ELEMENTS
                 continue
+            if how == 'stream':
+                chunks.append(data)                         # whole elements, each with its length
+                continue
             for _elem, elem in attributes(data):
-                found.append(_encode(normalize('elem', attributes(elem))) if parse else elem)
+                found.append(_encode(normalize('elem', attributes(elem))) if how == 'parse' else elem)
+    if how == 'stream':
+        return b''.join(chunks), len(chunks)
     found.sort()
-    return found
+    return b''.join(struct.pack('=I', len(elem)) + elem for elem in found), len(found)
 
 
 def digest_table(dumper, table):
@@ -251,8 +258,8 @@ def digest_table(dumper, table):
         if flags & (SET_TIMEOUT | SET_EVAL):
             continue                                        # dynamic: packets and timeouts change the elements
         name = values.get(2, b'').rstrip(b'\0').decode('utf-8')
-        found = _elements(dumper, table, name, parse=17 in values or 18 in values)
-        feed(b'elements', b''.join(struct.pack('=I', len(elem)) + elem for elem in found), len(found))
+        how = 'parse' if (17 in values or 18 in values) else 'stream' if flags & SET_INTERVAL else 'sorted'
+        feed(b'elements %s' % how.encode('ascii'), *_elements(dumper, table, name, how))
     return 'sha256:' + sha.hexdigest()
 
 

@@ -181,3 +181,19 @@ def test_two_tables_of_one_name_in_other_families_do_not_mix(host):
     assert digest(host) == before
     assert not apply(host)['changed']
     assert 'table ip pwrec' in host.run(['nft', 'list', 'tables']).stdout           # left alone
+
+
+def test_large_sets_over_many_dump_messages(nshost):
+    """5,000 networks (an interval set) and 3,000 ports (a hash set): many dump messages, each order kept."""
+    networks = ', '.join('10.%d.%d.0/26' % (i // 256, i % 256) for i in range(5000))
+    ports = ', '.join(str(10000 + i) for i in range(3000))
+    nft(nshost, 'add table inet pwrec', 'add set inet pwrec nets { type ipv4_addr; flags interval; elements = { %s } }'
+        % networks, 'add set inet pwrec ports { type inet_service; elements = { %s } }' % ports)
+    first = digest(nshost)
+    assert first.startswith('sha256:') and digest(nshost) == first
+    for change, undo in [('delete element inet pwrec nets { 10.3.7.0/26 }', 'add element inet pwrec nets { 10.3.7.0/26 }'),
+                         ('delete element inet pwrec ports { 10500 }', 'add element inet pwrec ports { 10500 }')]:
+        nft(nshost, change)
+        assert digest(nshost) != first, change
+        nft(nshost, undo)
+        assert digest(nshost) == first, undo          # the same elements again: the same digest
