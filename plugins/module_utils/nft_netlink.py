@@ -217,7 +217,7 @@ def _elements(dumper, table, set_name, how):
             for _elem, elem in attributes(data):
                 found.append(_encode(normalize('elem', attributes(elem))) if how == 'parse' else elem)
     if how == 'stream':
-        return b''.join(chunks), len(chunks)
+        return b''.join(chunks), 1               # self-delimiting: the same bytes however the kernel split the dump
     found.sort()
     return b''.join(struct.pack('=I', len(elem)) + elem for elem in found), len(found)
 
