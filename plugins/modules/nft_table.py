@@ -35,9 +35,10 @@ description:
   - A run that changes nothing is one module call and, when no nftables transaction was committed on the
     host since the record (the kernel's ruleset generation tells), reads nothing at all; otherwise it compares a
     digest of the live table, read over netlink, with the record's, and runs no C(nft) command either. The
-    table is listed (C(nft -s list table)) only where its text is needed (when it drifted: the diff and the saved
-    copy for rollback; when the rules file no longer matches the record: the saved copy) and where the kernel
-    cannot give the digest (then the record holds the listing, as in earlier versions, whose records are read).
+    table is listed (C(nft -s list table)) only where its text is needed (the diff and the saved copy for
+    rollback when it drifted, the saved copy when the rules file no longer matches the record) and where the
+    kernel cannot give the digest (then the record holds the listing, as in earlier versions, whose records are
+    read).
   - The script is expected to declare, delete and define the table, for example
     C(table inet portwarden {}), C(delete table inet portwarden), C(table inet portwarden { ... }).
 author:
