@@ -30,11 +30,9 @@ For each size:
 from __future__ import annotations
 
 import ipaddress
-import math
 import json
 import os
 import random
-import re
 import resource
 import statistics
 import subprocess
@@ -50,9 +48,10 @@ import benchlib  # noqa: E402
 SIZES = [int(x) for x in os.environ.get('PW_BENCH_FW_SIZES', '10,1000,100000').split(',')]
 ROUNDS = int(os.environ.get('PW_BENCH_FW_ROUNDS', '60'))
 PER_ROUND = int(os.environ.get('PW_BENCH_FW_PER_ROUND', '50'))
-RENDER_TIMEOUT = int(os.environ.get('PW_BENCH_FW_RENDER_TIMEOUT', '60'))
 ROLE_TIMEOUT = int(os.environ.get('PW_BENCH_FW_ROLE_TIMEOUT', '180'))
 PORT = 8443
+# How the catalogue reaches Ansible in the role's runs: the inventory's group_vars as JSON (default) or YAML.
+VARS_FORMAT = os.environ.get('PW_BENCH_FW_VARS', 'json')
 CPU = (os.cpu_count() or 1) - 1
 SERVER_ADDR, CLIENT_ADDR = '10.200.0.1', '10.200.0.2'
 CLIENT_NET = '10.200.0.0/29'   # numerically above every filler network: last in every order
@@ -102,22 +101,31 @@ def services(n):
     return [{'name': 'api', 'port': PORT, 'proto': 'tcp', 'sources': sources(n)}]
 
 
-def role_expressions():
-    """The role's expression for the nft_table content (model filter + template), from its tasks file, and the same
-    expression without the template (the model alone)."""
-    with open(os.path.join(ROLE, 'tasks', 'load.yml')) as handle:
-        tasks = yaml.safe_load(handle)
-    content = None
-    for task in tasks:
-        args = task.get('portwarden.ports.nft_table') or {}
-        if 'content' in args:
-            content = args['content']
-    if not content or 'portwarden.nft.j2' not in content or 'host_firewall_model(' not in content:
-        raise RuntimeError('host_firewall tasks/load.yml: could not find the nft_table task and its content')
-    model = re.sub(r',\s*template=lookup\(.*\)\)', ')', content, flags=re.S)
-    if 'template=' in model:
-        raise RuntimeError('host_firewall tasks/load.yml: could not take the template out of %r' % content)
-    return model, content
+def _filter():
+    """The role's filter module (plugins/filter/host_firewall_model.py) of this checkout."""
+    collections = os.path.join(benchlib.REPO, '.build', 'collections')
+    if collections not in sys.path:
+        sys.path.insert(0, collections)
+    from ansible_collections.portwarden.ports.plugins.filter import host_firewall_model as module
+    return module
+
+
+def role_options():
+    """The role's defaults (defaults/main.yml) as the filter's options: ``host_firewall_<name>`` -> ``name``, for
+    every name the filter takes (the model's parameters and the options it checks itself); the catalogue left out."""
+    import inspect
+    module = _filter()
+    with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle)
+    taken = set(inspect.signature(module.build_model).parameters) - {'services'}
+    taken |= set(module.GUARDS) | set(module.SWITCHES) | set(module.SCAN_OPTIONS)
+    return dict((key[len('host_firewall_'):], value) for key, value in defaults.items()
+                if key.startswith('host_firewall_') and key[len('host_firewall_'):] in taken)
+
+
+def role_template():
+    with open(os.path.join(ROLE, 'templates', 'portwarden.nft.j2')) as handle:
+        return handle.read()
 
 
 def role_vars(tmp, n):
@@ -189,32 +197,26 @@ def task_seconds(data):
 
 
 def render(tmp, n, reps):
-    model_expr, content_expr = role_expressions()
+    """The role's content, rendered in this process by the filter's own functions (host_firewall_model with the
+    role's defaults and its template: the validation of every entry, the model, the template), and the model alone;
+    CPU-bound, so wall time of each call, ``reps`` times."""
+    module, options, template = _filter(), role_options(), role_template()
+    catalogue = services(n)
+    model, total, text = [], [], None
+    for _rep in range(reps):
+        t0 = time.perf_counter()
+        module.host_firewall_model(catalogue, **dict(options))
+        t1 = time.perf_counter()
+        text = module.host_firewall_model(catalogue, template=template, **dict(options))
+        t2 = time.perf_counter()
+        model.append(t1 - t0)
+        total.append(t2 - t1)
     out = os.path.join(tmp, 'rendered-%d.nft' % n)
-    tasks = [{'name': 'defaults', 'ansible.builtin.include_vars': os.path.join(ROLE, 'defaults', 'main.yml')}]
-    # The role renders in the load task's arguments; here the same expression (and the model alone) is measured as
-    # a debug task's argument, so that only its rendering is timed (a set_fact would also store the 1.6 MB).
-    for r in range(reps):
-        tasks.append({'name': 'model %d' % r, 'ansible.builtin.debug': {'msg': '{{ (%s) | length }}' % model_expr.strip()[2:-2]}})
-        tasks.append({'name': 'render %d' % r, 'ansible.builtin.debug': {'msg': '{{ (%s) | length }}' % content_expr.strip()[2:-2]}})
-    tasks.append({'name': 'write', 'ansible.builtin.copy': {'content': content_expr, 'dest': out, 'mode': '0644'}})
-    play = [{'name': 'render', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
-    try:
-        data, _wall = playbook(None, tmp, 'render-%d' % n, play,
-                               {'host_firewall_services': services(n), 'ansible_python_interpreter': sys.executable,
-                                'role_path': ROLE},
-                               timeout=RENDER_TIMEOUT)
-    except Timeout:
-        return None, {'timeout': RENDER_TIMEOUT}
-    model, total = [], []
-    for name, sec, _changed in task_seconds(data):
-        if name.startswith('model '):
-            model.append(sec)
-        elif name.startswith('render '):
-            total.append(sec)
-    template = [max(0.0, b - a) for a, b in zip(model, total)]
-    return out, {'model': benchlib.summary(model), 'template': benchlib.summary(template), 'render': benchlib.summary(total),
-                 'bytes': os.path.getsize(out)}
+    with open(out, 'w') as handle:
+        handle.write(text)
+    template_only = [max(0.0, b - a) for a, b in zip(model, total)]
+    return out, {'model': benchlib.summary(model), 'template': benchlib.summary(template_only),
+                 'render': benchlib.summary(total), 'bytes': os.path.getsize(out)}
 
 
 def direct_render(tmp, n):
@@ -249,19 +251,6 @@ def same_file(a, b):
         return fa.read().rstrip('\n') == fb.read().rstrip('\n')
 
 
-def model_growth(sizes=(1000, 2000, 4000)):
-    """Seconds of the role's model filter (build_model) for growing source lists, and the fitted exponent."""
-    sys.path.insert(0, os.path.join(benchlib.REPO, '.build', 'collections'))
-    from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model
-    times = []
-    for n in sizes:
-        t0 = time.perf_counter()
-        build_model(services(n))
-        times.append(time.perf_counter() - t0)
-    exponent = math.log(times[-1] / times[0]) / math.log(float(sizes[-1]) / sizes[0])
-    return {'sizes': list(sizes), 'seconds': times, 'exponent': exponent}
-
-
 def nft_times(path, reps):
     """nft -c -f and nft -f of the rendered file in a fresh namespace: wall time and CPU time (user + system)."""
     ns = benchlib.NetNs()
@@ -284,6 +273,36 @@ def nft_times(path, reps):
             'cpu': dict((k, statistics.median(v)) for k, v in cpu.items())}
 
 
+RECORD = r'''
+import json, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_netlink
+out = {'listing': [], 'digest': []}
+for _rep in range(int(sys.argv[2])):
+    t0 = time.perf_counter()
+    subprocess.run(['nft', '-s', 'list', 'table', 'inet', 'portwarden'], check=True, stdout=subprocess.DEVNULL)
+    t1 = time.perf_counter()
+    nft_netlink.table_state(1, 'portwarden')
+    t2 = time.perf_counter()
+    out['listing'].append(t1 - t0)
+    out['digest'].append(t2 - t1)
+print(json.dumps(out))
+'''
+
+
+def record_times(path, reps):
+    """What the record of the loaded table costs, in a fresh namespace holding the rendered table: the listing the
+    earlier record took (``nft -s list table``) and the netlink digest that replaces it (nft_netlink), interleaved."""
+    ns = benchlib.NetNs()
+    try:
+        ns.run(['nft', '-f', path])
+        proc = ns.run([sys.executable, '-c', RECORD, os.path.join(benchlib.REPO, '.build', 'collections'), str(reps)])
+        data = json.loads(proc.stdout)
+    finally:
+        ns.close()
+    return dict((key, benchlib.summary(values)) for key, values in data.items())
+
+
 # The role's runs at one size, in order: (label, check mode, extra variables, what happens first).
 ROLE_RUNS = [
     ('check', True, {}, None),               # check mode into the empty namespace: nft -c of the new table
@@ -297,8 +316,10 @@ ROLE_RUNS = [
 def role_runs(host, tmp, n):
     """The role end to end in the namespace host (local connection; rollback timer armed, 30 s, and confirmed).
 
-    The catalogue comes from the inventory's group_vars, as a fleet keeps it (``-e @file`` costs ansible-core 2.19
-    seconds more at 100,000 sources: it deep-copies the tagged extra variables; the ``ab`` runs measure both)."""
+    The catalogue comes from the inventory's group_vars, as a fleet keeps it: JSON by default (PW_BENCH_FW_VARS=yaml
+    for YAML). A catalogue of 100,000 sources is generated, not written by hand, and ansible-core loads it as JSON in
+    about half the time it takes as YAML; the ``ab`` runs measure JSON, YAML and ``-e @file`` (which costs ansible-core
+    2.19 seconds more: it deep-copies the tagged extra variables)."""
     play = [{'name': 'host_firewall', 'hosts': 'localhost', 'gather_facts': False,
              'tasks': [{'name': 'role', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}]}]
     os.makedirs(os.path.join(tmp, 'etc'), exist_ok=True)
@@ -404,26 +425,17 @@ def main():
                 path, rend = render(sub, n, reps)
                 direct, direct_seconds = direct_render(sub, n)
                 rend['direct_template'] = direct_seconds
-                if path is None:
-                    benchlib.log('firewall_scale %d: the role\'s render did not finish in %d s; measuring its growth' % (n, RENDER_TIMEOUT))
-                    results['model_growth'] = model_growth()
-                    path = direct
-                else:
-                    rend['direct_same'] = same_file(path, direct)
-                    benchlib.log('firewall_scale %d: render %.2f s (%d bytes)' % (n, rend['render']['median'], rend['bytes']))
-                rend['bytes'] = os.path.getsize(path)
+                rend['direct_same'] = same_file(path, direct)
+                benchlib.log('firewall_scale %d: render %.2f s (%d bytes)' % (n, rend['render']['median'], rend['bytes']))
                 nft = nft_times(path, 3)
+                nft['record'] = record_times(path, 5)
                 benchlib.log('firewall_scale %d: nft -c %.2f s, nft -f %.2f s' % (n, nft['validate']['median'], nft['apply_replace']['median']))
                 host = benchlib.NsHost(sub)
                 servers.append(host)
-                if 'timeout' in rend:
-                    role = None
+                role = role_runs(host, sub, n)
+                if 'timeout' in role['load']:
                     host.run(['nft', '-f', path])
-                else:
-                    role = role_runs(host, sub, n)
-                    if 'timeout' in role['load']:
-                        host.run(['nft', '-f', path])
-                    benchlib.log('firewall_scale %d: role %s' % (n, role))
+                benchlib.log('firewall_scale %d: role %s' % (n, role))
                 results['nft'][n] = dict(rend, **nft)
                 results['nft'][n]['role'] = role
                 pairs.append(Pair('nft %d' % n, host))
@@ -492,15 +504,13 @@ def report(results):
     print('One service (tcp/%d) open to N source networks (non-adjacent /29s, the client\'s network last). Times in '
           'seconds; median of repeats (p10 - p90 for the replace).' % PORT)
     print()
-    print('| sources | file size | render through the role (model + template) | template alone (Jinja2) | validate nft -c -f '
+    print('| sources | file size | render in process by the role\'s filter (model + template) | template alone (Jinja2) '
+          '| validate nft -c -f '
           '| apply nft -f, empty | apply nft -f, replace | iptables-legacy-restore, same sources |')
     print('|---:|---:|---:|---:|---:|---:|---:|---:|')
     for n in sizes:
         d = results['nft'][n]
-        if 'timeout' in d:
-            rendered = '> %d (stopped)' % d['timeout']
-        else:
-            rendered = '%.2f (%.2f + %.2f)' % (d['render']['median'], d['model']['median'], d['template']['median'])
+        rendered = '%.2f (%.2f + %.2f)' % (d['render']['median'], d['model']['median'], d['template']['median'])
         print('| %d | %d KiB | %s | %.2f | %.2f | %.2f | %.2f (%.2f - %.2f) | %.2f |' % (
             n, d['bytes'] // 1024, rendered, d['direct_template'], d['validate']['median'], d['apply_empty'],
             d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
@@ -549,13 +559,16 @@ def report(results):
         print('| %d | %.2f | %.2f | %.2f | %.2f |' % (
             n, c['validate'], c['apply_empty'], c['apply_replace'], results['iptables'][n].get('restore_cpu', float('nan'))))
     print()
-    growth = results.get('model_growth')
-    if growth:
-        print('The role\'s model filter (build_model, catalogue validation) for growing source lists: %s; time grows as '
-              'N^%.2f, which puts 100,000 sources at about %.0f s.' % (
-                  ', '.join('%d: %.2f s' % (n, t) for n, t in zip(growth['sizes'], growth['seconds'])),
-                  growth['exponent'], growth['seconds'][-1] * (100000.0 / growth['sizes'][-1]) ** growth['exponent']))
-        print()
+    print('The record of the loaded table, in a fresh namespace holding the rendered table (median of 5, interleaved): '
+          'the listing the earlier record held (nft -s list table) and the netlink digest that replaces it:')
+    print()
+    print('| sources | nft -s list table | netlink digest (nft_netlink) | digest / listing |')
+    print('|---:|---:|---:|---:|')
+    for n in sizes:
+        rec = results['nft'][n]['record']
+        print('| %d | %.3f | %.3f | %.2f |' % (n, rec['listing']['median'], rec['digest']['median'],
+                                               rec['digest']['median'] / rec['listing']['median']))
+    print()
     conn = results.get('connect')
     if not conn:
         return
@@ -580,13 +593,15 @@ def report(results):
 
 
 # -- A/B of whole playbooks: before (another checkout) and after, interleaved ------------------------------------
-# (label, checkout: 'before' or 'after', how the catalogue reaches Ansible, the role task's form)
+# (label, checkout: 'before' or 'after', how the catalogue reaches Ansible: group_vars 'json' or 'yaml', or 'extra'
+# for -e @file; the role task's form). Both checkouts run the same forms, so that a ratio is the checkout's alone.
 AB_VARIANTS = [
-    ('before, -e @file', 'before', 'extra', 'include_role'),
-    ('before, inventory group_vars', 'before', 'inventory', 'include_role'),
-    ('after, -e @file, rolespec_validate false', 'after', 'extra', 'import_role'),
-    ('after, inventory group_vars, rolespec_validate false', 'after', 'inventory', 'import_role'),
-    ('after, inventory group_vars, validated', 'after', 'inventory', 'include_role'),
+    ('before, group_vars JSON', 'before', 'json', 'import_role'),
+    ('after, group_vars JSON', 'after', 'json', 'import_role'),
+    ('before, group_vars YAML', 'before', 'yaml', 'import_role'),
+    ('after, group_vars YAML', 'after', 'yaml', 'import_role'),
+    ('before, -e @file', 'before', 'extra', 'import_role'),
+    ('after, -e @file', 'after', 'extra', 'import_role'),
 ]
 
 
@@ -598,14 +613,20 @@ def _role_play(form):
              'tasks': [{'name': 'role', 'ansible.builtin.%s' % form: role}]}]
 
 
-def _inventory(tmp, values):
-    """An inventory directory as a fleet keeps it: the host, and the variables (the catalogue) in group_vars YAML."""
+def _inventory(tmp, values, fmt=None):
+    """An inventory directory as a fleet keeps it: the host, and the variables (the catalogue) in group_vars, as
+    ``group_vars/all.json`` (``fmt`` 'json') or ``group_vars/all.yml`` ('yaml'); default PW_BENCH_FW_VARS."""
+    fmt = fmt or VARS_FORMAT
     inv = os.path.join(tmp, 'inventory')
     os.makedirs(os.path.join(inv, 'group_vars'), exist_ok=True)
     with open(os.path.join(inv, 'hosts.yml'), 'w') as handle:
         yaml.safe_dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local'}}}}, handle)
-    with open(os.path.join(inv, 'group_vars', 'all.yml'), 'w') as handle:
-        yaml.dump(values, handle, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper), default_flow_style=False)
+    if fmt == 'json':
+        with open(os.path.join(inv, 'group_vars', 'all.json'), 'w') as handle:
+            json.dump(values, handle)
+    else:
+        with open(os.path.join(inv, 'group_vars', 'all.yml'), 'w') as handle:
+            yaml.dump(values, handle, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper), default_flow_style=False)
     return inv
 
 
@@ -616,7 +637,7 @@ def ab_variant(tmp, n, label, collections, how, form):
     try:
         os.makedirs(os.path.join(tmp, 'etc'), exist_ok=True)
         values = role_vars(tmp, n)
-        inventory = _inventory(tmp, values) if how == 'inventory' else None
+        inventory = _inventory(tmp, values, how) if how != 'extra' else None
         for run_label, check, extra, before in ROLE_RUNS:
             if before:
                 host.run(before.split())
@@ -655,12 +676,19 @@ def ab_main(argv):
     for path in checkouts.values():
         if not os.path.isdir(os.path.join(path, 'ansible_collections', 'portwarden', 'ports')):
             raise SystemExit('%s: no collection link (make link in that checkout)' % path)
-    variants = sorted(AB_VARIANTS, key=lambda v: (v[1] != 'before') if order == 'ba' else (v[1] == 'before'))
+    # pairs of one form, interleaved: before then after (``ba``) or after then before (``ab``)
+    variants = [v for _i, v in sorted(enumerate(AB_VARIANTS), key=lambda iv: (
+        iv[0] // 2, (iv[1][1] != 'before') if order == 'ba' else (iv[1][1] == 'before')))]
     load = os.getloadavg()
-    results = {'machine': benchlib.machine(), 'sizes': SIZES, 'order': order, 'load_start': load, 'runs': {}}
+    results = {'machine': benchlib.machine(), 'sizes': SIZES, 'order': order, 'load_start': load, 'runs': {}, 'nft': {}}
     benchlib.log('firewall_scale ab: sizes %s, order %s, load %s' % (SIZES, order, load))
     with tempfile.TemporaryDirectory(prefix='pwbench-fwab-') as tmp:
         for n in SIZES:
+            # for reference: the rendered table alone with nft, and the record's two ways of reading it back
+            sub = os.path.join(tmp, '%d-nft' % n)
+            os.makedirs(sub)
+            path, rend = render(sub, n, 2)
+            results['nft'][str(n)] = dict(nft_times(path, 3), record=record_times(path, 5), render=rend['render'])
             for label, which, how, form in variants:
                 sub = os.path.join(tmp, '%d-%s-%s-%s' % (n, which, how, form))
                 os.makedirs(sub)
@@ -675,6 +703,14 @@ def ab_report(results):
     print('Load average %s at the start, %s at the end; order %s.' % (
         ' / '.join('%.2f' % x for x in results['load_start']), ' / '.join('%.2f' % x for x in results['load_end']),
         results['order']))
+    print()
+    print('| sources | render in process s | nft -f, replace s | nft -s list table s | netlink digest s | digest / listing |')
+    print('|---:|---:|---:|---:|---:|---:|')
+    for n, ref in results.get('nft', {}).items():
+        rec = ref['record']
+        print('| %s | %.2f | %.2f | %.3f | %.3f | %.2f |' % (
+            n, ref['render']['median'], ref['apply_replace']['median'], rec['listing']['median'], rec['digest']['median'],
+            rec['digest']['median'] / rec['listing']['median']))
     print()
     print('| sources | variant | run | playbook s | floor s | validation task s | load task s | role entries | playbook / load task |')
     print('|---:|---|---|---:|---:|---:|---:|---:|---:|')

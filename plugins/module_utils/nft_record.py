@@ -11,6 +11,8 @@ import hashlib
 import socket
 import struct
 
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_netlink import ABSENT, Dumper, Unavailable
+
 
 # ---------------------------------------------------------------- listings
 def _strip_dynamic_elements(block):
@@ -70,49 +72,21 @@ def restore_script(family, name, listing):
 
 
 # ---------------------------------------------------------------- ruleset generation
-NETLINK_NETFILTER = 12
-NFNL_SUBSYS_NFTABLES = 10
-NFT_MSG_NEWGEN = 15
-NFT_MSG_GETGEN = 16
-NFTA_GEN_ID = 1
 SO_NETNS_COOKIE = 71
-NLMSG_ERROR = 2
 
 
 def _nft_genid():
     """The nftables generation of this network namespace (NFT_MSG_GETGEN over netlink); it goes up by one with every
     committed transaction, whatever table it touches, and never otherwise (packets filling dynamic sets, ``nft -c``
     and listings leave it alone)."""
-    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    dumper = Dumper(socket.AF_UNSPEC)
     try:
-        sock.settimeout(2)
-        sock.bind((0, 0))
-        body = struct.pack('=BBH', socket.AF_UNSPEC, 0, 0)
-        sock.send(struct.pack('=IHHII', 16 + len(body), (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, 1, 1, 0) + body)
-        data = sock.recv(8192)
+        return dumper.genid()
     finally:
-        sock.close()
-    offset = 0
-    while offset + 16 <= len(data):
-        length, msg_type = struct.unpack_from('=IH', data, offset)
-        if length < 16:
-            break
-        if msg_type == NLMSG_ERROR:
-            return None
-        if msg_type == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN:
-            attr = offset + 20
-            while attr + 4 <= offset + length:
-                attr_len, attr_type = struct.unpack_from('=HH', data, attr)
-                if attr_len < 4:
-                    break
-                if attr_type & 0x3fff == NFTA_GEN_ID and attr_len >= 8:
-                    return struct.unpack_from('>I', data, attr + 4)[0]
-                attr += (attr_len + 3) & ~3
-        offset += (length + 3) & ~3
-    return None
+        dumper.close()
 
 
-def ruleset_generation():
+def ruleset_generation(genid=None):
     """``boot id:network namespace cookie:nftables generation``, or None.
 
     Equal values from two moments prove that no nftables transaction was
@@ -120,7 +94,8 @@ def ruleset_generation():
     namespace cookie (never reused during a boot; Linux 5.14 and later) pin
     the namespace, and its generation goes up with every commit. None where
     any part is not available (older kernels, no netlink access): callers then
-    list the table.
+    list the table. ``genid``: the nftables generation when already read
+    (nft_netlink reads it around its dumps).
     """
     try:
         with open('/proc/sys/kernel/random/boot_id') as handle:
@@ -130,8 +105,8 @@ def ruleset_generation():
             cookie = struct.unpack('=Q', probe.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
         finally:
             probe.close()
-        genid = _nft_genid()
-    except (AttributeError, OSError, ValueError, struct.error):
+        genid = _nft_genid() if genid is None else genid
+    except (AttributeError, OSError, ValueError, struct.error, Unavailable):
         return None
     if not boot_id or genid is None:
         return None
@@ -140,29 +115,83 @@ def ruleset_generation():
 
 # ---------------------------------------------------------------- the record of the loaded table
 class Record(object):
-    """What was loaded last: the script's digest, the ruleset generation right before the table was listed (or None),
-    and the listing. Stored as ``digest`` / ``generation G`` (optional) / listing lines."""
+    """What was loaded last: the script's digest, the ruleset generation right before the table was read (or None),
+    and what the table was then: its netlink digest (``state``, see nft_netlink) or, where netlink could not give
+    one and in records of earlier versions, its listing. Stored as ``digest`` / ``generation G`` (optional) /
+    ``state S`` or the listing lines."""
 
-    def __init__(self, digest, generation, listing):
+    def __init__(self, digest, generation, listing, state=None):
         self.digest = digest
         self.generation = generation
-        self.listing = listing
+        self.listing = None if state else listing
+        self.state = state
 
     @classmethod
     def parse(cls, text):
         if text is None:
             return None
         digest, _sep, rest = text.partition('\n')
-        generation = None
+        generation = state = None
         if rest.startswith('generation '):
             line, _sep, rest = rest.partition('\n')
             generation = line[len('generation '):].strip() or None
-        return cls(digest, generation, rest)
+        if rest.startswith('state '):
+            line, _sep, rest = rest.partition('\n')
+            state = line[len('state '):].strip() or None
+        return cls(digest, generation, rest, state)
 
     def format(self):
         gen = 'generation %s\n' % self.generation if self.generation else ''
+        if self.state:
+            return '%s\n%sstate %s\n' % (self.digest, gen, self.state)
         return '%s\n%s%s' % (self.digest, gen, self.listing or '')
 
 
 def content_digest(content):
     return 'sha256:' + hashlib.sha256(content.encode('utf-8')).hexdigest()
+
+
+class Live(object):
+    """What a run knows of the live table: whether it exists, whether it drifted from the record, its netlink digest
+    at ``generation`` (or None) and its listing, taken only when asked for (:meth:`text`) unless already known."""
+
+    def __init__(self, mgr, exists, drifted, state=None, text=None, listed=False):
+        self.mgr = mgr
+        self.exists = exists
+        self.drifted = drifted
+        self.state = state
+        self._text = text
+        self.listed = listed
+
+    def text(self):
+        """The table's listing ('' when it does not exist); lists it once, where no listing is known yet."""
+        if self._text is None and self.exists:
+            self._text = self.mgr.listing()
+            self.listed = True
+        return self._text or ''
+
+    def record(self, digest, generation):
+        """The record of this table with ``digest`` as its script: the digest where known, else the listing."""
+        if self.state:
+            return Record(digest, generation, None, self.state)
+        return Record(digest, generation, self.text())
+
+
+def observe(mgr, record, generation):
+    """Compare the live table with ``record``; nft runs only where netlink cannot tell.
+
+    The generation unchanged since the record: the table is as recorded (no read at all). Otherwise its netlink
+    digest at this generation against the record's digest; against a record that holds a listing (earlier versions,
+    or netlink failed then) or where netlink fails now, the listing, as before. A record with a digest that cannot be
+    compared now counts as drifted: the table is loaded again rather than trusted.
+    """
+    if record is not None and record.generation and generation == record.generation:
+        return Live(mgr, True, False, record.state, record.listing)
+    state = mgr.live_state(generation)
+    if state is not None and (record is None or record.state is not None):
+        exists = state != ABSENT
+        return Live(mgr, exists, exists and record is not None and state != record.state, state if exists else None)
+    text = mgr.listing()
+    exists = text is not None
+    drifted = exists and record is not None and (record.listing is None or text != record.listing)
+    return Live(mgr, exists, drifted, state if exists else None, text, listed=True)

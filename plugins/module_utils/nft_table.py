@@ -30,8 +30,9 @@ from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
     read_text, remove_stale_temps, writable_directory, write_file_atomic)
 from ansible_collections.portwarden.ports.plugins.module_utils import nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import apply_persistence, plan_persistence, public
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_netlink import FAMILY_NUMBERS, Unavailable, table_state
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import (
-    Record, content_digest, normalize_listing, restore_script, ruleset_generation)
+    Record, content_digest, normalize_listing, observe, restore_script, ruleset_generation)
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import RUN_FILES, remove as _remove, runs, settle
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
@@ -166,6 +167,17 @@ class TableManager(object):
         """An identity of the ruleset's state, or None when the kernel cannot tell (see ruleset_generation)."""
         return ruleset_generation()
 
+    def live_state(self, generation):
+        """The table's netlink digest (nft_netlink; ABSENT when it does not exist) read at ``generation``, or None
+        where netlink cannot give one at that generation (callers then list the table)."""
+        if not generation:
+            return None
+        try:
+            genid, state = table_state(FAMILY_NUMBERS[self.family], self.name)
+        except Unavailable:
+            return None
+        return state if ruleset_generation(genid) == generation else None
+
     def start_watchdog(self, timeout, pending, restore, outcome, lock=None):
         """Start the rollback timer, detached from this process and its session; it takes over the host lock."""
         sh = self.module.get_bin_path('sh', required=True)
@@ -211,26 +223,23 @@ def _preflight(mgr, path, persist, file_changed):
 def _compare(mgr, content, path, include_in, enable_service):
     record = Record.parse(read_text(mgr.state_path('record')))
     generation = mgr.generation()
-    if record is not None and record.generation and generation == record.generation:
-        live, listed = record.listing, False      # nothing committed since the record: the table is as recorded
-    else:
-        live, listed = mgr.listing(), True
+    live = observe(mgr, record, generation)
     try:
         on_disk = read_text(path)
     except PortwardenError:
         on_disk = None                            # not readable as a file: the preflight names what is wrong
-    drifted = live is not None and record is not None and live != record.listing
-    table_changed = live is None or record is None or record.digest != content_digest(content) or drifted
+    drifted = live.drifted
+    table_changed = not live.exists or record is None or record.digest != content_digest(content) or drifted
     persist = plan_persistence(mgr.module, path, include_in, enable_service)
     if on_disk is not None and not drifted and record is not None:
         before, before_header = on_disk, path
     else:
-        before, before_header = (live or ''), 'nft list table %s %s' % (mgr.family, mgr.name)
+        before, before_header = live.text(), 'nft list table %s %s' % (mgr.family, mgr.name)
     diff = {'before': before, 'after': content, 'before_header': before_header, 'after_header': path}
     file_changed = on_disk != content
     if persist.get('include_diff'):
         diff = [diff, persist['include_diff']] if (table_changed or file_changed) else persist['include_diff']
-    state = dict(record=record, generation=generation, live=live, listed=listed, on_disk=on_disk, persist=persist)
+    state = dict(record=record, generation=generation, live=live, on_disk=on_disk, persist=persist)
     result = {'changed': table_changed or file_changed or persist['changed'] or bool(mgr.settled),
               'table_changed': table_changed, 'file_changed': file_changed, 'drifted': drifted, 'diff': diff,
               'pending': None, 'rolled_back': False, 'settled': list(mgr.settled)}
@@ -243,12 +252,12 @@ def _declared(script, bans):
     return dict((name, items) for name, items in bans.items() if ('set %s {' % name) in (script or ''))
 
 
-def _dynamic(mgr, content, keep_sets, unban, result, live):
+def _dynamic(mgr, content, keep_sets, unban, result, exists):
     """Bans to carry over a replacement and to release: (release script, released sources, carry-over lines,
     the bans now). Reads the ban sets only when there is something to do with them."""
     release = [nft_dynamic.ban_key(source) for source in unban]
     bans = {}
-    if release or (keep_sets and live is not None and result['table_changed']):
+    if release or (keep_sets and exists and result['table_changed']):
         bans = nft_dynamic.DynamicState(lambda argv: mgr.module.run_command(argv, check_rc=False), mgr.nft,
                                         mgr.family, mgr.name).bans()
     release_text = nft_dynamic.release_script(mgr.family, mgr.name, bans, release)
@@ -279,7 +288,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     mgr.settled = []
     if check_mode:
         result, state = _compare(mgr, content, path, include_in, enable_service)
-        _dynamic(mgr, content, keep_sets, unban, result, state['live'])
+        _dynamic(mgr, content, keep_sets, unban, result, state['live'].exists)
         unsettled = sorted(t for t, s in runs(mgr).items() if 'pending' in s and t != token)
         result.update(settled=unsettled, changed=result['changed'] or bool(unsettled))
         if result['changed']:
@@ -291,39 +300,43 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     remove_stale_temps(os.path.dirname(path))
     result, state = _compare(mgr, content, path, include_in, enable_service)
     record, live, on_disk = state['record'], state['live'], state['on_disk']
-    release_text, carry, bans = _dynamic(mgr, content, keep_sets, unban, result, live)
+    release_text, carry, bans = _dynamic(mgr, content, keep_sets, unban, result, live.exists)
     if release_text and not result['table_changed']:
         mgr.load_file(mgr.scratch(release_text), 'the release of %s from the ban sets' % ', '.join(result['released']))
         if not (result['file_changed'] or state['persist']['changed']):
             return result
     if not result['changed']:
-        if state['listed'] and state['generation'] and record is not None:
-            # Remember that this listing matched: the next run needs no nft at all unless something is committed.
-            mgr.write_atomic(mgr.state_path('record'), Record(record.digest, state['generation'], record.listing).format())
+        if state['generation'] and record is not None and state['generation'] != record.generation:
+            # Remember that the table matched at this generation: the next run reads nothing unless something is
+            # committed (and a record of an earlier version holds the digest from now on).
+            mgr.write_atomic(mgr.state_path('record'), live.record(record.digest, state['generation']).format())
         return result
     _preflight(mgr, path, state['persist'], result['file_changed'] or result['table_changed'])
     mgr.ensure_state_dir()
     digest = content_digest(content)
     if not result['table_changed']:
-        commit(mgr, content, path, file_mode, state['persist'], Record(digest, state['generation'], live or ''),
+        commit(mgr, content, path, file_mode, state['persist'], live.record(digest, state['generation']),
                undo=None, on_disk=on_disk)
         return result
     # The replacement deletes the table and every element packets added: the bans go over with their time left.
     candidate = mgr.scratch(content + carry)
+    # What puts the current table back, taken before the load: the script that loaded it (known to load) where the
+    # record vouches for it, else its listing (the only place where a replacement needs the table's text).
+    if not live.exists:
+        undo_text, checked = restore_script(mgr.family, mgr.name, None), True
+    elif not result['drifted'] and record is not None and on_disk is not None and content_digest(on_disk) == record.digest:
+        undo_text, checked = on_disk, True
+    else:
+        undo_text, checked = restore_script(mgr.family, mgr.name, live.text()), False
     if rollback_timeout <= 0:
         mgr.load_file(candidate, what)
         commit(mgr, content, path, file_mode, state['persist'], _loaded(mgr, digest),
-               undo=lambda: _load_undo(mgr, mgr.scratch(restore_script(mgr.family, mgr.name, live))), on_disk=on_disk)
+               undo=lambda: _load_undo(mgr, mgr.scratch(undo_text)), on_disk=on_disk)
         return result
     restore = mgr.state_path('%s.restore' % token)
-    if live is None:
-        mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, None))
-    elif not result['drifted'] and record is not None and on_disk is not None and content_digest(on_disk) == record.digest:
-        # the script that loaded the current table (known to load), and the bans it holds now
-        mgr.write_atomic(restore, on_disk + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(on_disk, bans)))
-    else:
-        mgr.write_atomic(restore, restore_script(mgr.family, mgr.name, live)
-                         + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(live, bans)))
+    # ... with the bans it holds now
+    mgr.write_atomic(restore, undo_text + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(undo_text, bans)))
+    if not checked:
         mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
     # The confirmation commits this copy, so the controller need not send the content a second time.
     saved = mgr.state_path('%s.candidate' % token)
@@ -344,8 +357,11 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
 
 
 def _loaded(mgr, digest):
-    generation = mgr.generation()                # before listing: a commit in between makes the next run list again
-    return Record(digest, generation, mgr.listing() or '')
+    """The record of what is live right after this run's load: the table's netlink digest, or its listing where
+    netlink cannot give one. The generation is read first: a commit in between makes the next run read again."""
+    generation = mgr.generation()
+    state = mgr.live_state(generation)
+    return Record(digest, generation, None if state else (mgr.listing() or ''), state)
 
 
 def _load_undo(mgr, script):

@@ -33,8 +33,12 @@ description:
     table changed behind Ansible's back is loaded again; then, with O(include_in) and O(enable_service),
     the boot configuration is completed.
   - A run that changes nothing is one module call and, when no nftables transaction was committed on the
-    host since the record (the kernel's ruleset generation tells), runs no C(nft) command at all; otherwise
-    it lists the table once.
+    host since the record (the kernel's ruleset generation tells), reads nothing at all; otherwise it compares a
+    digest of the live table, read over netlink, with the record's, and runs no C(nft) command either. The
+    table is listed (C(nft -s list table)) only where its text is needed (the diff and the saved copy for
+    rollback when it drifted, the saved copy when the rules file no longer matches the record) and where the
+    kernel cannot give the digest (then the record holds the listing, as in earlier versions, whose records are
+    read).
   - The script is expected to declare, delete and define the table, for example
     C(table inet portwarden {}), C(delete table inet portwarden), C(table inet portwarden { ... }).
 author:
@@ -182,7 +186,8 @@ attributes:
   idempotent:
     support: full
     details: The live table is compared with the record of what was loaded, without dynamic state
-      (counters, rate limit meters); the listing is skipped while the ruleset generation is unchanged.
+      (counters, quotas, the elements of dynamic and timeout sets such as rate limit meters and bans, element
+      expirations, handles); nothing is read while the ruleset generation is unchanged.
 notes:
   - Works with any connection plugin; with C(local) the reconnection is a no-op but the confirmation still runs.
   - The rollback timer is a detached C(sh) process; on hosts where C(systemd-logind) kills a session's
