@@ -51,9 +51,6 @@ CATALOGUE = [
 ]
 
 
-LOADER = []
-
-
 @pytest.mark.parametrize('options', [
     {'management_ports': [22]},
     {'management_ports': [22, '2222-2223'], 'management_sources': ['10.1.0.0/16', 'fd00::/8'], 'log': False,
@@ -63,15 +60,11 @@ def test_rendered_by_the_filter_as_the_template_lookup_renders_it(options):
     """Byte for byte what lookup('ansible.builtin.template') gives for the same model (which the role no longer uses:
     it copies every variable first)."""
     from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader
     from ansible.template import Templar, trust_as_template
 
     with open(TEMPLATE) as handle:
         source = handle.read()
     rendered = FILTER(CATALOGUE, template=source, **options)
-    if not LOADER:
-        init_plugin_loader([])
-        LOADER.append(True)
     templar = Templar(loader=DataLoader(), variables={'__host_firewall_model': FILTER(CATALOGUE, **options)})
     expected = templar.template(trust_as_template("{{ lookup('ansible.builtin.template', %r) }}" % os.path.abspath(TEMPLATE)))
     assert rendered == expected
@@ -94,12 +87,8 @@ def test_sources_read_directly_still_render_their_templates():
     """The filter reads a source list that ansible-core hands it lazily without rendering each plain text (which no
     template can be); an element that is a template is still rendered, and a bad one still fails naming it."""
     from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader
     from ansible.template import Templar, trust_as_template
 
-    if not LOADER:
-        init_plugin_loader([])
-        LOADER.append(True)
     sources = ['10.%d.0.0/16' % i for i in range(200)] + [trust_as_template('{{ office }}'), '2001:db8::/32']
     variables = {'catalogue': [{'name': 'api', 'port': 443, 'sources': sources}], 'office': '192.0.2.0/24',
                  'bad': [{'name': 'api', 'port': 443, 'sources': ['10.0.0.0/8', trust_as_template('{{ host }}')]}],
