@@ -25,14 +25,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-try:  # ansible-core 2.19 and later
-    from ansible.executor.module_common import _apply_action_arg_defaults
-    get_action_args_with_defaults = None  # pylint: disable=invalid-name
-except ImportError:  # ansible-core 2.16 to 2.18
-    _apply_action_arg_defaults = None  # pylint: disable=invalid-name
-    from ansible.executor.module_common import get_action_args_with_defaults
-
 from ansible_collections.portwarden.ports.plugins.plugin_utils import policy
+from ansible_collections.portwarden.ports.plugins.plugin_utils.action_steps import run_action
 # (imported for the forked workers, see above; loaded again through the action loader, from sys.modules)
 from ansible_collections.portwarden.ports.plugins.action import ephemeral_range, port_info, reserved_ports  # noqa: F401 pylint: disable=unused-import
 
@@ -59,34 +53,9 @@ class ActionModule(ActionBase):
             role_vars[policy.PREFIX + name] = value
 
         def run_module(module, args, check_mode=None):
-            return self._run_action(module, args, task_vars, check_mode)
+            return run_action(self, 'portwarden.ports.' + module, args, task_vars, check_mode)
 
         answer = policy.apply(role_vars, run_module, check_mode=self._task.check_mode)
         answer['warnings'] = list(result.pop('warnings', None) or []) + answer['warnings']
         result.update(answer)
         return result
-
-    def _run_action(self, module, args, task_vars, check_mode):
-        """One module of the collection through its own action plugin, with a copy of this task."""
-        task = self._task.copy()
-        task.args = self._with_module_defaults('portwarden.ports.' + module, args)
-        if check_mode is not None:
-            task.check_mode = check_mode
-        action = self._shared_loader_obj.action_loader.get(
-            'portwarden.ports.' + module, task=task, connection=self._connection, play_context=self._play_context,
-            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        if action is None:
-            raise AnsibleActionFail('ephemeral_ports: the action plugin portwarden.ports.%s is not installed next to this one '
-                                    '(a partial copy of the collection?).' % module)
-        return action.run(task_vars=task_vars)
-
-    def _with_module_defaults(self, fqcn, args):
-        """The play's module_defaults for the step's module (its name or the group portwarden.ports.ports), as a task
-        of that module would get them: Ansible applies them to this task's own action only. The step's own
-        arguments win."""
-        if not self._task.module_defaults:
-            return args
-        if _apply_action_arg_defaults is not None:
-            return _apply_action_arg_defaults(fqcn, self._task, args, self._templar)
-        return get_action_args_with_defaults(fqcn, args, self._task.module_defaults, self._templar,
-                                             action_groups=self._task._parent._play._action_groups)

@@ -208,10 +208,22 @@ def test_the_action_prefers_its_options_and_refuses_unknown_ones():
             plugin.run(task_vars={})
 
 
+def run_step(plugin, module, args, task_vars, check_mode):
+    """What the plan's ``run_module`` does when it runs one step: the action's own run, with apply replaced by one
+    call of the step runner it is given."""
+    def apply_(role_vars, run_module, check_mode=None):
+        return {'warnings': [], 'step': run_module(module, args, check_mode=step_check_mode)}
+    step_check_mode = check_mode
+    with mock.patch.object(action.policy, 'apply', side_effect=apply_), \
+            mock.patch.object(action.ActionBase, 'run', return_value={}):
+        return plugin.run(task_vars=task_vars)['step']
+
+
 def test_each_step_runs_through_its_modules_action_plugin_with_a_copy_of_the_task():
     plugin, task = make_action({})
+    task.module_defaults = None
     copy = task.copy.return_value
-    answer = plugin._run_action('ephemeral_range', {'start': 1025, 'end': 2000}, {'v': 1}, False)
+    answer = run_step(plugin, 'ephemeral_range', {'start': 1025, 'end': 2000}, {'v': 1}, False)
     name, kwargs = plugin._shared_loader_obj.action_loader.get.call_args
     assert name == ('portwarden.ports.ephemeral_range',) and kwargs['task'] is copy
     assert copy.args == {'start': 1025, 'end': 2000} and copy.check_mode is False
@@ -220,7 +232,9 @@ def test_each_step_runs_through_its_modules_action_plugin_with_a_copy_of_the_tas
 
 
 def test_a_missing_action_plugin_is_a_clear_failure():
-    plugin, dummy = make_action({})
+    plugin, task = make_action({})
+    task.module_defaults = None
+    task.action = 'portwarden.ports.ephemeral_ports'
     plugin._shared_loader_obj.action_loader.get.return_value = None
-    with pytest.raises(AnsibleActionFail, match='the action plugin portwarden.ports.port_info is not installed'):
-        plugin._run_action('port_info', {}, {}, None)
+    with pytest.raises(AnsibleActionFail, match='ephemeral_ports: the action plugin portwarden.ports.port_info is not installed'):
+        run_step(plugin, 'port_info', {}, {}, None)
