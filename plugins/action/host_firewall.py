@@ -35,6 +35,7 @@ from ansible_collections.portwarden.ports.plugins.filter.host_firewall_model imp
 # (imported for the forked workers, see above; loaded again through the action loader, from sys.modules)
 from ansible_collections.portwarden.ports.plugins.action import firewalld_policy, nft_table  # noqa: F401 pylint: disable=unused-import
 
+_UNRENDERED = object()
 TEMPLATE = os.path.join('templates', 'portwarden.nft.j2')
 # The collection's own role, for the task used outside the role.
 OWN_ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles', 'host_firewall')
@@ -49,9 +50,13 @@ class ActionModule(ActionBase):
     def _render(self, text):
         """A string that may be a template, rendered; where it gives a list or a dictionary, only the elements that
         may be templates are rendered after it (firewall_role.lean), not every element."""
+        rendered = _UNRENDERED
         if STOP_ON_CONTAINER is not None:
-            rendered = self._templar._engine.template(text, mode=STOP_ON_CONTAINER)  # pylint: disable=protected-access
-        else:
+            try:
+                rendered = self._templar._engine.template(text, mode=STOP_ON_CONTAINER)  # pylint: disable=protected-access
+            except (AttributeError, TypeError):   # ansible-core's internal API moved: render as any task argument is
+                rendered = _UNRENDERED
+        if rendered is _UNRENDERED:
             rendered = self._templar.template(text)
         return rendered if isinstance(rendered, str) else firewall_role.lean(rendered, self._render)
 
