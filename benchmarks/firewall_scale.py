@@ -516,13 +516,13 @@ def report(results):
             d['apply_replace']['median'], d['apply_replace']['p10'], d['apply_replace']['p90'],
             results['iptables'][n]['restore']))
     print()
-    print('The role end to end (include_role, the catalogue in the inventory\'s group_vars, local connection, rollback '
+    print('The role end to end (include_role, the catalogue in the inventory\'s group_vars as %s, local connection, rollback '
           'timer armed and confirmed, persistence into a nftables.conf of its own): wall time of the playbook / of the '
           'task that loads the table, in seconds, and '
           'the changed count. check: check mode, the new table checked with nft -c; load: into the empty namespace, '
           'with the include line (its nftables.conf checked with nft -c); no change: nothing committed since; '
           'replace: another table of the same size; no change after a commit: another tool committed a '
-          'transaction (one listing).')
+          'transaction (the table\'s netlink digest compared; earlier versions listed it).' % VARS_FORMAT.upper())
     print()
     print('| sources | check | load | no change | replace | no change after a commit |')
     print('|---:|---:|---:|---:|---:|---:|')

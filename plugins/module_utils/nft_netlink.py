@@ -149,7 +149,7 @@ class Dumper(object):
     def __init__(self, family, sock=None):
         self.family = family
         self.seq = 0
-        self.buf = bytearray(1 << 20)
+        self.buf = bytearray(1 << 16)              # the kernel sends at most 32 KiB per dump message
         if sock is None:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
             sock.settimeout(5)
