@@ -112,13 +112,13 @@ def _filter():
 
 def role_options():
     """The role's defaults (defaults/main.yml) as the filter's options: ``host_firewall_<name>`` -> ``name``, for
-    every name the filter takes (the model's parameters and the options it checks itself); the catalogue left out."""
-    import inspect
-    module = _filter()
+    every variable the role's task reads (plugin_utils/firewall_role.py ``DEFAULTS``, the options the filter takes
+    too); the catalogue left out."""
+    _filter()
+    from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_role import DEFAULTS
     with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
         defaults = yaml.safe_load(handle)
-    taken = set(inspect.signature(module.build_model).parameters) - {'services'}
-    taken |= set(module.GUARDS) | set(module.SWITCHES) | set(module.SCAN_OPTIONS)
+    taken = set(DEFAULTS) - {'services'}
     return dict((key[len('host_firewall_'):], value) for key, value in defaults.items()
                 if key.startswith('host_firewall_') and key[len('host_firewall_'):] in taken)
 
