@@ -11,8 +11,8 @@ reconnect, confirm and rollback), firewalld_policy (the same for firewalld) and 
 Only a variable that holds a template is templated, and a list or a dictionary is not rendered as a whole (each
 templated argument would be a Jinja compile in every forked worker, once per host; rendering a catalogue of 100,000
 sources element by element takes about 0.4 s). The action plugins of the steps are imported here, in the controller's
-main process (which loads this plugin before it forks the workers): nft_table's import also compiles the role's
-template there, so no worker compiles it again.
+main process (which loads this plugin before it forks the workers), and the role's template is compiled there, so
+no worker compiles it again.
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ except ImportError:  # ansible-core 2.16 to 2.18
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils import firewall_role
 from ansible_collections.portwarden.ports.plugins.plugin_utils.action_steps import run_action
-from ansible_collections.portwarden.ports.plugins.filter.host_firewall_model import render_ruleset
+from ansible_collections.portwarden.ports.plugins.filter.host_firewall_model import precompile, render_ruleset
 # (imported for the forked workers, see above; loaded again through the action loader, from sys.modules)
 from ansible_collections.portwarden.ports.plugins.action import firewalld_policy, nft_table  # noqa: F401 pylint: disable=unused-import
 
 _UNRENDERED = object()
+# The role's template compiled here, in the main process, before the workers fork (see above).
+precompile()
+
 TEMPLATE = os.path.join('templates', 'portwarden.nft.j2')
 # The collection's own role, for the task used outside the role.
 OWN_ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles', 'host_firewall')

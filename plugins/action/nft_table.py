@@ -27,14 +27,6 @@ from ansible.plugins.action import ActionBase
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-# The host_firewall role renders this task's content with the filter host_firewall_model in every host's worker.
-# The controller's main process loads this action plugin before it forks the workers: importing the filter here,
-# and compiling the role's template here, leaves both to the workers instead of once per host (about 12 ms of
-# compiling and the filter's imports per host). The filter works the same without this.
-from ansible_collections.portwarden.ports.plugins.filter import host_firewall_model
-
-host_firewall_model.precompile()
-
 display = Display()
 
 # After the timer should have fired: how long to keep trying to reach the host
