@@ -216,3 +216,18 @@ def test_the_filters_turn_errors_into_filter_errors():
 def test_an_empty_reservation_entry_is_refused(entry):
     with pytest.raises(PortwardenError, match=r'ephemeral_ports_reserved: entry #1 \(.*\) is empty'):
         policy.plan(defaults(reserved=[22, entry]))
+
+
+def test_the_plans_defaults_are_the_roles_and_the_documented_ones():
+    """policy.DEFAULTS (what the action takes for an option that neither the task nor a variable gives) is what
+    the role's defaults/main.yml and the action's documentation say, value for value."""
+    with open(os.path.join(REPO, 'roles', 'ephemeral_ports', 'defaults', 'main.yml')) as handle:
+        role_defaults = yaml.safe_load(handle)
+    # the role's catalogue default is the shared variable; without it the plan's is the empty list
+    assert role_defaults.pop('ephemeral_ports_services') == '{{ portwarden_services | default([]) }}'
+    assert dict((policy.PREFIX + k, v) for k, v in policy.DEFAULTS.items() if k != 'services') == role_defaults
+    from ansible_collections.portwarden.ports.plugins.modules import ephemeral_ports as docs
+
+    options = yaml.safe_load(docs.DOCUMENTATION)['options']
+    assert sorted(options) == sorted(policy.DEFAULTS)
+    assert dict((name, option.get('default')) for name, option in options.items()) == policy.DEFAULTS
