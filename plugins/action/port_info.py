@@ -8,12 +8,14 @@ On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 dynamic port ranges and excluded port ranges are read with netsh, the
 sockets with netstat (and process names with tasklist), through the
 connection, and parsed on the controller (plugin_utils/netsh.py,
-netsh_plan.py). On FreeBSD and macOS it runs
-the internal module portwarden.ports.bsd_port_info, on Linux the module itself
-(the choice: plugin_utils/netsh_action.py). On Linux the catalogue is
-validated and the conflicts are built here, on the controller, from what the
-module gathered (plugin_utils/port_report.py), but with async, where the
-module's answer does not come back through this plugin.
+netsh_plan.py). On FreeBSD and macOS it runs the internal module
+portwarden.ports.bsd_port_info (the choice: plugin_utils/netsh_action.py). On
+Linux it validates the catalogue, runs the internal module
+portwarden.ports.linux_port_info, which reads and counts on the host, and
+builds the conflicts here, on the controller (plugin_utils/port_report.py);
+with async, whose answer reaches async_status and not this plugin, it runs the
+module portwarden.ports.port_info itself, which builds the whole report on the
+host.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ansible_collections.portwarden.ports.plugins.plugin_utils import netsh_plan
 from ansible_collections.portwarden.ports.plugins.plugin_utils.netsh_action import NetshActionBase
 
 LINUX_MODULE = 'portwarden.ports.port_info'
+GATHER_MODULE = 'portwarden.ports.linux_port_info'
 
 
 class ActionModule(NetshActionBase):
@@ -37,12 +40,12 @@ class ActionModule(NetshActionBase):
 
     def module_call(self, module, wrap_async):
         """The options are checked here on every POSIX path (with async too: a bad catalogue fails before the job
-        starts); the Linux module gathers and this plugin finishes the report, but with async."""
+        starts); on Linux linux_port_info gathers and this plugin finishes the report, but with async."""
         dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         self._request = port_report.Request(args)
         if wrap_async or module != LINUX_MODULE:
             return {}
-        return {'module_args': self._request.module_args()}
+        return {'module_name': GATHER_MODULE, 'module_args': self._request.module_args()}
 
     def finish(self, answer):
         return self._request.finish(answer)

@@ -36,8 +36,8 @@ PORT_INFO = dict(
     top=dict(type='int', default=10),
     conntrack_warn_percent=dict(type='int', default=80),
 )
-# The Linux module's: its action plugin sets _gathered, then builds the conflicts on the controller.
-PORT_INFO_LINUX = dict(PORT_INFO, _gathered=dict(type='bool', default=False))
+# linux_port_info's, which the action plugin runs on Linux: the catalogue stays on the controller.
+PORT_INFO_GATHER = dict((name, spec) for name, spec in PORT_INFO.items() if name != 'services')
 
 NFT_TABLE = dict(
     content=dict(type='str', required=True),

@@ -2,216 +2,65 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""port_info on Linux: the host's port space read from procfs.
+"""port_info's whole Linux report built on the host, the conflicts included.
 
-:func:`gather` reads the kernel (/proc/sys via :mod:`procsys`, sockets via
-:mod:`procnet` and :mod:`sockdiag`), counts the sockets of the ephemeral
-range and hands the values to :func:`report.build`, every OS's builder.
-
-The module reads the socket tables in a thread (:func:`start_reading`): while
-the kernel dumps them (in ``recv``, which lets other threads run) the module
-parses its arguments and reads the firewall state. Code only some runs need
-is imported where it is used: with ``_gathered`` (the action plugin's) the
-conflicts and the catalogue are left to the controller.
+What the port_info module runs (its action plugin runs it with async, whose
+answer reaches async_status and not the plugin) and the port_metrics
+collector (:func:`gather`). Reading and counting are portgather.py's, which is
+all that the internal module linux_port_info carries when the action plugin
+adds the conflicts on the controller; here the catalogue is checked and the
+conflicts are added on the host, with the same conflicts.complete_report.
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import threading
-from collections import Counter
-from operator import itemgetter
-
-from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, conntrack, timewait
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procsys, report, sockdiag
-
-# Linux keeps a TCP socket in TIME_WAIT for TCP_TIMEWAIT_LEN (include/net/tcp.h),
-# a compile-time constant of 60 seconds: no sysctl changes it.
-TIME_WAIT_SECONDS = 60
-PROC = procnet.PROC  # what the module reads (unit tests point it at a fake tree)
-_PORT = itemgetter(0)
-_STATE_REMOTE = itemgetter(1, 2)
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, conntrack, portgather
 
 
-def listeners_report(scan_listeners, owners=None):
-    """port_info's listeners from procnet's; ``owners`` maps socket inodes to (pid, process name)."""
-    rows = []
-    for listener in scan_listeners:
-        pid, name = owners.get(listener.inode, (None, None)) if owners is not None else (None, None)
-        rows.append({'proto': listener.proto, 'family': listener.family, 'address': listener.address,
-                     'port': listener.port, 'listening': True, 'pid': pid, 'process': name})
-    return report.listener_dicts(rows, {} if owners is not None else None)
+def check_request(top, services, conntrack_warn_percent, system=None):
+    """The checked ``(top, services)``: the catalogue normalized, or None."""
+    portgather.check_options(top, conntrack_warn_percent, system)
+    return conflicts.check_request(top, services)
 
 
-def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
-    """Ephemeral usage: sockets by state, TIME_WAIT, busiest destinations, headroom. Sockets accepted by a TCP
-    listener in the range share its port: they take nothing from the pool (counted in ``inbound_excluded``)."""
-    usable = erange.size - (reserved & PortSet([erange])).size
-    listen_ports = set(listener.port for listener in scan.listeners if listener.proto == 'tcp')
-
-    tcp = scan.tcp_in_range
-    ports = set(map(_PORT, tcp))
-    inbound = 0
-    held = ports & listen_ports
-    if held:
-        kept = [item for item in tcp if item[0] not in held]
-        inbound = len(tcp) - len(kept)
-        tcp = kept
-        ports -= held
-    # Counted in C (Counter over (state, remote) pairs); then one pass over the distinct pairs, a few per endpoint.
-    states = {}
-    endpoints = {}
-    for (state, remote), count in Counter(map(_STATE_REMOTE, tcp)).items():
-        states[state] = states.get(state, 0) + count
-        if not remote.endswith(b':0000'):
-            counts = endpoints.get(remote)
-            if counts is None:
-                counts = endpoints[remote] = {}
-            counts[state] = counts.get(state, 0) + count
-    ports.update(scan.udp_in_range)
-    ports.update(listener.port for listener in scan.listeners if erange.start <= listener.port <= erange.end)
-    if reserved:
-        ports = set(port for port in ports if port not in reserved)
-
-    state_names = procnet.TCP_STATES
-    merged = {}
-    for remote, counts in endpoints.items():
-        target = merged.setdefault(procnet.decode_endpoint(remote, sockdiag), {})
-        for state, count in counts.items():
-            name = state_names.get(state, state.decode('ascii'))
-            target[name] = target.get(name, 0) + count
-
-    tcp_states = dict((state_names.get(state, state.decode('ascii')), count) for state, count in states.items())
-    return report.usage_summary(erange, usable, sockets_total=scan.sockets, tcp_states=tcp_states,
-                                time_wait=states.get(procnet.ST_TIME_WAIT, 0), udp_sockets=len(scan.udp_in_range),
-                                inbound=inbound, ports_in_use=len(ports), destinations=merged,
-                                time_wait_seconds=TIME_WAIT_SECONDS, top=top, tcp_tw_reuse=tcp_tw_reuse,
-                                tcp_timestamps=tcp_timestamps)
+def _complete(result, services, conntrack_warn_percent):
+    usage = result['usage']
+    return conflicts.complete_report(result, services,
+                                     conntrack.conntrack_conflicts(usage['conntrack'], conntrack_warn_percent))
 
 
 def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
-                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT,
-                 conflicts=True):
-    """The result (without ``changed``) from read values; ``conflicts`` false: without them (port_report.py)."""
-    listeners = listeners_report(scan.listeners, owners)
-    usage = usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps)
-    usage['conntrack'] = conntrack_table
-    found = []
-    if conflicts:
-        from ansible_collections.portwarden.ports.plugins.module_utils import conflicts as conflict_report
-
-        found = conflict_report.conflicts_report(erange, reserved, listeners, services)
-        found.extend(conntrack.conntrack_conflicts(conntrack_table, conntrack_warn_percent))
-    result = report.build(erange, reserved, listeners, found, usage, unprivileged_start)
-    if not conflicts:
-        del result['conflicts']
-    return result
-
-
-def read_tables(proc=None):
-    """``(erange, reserved, unprivileged_port_start, scan)``: what the report reads from the kernel first."""
-    proc_sys = os.path.join(proc or PROC, 'sys')
-    erange = procsys.read_port_range(proc_sys)
-    scan = procnet.scan_tables(erange.start, erange.end, root=proc or PROC, netlink=sockdiag)
-    return erange, procsys.read_reserved_ports(proc_sys), procsys.read_unprivileged_port_start(proc_sys), scan
-
-
-def start_reading(proc=None):
-    """:func:`read_tables` in a :class:`Background` thread on Linux; None elsewhere (the system check fails)."""
-    return Background(read_tables, proc) if platform.system() == 'Linux' else None
-
-
-def check_request(top, services, conntrack_warn_percent, system=None, catalogue=True):
-    """The checked ``(top, services)``; ``catalogue`` false leaves the catalogue to the controller (None)."""
-    system = system or platform.system()
-    if system != 'Linux':
-        raise PortwardenError('port_info reads Linux procfs and does not support %s.' % system)
-    conntrack.check_warn_percent(conntrack_warn_percent)
-    if not catalogue:
-        return report.check_top(top), None
-    from ansible_collections.portwarden.ports.plugins.module_utils import conflicts
-
-    return conflicts.check_request(top, services)
+                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
+    """The result (without ``changed``, ``firewall`` unread) from read values."""
+    return _complete(portgather.build_report(erange, unprivileged_start, reserved, scan, owners=owners, top=top,
+                                             tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps,
+                                             conntrack_table=conntrack_table), services, conntrack_warn_percent)
 
 
 def collect(tables, processes=False, services=None, top=10, proc=None,
             conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT, conflicts=True):
-    """The report from :func:`read_tables`' values and the kernel's other counters (options checked)."""
-    proc = proc or PROC
-    erange, reserved, unprivileged, scan = tables
-    proc_sys = os.path.join(proc, 'sys')
-    owners = None
-    if processes:
-        from ansible_collections.portwarden.ports.plugins.module_utils import procowners
-
-        owners = procowners.socket_owners([listener.inode for listener in scan.listeners], root=proc)
-    return build_report(erange, unprivileged, reserved, scan, owners=owners, services=services, top=top,
-                        tcp_tw_reuse=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
-                        tcp_timestamps=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
-                        conntrack_table=conntrack.read_conntrack(proc), conntrack_warn_percent=conntrack_warn_percent,
-                        conflicts=conflicts)
+    """The report from portgather.read_tables' values and the kernel's other counters (options checked);
+    ``conflicts`` false: without them, as linux_port_info returns it."""
+    result = portgather.collect(tables, processes=processes, top=top, proc=proc)
+    return _complete(result, services, conntrack_warn_percent) if conflicts else result
 
 
 def gather(processes=False, services=None, top=10, proc=None, system=None,
            conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
     """Read the running kernel and return the report. Never writes anything."""
     top, services = check_request(top, services, conntrack_warn_percent, system)
-    return collect(read_tables(proc), processes=processes, services=services, top=top, proc=proc,
+    return collect(portgather.read_tables(proc), processes=processes, services=services, top=top, proc=proc,
                    conntrack_warn_percent=conntrack_warn_percent)
 
 
 def port_info(module, reading=None):
-    """The report (without ``changed``) and the firewall state, read while ``reading`` (:func:`start_reading`'s
-    thread, or None: read here) reads the tables; with ``_gathered`` (the action's) without the conflicts."""
+    """The port_info module's result (without ``changed``): the whole report and the firewall state, read while
+    ``reading`` (portgather.start_reading's thread, or None: read here) reads the tables."""
     params = module.params
-    backend.check_system('port_info', 'linux')
-    whole = not params.get('_gathered')
-    try:
-        top, services = check_request(params['top'], params['services'], params['conntrack_warn_percent'],
-                                      catalogue=whole)
-        firewall = firewall_state(backend.probe_runner(module), module.get_bin_path)
-        tables = reading.result() if reading is not None else read_tables()
-    except BaseException:
-        if reading is not None:
-            reading.thread.join()  # the thread ends before the module does
-        raise
+    checked, tables, firewall = portgather.read_host(
+        module, reading, lambda: check_request(params['top'], params['services'], params['conntrack_warn_percent']))
+    top, services = checked
     result = collect(tables, processes=params['processes'], services=services, top=top,
-                     conntrack_warn_percent=params['conntrack_warn_percent'], conflicts=whole)
+                     conntrack_warn_percent=params['conntrack_warn_percent'])
     result['firewall'] = firewall
     return result
-
-
-class Background(object):
-    """``function(*args)`` in a thread; :meth:`result` waits, then returns its value or raises its exception."""
-
-    def __init__(self, function, *args):
-        self.value = self.error = None
-        self.thread = threading.Thread(target=self._run, args=(function,) + args, name='portwarden-' + function.__name__)
-        self.thread.daemon = True
-        self.thread.start()
-
-    def _run(self, function, *args):
-        try:
-            self.value = function(*args)
-        except BaseException as exc:  # raised again in the caller's thread
-            self.error = exc
-
-    def result(self):
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-def firewall_state(run, which):
-    """port_info's ``firewall``: the managers found (managers.py) and the live bans and drop counters of the
-    portwarden table (nft_dynamic.py); the keys of report.FIREWALL_KEYS, null where nothing could be read."""
-    from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
-
-    state = managers.firewall_report(run, which)
-    nft = which('nft')
-    state.update(nft_dynamic.DynamicState(run, nft).audit() if nft else {'banned': None, 'counters': None})
-    return dict((key, state.get(key)) for key in report.FIREWALL_KEYS)

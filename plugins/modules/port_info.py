@@ -36,7 +36,8 @@ attributes:
   platform:
     support: full
     platforms: [posix, windows]
-    details: Linux reads procfs directly; FreeBSD and macOS their tools (module M(portwarden.ports.bsd_port_info)); Windows through the action plugin.
+    details: Linux reads procfs directly (module M(portwarden.ports.linux_port_info), the conflicts built on the controller);
+      FreeBSD and macOS their tools (module M(portwarden.ports.bsd_port_info)); Windows through the action plugin.
   idempotent:
     support: full
 notes:
@@ -78,10 +79,6 @@ options:
         C(net.netfilter.nf_conntrack_max) or more (RV(usage.conntrack.percent)). A whole number from V(1) to V(100).
     type: int
     default: 80
-  _gathered:
-    description: Internal, set by the action plugin (it then builds RV(conflicts) on the controller); do not set it.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""
@@ -487,12 +484,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import portgather
 from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
 
 
 def main():
-    reading = portinfo.start_reading()  # the socket tables, read in a thread while the module goes on
-    module = AnsibleModule(argument_spec=argspec.PORT_INFO_LINUX, supports_check_mode=True)
+    reading = portgather.start_reading()  # the socket tables, read in a thread while the module goes on
+    module = AnsibleModule(argument_spec=argspec.PORT_INFO, supports_check_mode=True)
     backend.run(module, portinfo.port_info, reading)
 
 

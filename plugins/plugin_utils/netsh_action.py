@@ -8,7 +8,9 @@ On a Windows target (the connection's shell plugin is PowerShell or cmd) the
 plugin validates its arguments, runs netsh through the connection and parses
 the output here, on the controller (netsh.py, netsh_plan.py). On FreeBSD and
 macOS it runs the internal module ``bsd_<name>``, on Linux the module
-``<name>`` itself, so that each payload carries one OS's host code. The
+``<name>`` itself (or the one :meth:`NetshActionBase.module_call` names:
+port_info's ``linux_port_info``), so that each payload carries one OS's host
+code. The
 target's system comes from its facts (``ansible_system``); without them the
 Linux module runs, and when it answers that the host is FreeBSD or macOS
 (module_utils/backend.py, ``check_system``) the BSD module runs once more in
@@ -109,7 +111,8 @@ class NetshActionBase(ActionBase):
             call = self.module_call(module, wrap_async)
         except PortwardenError as exc:
             return action_failure(result, exc)
-        answer = self._execute_module(module_name=module, task_vars=task_vars, wrap_async=wrap_async, **call)
+        answer = self._execute_module(module_name=call.pop('module_name', module), task_vars=task_vars,
+                                      wrap_async=wrap_async, **call)
         system = None if wrap_async else landed_on(answer)
         if system and module_for(self.MODULE, system) != module:
             answer = self._execute_module(module_name=module_for(self.MODULE, system), task_vars=task_vars)
@@ -135,9 +138,9 @@ class NetshActionBase(ActionBase):
         raise NotImplementedError
 
     def module_call(self, module, wrap_async):
-        """Extra keyword arguments of ``_execute_module`` for ``module`` (the task's own arguments: none); when
-        there are some, :meth:`finish` makes the result from the module's answer. A PortwardenError fails the
-        task before any module runs."""
+        """Extra keyword arguments of ``_execute_module`` for ``module`` (the task's own arguments: none; a
+        ``module_name`` runs another module in its place); when there are some, :meth:`finish` makes the result
+        from the module's answer. A PortwardenError fails the task before any module runs."""
         return {}
 
     def finish(self, answer):

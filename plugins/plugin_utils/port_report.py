@@ -4,23 +4,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """port_info's report for a Linux host, finished on the controller.
 
-The Linux module, run by the action plugin with ``_gathered``, reads and
-counts what needs the host (ranges, reservations, listeners with owners and
-scope, usage over every socket, conntrack, firewall) and returns it without
-``conflicts``. Here the catalogue is validated (before the module runs, so a
-bad entry fails the task without reaching the host) and the conflicts are
-built from the module's answer with the functions every OS uses
-(module_utils/conflicts.py, conntrack.py), then the result with
-``report.build``: the same keys and values as a report built on the host
-(``portinfo.gather``, which the port_metrics collector runs). With async the
-module builds the whole report itself, since its answer comes back through
-async_status and not through the action plugin.
+The internal module linux_port_info, which the action plugin runs on Linux,
+reads and counts what needs the host (ranges, reservations, listeners with
+owners and scope, usage over every socket, conntrack, firewall) and returns it
+without ``conflicts`` (module_utils/portgather.py: its payload carries no
+conflict or catalogue code). Here the catalogue is validated (before the module
+runs, so a bad entry fails the task without reaching the host) and the report
+is completed with ``conflicts.complete_report``, the function that builds the
+whole report on the host too (module_utils/portinfo.py: the port_info module,
+which the action plugin runs with async since that answer reaches async_status
+and not the plugin, and the port_metrics collector): the same keys and values.
 """
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, conntrack, report
-from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, conntrack
 from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import source_intervals
 
 
@@ -34,21 +32,15 @@ class Request(object):
         self.args = args
 
     def module_args(self):
-        """The Linux module's arguments: the catalogue stays here."""
-        return dict(self.args, services=None, _gathered=True)
+        """linux_port_info's arguments: the catalogue stays here."""
+        return dict((key, value) for key, value in self.args.items() if key != 'services')
 
     def finish(self, answer):
         """The task's result from the module's answer (a failed or skipped answer as it is)."""
         if answer.get('failed') or answer.get('skipped') or 'listeners' not in answer:
             return answer
-        erange = PortRange(answer['ephemeral_range']['start'], answer['ephemeral_range']['end'])
-        reserved = PortSet.parse(answer['reserved_ports']['ports'])
-        listeners = answer['listeners']
-        usage = answer['usage']
-        found = conflicts.conflicts_report(erange, reserved, listeners, self.services)
-        found.extend(conntrack.conntrack_conflicts(usage.get('conntrack'), self.warn_percent))
-        result = report.build(erange, reserved, listeners, found, usage, answer['unprivileged_port_start'],
-                              firewall=answer.get('firewall'))
+        more = conntrack.conntrack_conflicts(answer['usage'].get('conntrack'), self.warn_percent)
+        result = conflicts.complete_report(answer, self.services, more)
         result.update((key, value) for key, value in answer.items() if key not in result)
         if 'invocation' in result:  # the task's own options, as the module would echo them
             result['invocation'] = dict(result['invocation'], module_args=dict(self.args))

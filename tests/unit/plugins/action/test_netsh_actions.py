@@ -61,8 +61,7 @@ def test_shared_options_come_from_the_doc_fragments(name):
 @pytest.mark.parametrize('name', NAMES)
 def test_windows_spec_matches_module_documentation(name):
     spec = action_module(name).ActionModule.ARGUMENT_SPEC
-    # the options a task may set (port_info's Linux module also documents _gathered, which only its action sets)
-    options = dict((key, value) for key, value in module_doc(name)['options'].items() if not key.startswith('_'))
+    options = module_doc(name)['options']
     assert sorted(spec) == sorted(options)
     for option, doc in options.items():
         mine = spec[option]
@@ -150,6 +149,11 @@ def ran(plugin):
     return [c.kwargs['module_name'] for c in plugin._execute_module.call_args_list]
 
 
+def linux_module(name):
+    """What runs on Linux: the module itself, but port_info's gathering module (the controller adds the conflicts)."""
+    return 'portwarden.ports.' + ('linux_port_info' if name == 'port_info' else name)
+
+
 @pytest.mark.parametrize('name', NAMES)
 @pytest.mark.parametrize('task_vars', [{'a': 1}, {'ansible_facts': {'system': 'Linux'}}, {'ansible_system': 'Linux'}])
 def test_linux_and_unknown_targets_run_the_linux_module_once(name, task_vars):
@@ -159,9 +163,8 @@ def test_linux_and_unknown_targets_run_the_linux_module_once(name, task_vars):
     assert result['changed'] is True and result['x'] == 1
     extra = {}
     if name == 'port_info':  # the catalogue stays on the controller, which builds the conflicts (test_port_report.py)
-        extra['module_args'] = {'processes': False, 'services': None, 'top': 10, 'conntrack_warn_percent': 80,
-                                '_gathered': True}
-    plugin._execute_module.assert_called_once_with(module_name='portwarden.ports.' + name, task_vars=task_vars,
+        extra['module_args'] = {'processes': False, 'top': 10, 'conntrack_warn_percent': 80}
+    plugin._execute_module.assert_called_once_with(module_name=linux_module(name), task_vars=task_vars,
                                                    wrap_async=0, **extra)
     plugin._low_level_execute_command.assert_not_called()
 
@@ -192,7 +195,7 @@ def test_unknown_target_that_is_bsd_runs_the_bsd_module_once_more(monkeypatch, n
     assert 'portwarden.ports.bsd_%s' % name in marker['msg'] and marker[backend.SYSTEM_KEY] == system
     plugin = posix_action(name, [marker, {'changed': False, 'ephemeral_range': {'start': 1, 'end': 2, 'size': 2}}])
     result = plugin.run(task_vars={})
-    assert ran(plugin) == ['portwarden.ports.' + name, 'portwarden.ports.bsd_' + name]
+    assert ran(plugin) == [linux_module(name), 'portwarden.ports.bsd_' + name]
     assert 'failed' not in result and backend.SYSTEM_KEY not in result and result['ephemeral_range']['start'] == 1
     plugin._remove_tmp_path.assert_called_once()
 
@@ -213,7 +216,7 @@ def test_other_failures_are_returned_as_they_are(answer):
     """No second run for an unsupported system, a failure without the marker, or a marker naming the module's own OS."""
     plugin = posix_action('port_info', [dict(answer)])
     result = plugin.run(task_vars={})
-    assert ran(plugin) == ['portwarden.ports.port_info']
+    assert ran(plugin) == ['portwarden.ports.linux_port_info']
     assert result['failed'] and result['msg'] == answer['msg']
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import portinfo, portset
+from ansible_collections.portwarden.ports.plugins.module_utils import portgather, portinfo, portset
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
@@ -244,9 +244,9 @@ def test_usage_top_zero_and_default(fake):
 
 def test_usage_headroom_never_negative():
     erange = PortRange(40000, 40009)
-    scan = portinfo.procnet.Scan()
+    scan = portgather.procnet.Scan()
     scan.tcp_in_range = [(40000 + i % 10, b'01', b'0A00000A:1538') for i in range(25)]  # two local addresses' worth
-    usage = portinfo.usage_report(scan, erange, PortSet())
+    usage = portgather.usage_report(scan, erange, PortSet())
     assert usage['busiest'][0]['ports_in_use'] == 25
     assert usage['busiest'][0]['headroom_rate'] == 0.0
     assert usage['busiest'][0]['utilization_percent'] == 250.0

@@ -17,8 +17,8 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, portinfo, report
-from ansible_collections.portwarden.ports.plugins.modules import port_info
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, portgather, portinfo, report
+from ansible_collections.portwarden.ports.plugins.modules import linux_port_info, port_info
 from ansible_collections.portwarden.ports.plugins.plugin_utils import port_report
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils'))
@@ -39,17 +39,17 @@ def fake_host(tmp_path, monkeypatch):
     root = proc.write()
     write_conntrack(root, 500, 1000)
     monkeypatch.setattr(backend, 'system', lambda: 'Linux')
-    monkeypatch.setattr(portinfo.platform, 'system', lambda: 'Linux')
-    monkeypatch.setattr(portinfo, 'PROC', str(root))  # the module reads this tree, in its reading thread too
+    monkeypatch.setattr(portgather.platform, 'system', lambda: 'Linux')
+    monkeypatch.setattr(portgather, 'PROC', str(root))  # the modules read this tree, in their reading thread too
     return proc
 
 
-def run(args, capsys, check_mode=False):
+def run(args, capsys, check_mode=False, module=port_info):
     if check_mode:
         args = dict(args, _ansible_check_mode=True)
     with patch_module_args(args):
         with pytest.raises(SystemExit):
-            port_info.main()
+            module.main()
     return json.loads(capsys.readouterr().out)
 
 
@@ -87,7 +87,7 @@ def test_invalid_top_fails_cleanly(fake_host, capsys):
 
 def test_non_linux_fails_cleanly(capsys, monkeypatch):
     monkeypatch.setattr(backend, 'system', lambda: 'SunOS')
-    monkeypatch.setattr(portinfo.platform, 'system', lambda: 'SunOS')
+    monkeypatch.setattr(portgather.platform, 'system', lambda: 'SunOS')
     result = run({}, capsys)
     assert result['failed'] is True
     assert 'does not support SunOS' in result['msg']
@@ -134,14 +134,23 @@ def test_return_documents_every_key(fake_host, capsys):
 def test_options_documented_as_specified():
     doc = yaml.safe_load(port_info.DOCUMENTATION)
     options = doc['options']
-    assert sorted(options) == ['_gathered', 'conntrack_warn_percent', 'processes', 'services', 'top']
-    assert sorted(options) == sorted(argspec.PORT_INFO_LINUX)
-    assert (options['_gathered']['type'], options['_gathered']['default']) == ('bool', False)
+    assert sorted(options) == ['conntrack_warn_percent', 'processes', 'services', 'top']
+    assert sorted(options) == sorted(argspec.PORT_INFO)
     assert (options['conntrack_warn_percent']['type'], options['conntrack_warn_percent']['default']) == ('int', 80)
     assert (options['processes']['type'], options['processes']['default']) == ('bool', False)
     assert (options['services']['type'], options['services']['elements']) == ('list', 'dict')
     assert (options['top']['type'], options['top']['default']) == ('int', 10)
     assert doc['attributes']['check_mode']['support'] == 'full'
+
+
+def test_the_gathering_module_takes_port_infos_options_but_the_catalogue():
+    """linux_port_info, which the action runs on Linux: port_info's options and defaults, without services."""
+    options = yaml.safe_load(linux_port_info.DOCUMENTATION)['options']
+    assert sorted(options) == sorted(argspec.PORT_INFO_GATHER) == ['conntrack_warn_percent', 'processes', 'top']
+    whole = yaml.safe_load(port_info.DOCUMENTATION)['options']
+    for name, option in options.items():
+        assert (option['type'], option.get('default')) == (whole[name]['type'], whole[name].get('default')), name
+    assert sorted(yaml.safe_load(linux_port_info.RETURN)) == sorted(set(report.KEYS) - {'conflicts'})
 
 
 def test_return_follows_the_report_schema():
@@ -186,17 +195,16 @@ def test_return_documents_the_windows_conflicts():
     {'services': []},
 ])
 def test_gathered_and_finished_on_the_controller_is_the_same_report(fake_host, capsys, args):
-    """What the action plugin returns on Linux (the module with _gathered, then port_report on the controller) is
-    the report the module builds on the host by itself (with async, and what port_metrics runs)."""
+    """What the action plugin returns on Linux (linux_port_info, then port_report on the controller) is the report
+    the port_info module builds on the host by itself (with async, and what port_metrics runs)."""
     whole = run(args, capsys)
     request = port_report.Request(dict({'processes': False, 'services': None, 'top': 10, 'conntrack_warn_percent': 80},
                                        **args))
-    gathered = run(request.module_args(), capsys)
-    assert 'conflicts' not in gathered and gathered['invocation']['module_args']['services'] is None
+    gathered = run(request.module_args(), capsys, module=linux_port_info)
+    assert 'conflicts' not in gathered and 'services' not in gathered['invocation']['module_args']
     finished = request.finish(gathered)
-    # the options as the task gave them (the module's echo of its own spec also shows _gathered: false)
-    assert finished.pop('invocation')['module_args'] == dict(
-        (key, value) for key, value in whole.pop('invocation')['module_args'].items() if key != '_gathered')
+    # the options as the task gave them, as the port_info module echoes them
+    assert finished.pop('invocation')['module_args'] == whole.pop('invocation')['module_args']
     assert finished == whole
     assert list(finished)[:len(report.KEYS)] == list(report.KEYS)
 
@@ -210,17 +218,21 @@ def test_a_failed_answer_is_returned_as_it_is():
 LOADED = r'''
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
-from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange
-tables = (PortRange(40000, 40999), portinfo.PortSet(), 1024, portinfo.procnet.Scan())
-result = portinfo.collect(tables, proc=sys.argv[2], conflicts=sys.argv[3] == 'whole')
+from ansible_collections.portwarden.ports.plugins.module_utils import portgather
+from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
+tables = (PortRange(40000, 40999), PortSet(), 1024, portgather.procnet.Scan())
+if sys.argv[3] == 'whole':
+    from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+    result = portinfo.collect(tables, proc=sys.argv[2])
+else:
+    result = portgather.collect(tables, proc=sys.argv[2])
 print(json.dumps(['conflicts' in result] + sorted(m.rsplit('.', 1)[-1] for m in sys.modules if '.portwarden.' in m)))
 '''
 
 
 @pytest.mark.parametrize('mode', ['gathered', 'whole'])
 def test_the_gathered_report_loads_no_conflict_or_catalogue_code(tmp_path, mode):
-    """With _gathered the host compiles none of the conflicts' code (the payload carries it for async)."""
+    """linux_port_info's code (portgather.py) loads none of the conflicts' code; the whole report does."""
     root = FakeProc(tmp_path / 'proc').write()
     collections = os.path.abspath(portinfo.__file__).split(os.sep + 'ansible_collections' + os.sep)[0]
     out = subprocess.run([sys.executable, '-c', LOADED, collections, str(root), mode], capture_output=True, text=True,

@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portwarden.ports contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: linux_port_info
+short_description: Internal - what the host reads and counts for portwarden.ports.port_info on Linux
+version_added: 0.2.0
+description:
+  - B(Internal.) Use M(portwarden.ports.port_info); its action plugin runs this module on Linux targets, validates the
+    catalogue and builds RV(portwarden.ports.port_info#module:conflicts) on the controller, so that this payload
+    carries only the code that reads the host.
+  - Returns the report of M(portwarden.ports.port_info) without its RV(portwarden.ports.port_info#module:conflicts).
+    With C(async) the action plugin runs M(portwarden.ports.port_info) itself, which builds the whole report on the host.
+  - Never changes anything. On FreeBSD or macOS it fails, naming the system (the action plugin then runs
+    M(portwarden.ports.bsd_port_info)).
+author:
+  - Portwarden maintainers (@portwarden)
+extends_documentation_fragment:
+  - portwarden.ports.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it reports the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: [linux]
+  idempotent:
+    support: full
+options:
+  processes:
+    description: As in M(portwarden.ports.port_info).
+    type: bool
+    default: false
+  top:
+    description: As in M(portwarden.ports.port_info).
+    type: int
+    default: 10
+  conntrack_warn_percent:
+    description: Checked as in M(portwarden.ports.port_info); the controller uses it to build the conflicts.
+    type: int
+    default: 80
+seealso:
+  - module: portwarden.ports.port_info
+"""
+
+EXAMPLES = r"""
+# Not called directly: this task runs portwarden.ports.linux_port_info on a Linux host.
+- name: Read the port space of the host
+  portwarden.ports.port_info:
+  register: ports
+"""
+
+RETURN = r"""
+ephemeral_range:
+  description: As M(portwarden.ports.port_info) returns it.
+  returned: success
+  type: dict
+  sample: {"start": 32768, "end": 60999, "size": 28232}
+unprivileged_port_start:
+  description: As M(portwarden.ports.port_info) returns it.
+  returned: success
+  type: int
+  sample: 1024
+reserved_ports:
+  description: As M(portwarden.ports.port_info) returns it.
+  returned: success
+  type: dict
+  sample: {"ports": "", "list": []}
+listeners:
+  description: As M(portwarden.ports.port_info) returns them.
+  returned: success
+  type: list
+  elements: dict
+usage:
+  description: As M(portwarden.ports.port_info) returns it.
+  returned: success
+  type: dict
+firewall:
+  description: As M(portwarden.ports.port_info) returns it.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec
+from ansible_collections.portwarden.ports.plugins.module_utils import backend
+from ansible_collections.portwarden.ports.plugins.module_utils import portgather
+
+
+def main():
+    reading = portgather.start_reading()  # the socket tables, read in a thread while the module goes on
+    module = AnsibleModule(argument_spec=argspec.PORT_INFO_GATHER, supports_check_mode=True)
+    backend.run(module, portgather.port_info, reading)
+
+
+if __name__ == '__main__':
+    main()
