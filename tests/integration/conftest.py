@@ -138,8 +138,9 @@ class NsHost(Namespace):
         return sorted(self.run(['ls', '-A', path]).stdout.split())
 
     # -- Ansible -----------------------------------------------------------------
-    def playbook(self, tasks, check=False, diff=True, extra_args=(), play_vars=None):
-        """Run tasks in one play on this host; return the parsed json callback output."""
+    def playbook(self, tasks, check=False, diff=True, extra_args=(), play_vars=None, env=None):
+        """Run tasks in one play on this host (``env``: more of ansible-playbook's environment); return the parsed
+        json callback output."""
         play = [{
             'name': 'test',
             'hosts': 'localhost',
@@ -156,7 +157,8 @@ class NsHost(Namespace):
         if diff:
             argv.append('--diff')
         argv.extend(extra_args)
-        result = subprocess.run(self.nsenter() + argv, capture_output=True, text=True, env=ansible_env(), check=False)
+        result = subprocess.run(self.nsenter() + argv, capture_output=True, text=True, env=ansible_env(**(env or {})),
+                                check=False)
         try:
             data = json.loads(result.stdout)
         except ValueError:

@@ -11,6 +11,7 @@ The sockets are opened by a helper process started inside the namespace with
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -262,6 +263,32 @@ def test_check_mode_and_catalogue_drift(sockets_host):
     assert host.sysctl('net.ipv4.ip_local_port_range').split() == RANGE.split()
     assert host.sysctl('net.ipv4.ip_local_reserved_ports') == RESERVED
     assert host.ls('/etc/sysctl.d') == []
+
+
+def test_with_async_the_host_builds_the_same_report(sockets_host, tmp_path):
+    """A port_info task ships linux_port_info (the conflicts are built on the controller); with async the port_info
+    module itself, which builds them on the host. On the same sockets both report the same."""
+    host = sockets_host
+    remote = tmp_path / 'remote'
+    remote.mkdir()
+    services = [{'name': 'web', 'port': 8080, 'proto': 'tcp'}, {'name': 'metrics', 'port': 40100, 'proto': 'tcp'},
+                {'name': 'gone', 'port': 9999, 'proto': 'tcp'}]
+    data = host.playbook([{'name': 'gathered', 'portwarden.ports.port_info': {'services': services, 'processes': True}},
+                          {'name': 'whole', 'portwarden.ports.port_info': {'services': services, 'processes': True},
+                           'async': 60, 'poll': 1}],
+                         env={'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_REMOTE_TMP': str(remote)})
+    assert data['rc'] == 0, data['stderr']
+    gathered, whole = [task['hosts']['localhost'] for task in data['plays'][0]['tasks']]
+    assert whole['finished'] == 1 and 'ansible_job_id' in whole
+    shipped = set(os.path.basename(path)[len('AnsiballZ_'):-3] for path in glob.glob(str(remote / '*' / 'AnsiballZ_*.py')))
+    assert {'linux_port_info', 'port_info'} <= shipped, shipped
+    # 40100 and 40300 unreserved in the range, metrics declared in it, gone not listening, 40200, 40300 and mdns
+    assert [c['type'] for c in gathered['conflicts']] == ['listener_in_range'] * 2 + [
+        'service_in_range', 'service_not_listening'] + ['listener_not_declared'] * 3
+    for key in ('ephemeral_range', 'unprivileged_port_start', 'reserved_ports', 'listeners', 'conflicts', 'firewall'):
+        assert whole[key] == gathered[key], key
+    for key in ('sockets_total', 'tcp_states', 'ports_in_use', 'busiest'):
+        assert whole['usage'][key] == gathered['usage'][key], key
 
 
 def test_reserving_the_port_clears_the_conflict(sockets_host):

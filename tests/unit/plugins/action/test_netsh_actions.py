@@ -253,6 +253,7 @@ def test_port_info_with_async_leaves_the_whole_report_to_the_module():
     result = plugin.run(task_vars={'ansible_system': 'Linux'})
     assert result['ansible_job_id'] == 'j2'
     assert 'module_args' not in plugin._execute_module.call_args.kwargs and plugin._execute_module.call_args.kwargs['wrap_async']
+    assert ran(plugin) == ['portwarden.ports.port_info']   # the module that builds the whole report on the host
 
 
 @pytest.mark.parametrize('services, words', [
