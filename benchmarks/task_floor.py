@@ -52,6 +52,8 @@ MODULES = [
         'range': {'start': 32768, 'end': 60999}, 'services': [{'name': 'grpc', 'port': 50051}]}),
 ]
 
+# The module a task ships where it is not the task's own: on Linux port_info's action plugin runs linux_port_info.
+SHIPPED = {'port_info': 'linux_port_info'}
 
 MU = 'ansible_collections.portwarden.ports.plugins.module_utils.'
 ORDER = [key for key, _fqcn, _args in MODULES]
@@ -131,7 +133,8 @@ def direct_payload_times(host, remote_tmp, modules):
     for path in sorted(glob.glob(os.path.join(remote_tmp, 'ansible-tmp-*', 'AnsiballZ_*.py'))):
         name = os.path.basename(path)[len('AnsiballZ_'):-3]
         found.setdefault(name, path)
-    paths = [(key, found[fqcn.rsplit('.', 1)[1]]) for key, fqcn, _args in modules if fqcn.rsplit('.', 1)[1] in found]
+    shipped = [(key, SHIPPED.get(key, fqcn.rsplit('.', 1)[1])) for key, fqcn, _args in modules]
+    paths = [(key, found[name]) for key, name in shipped if name in found]
     times = dict((key, []) for key, _path in paths)
     for _rep in range(DIRECT_REPEATS):  # interleaved, so load drift hits every module alike
         for key, path in paths:
