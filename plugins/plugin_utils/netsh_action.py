@@ -10,8 +10,7 @@ the output here, on the controller (netsh.py, netsh_plan.py). On FreeBSD and
 macOS it runs the internal module ``bsd_<name>``, on Linux the module
 ``<name>`` itself (or the one :meth:`NetshActionBase.module_call` names:
 port_info's ``linux_port_info``), so that each payload carries one OS's host
-code. The
-target's system comes from its facts (``ansible_system``); without them the
+code. The target's system comes from its facts (``ansible_system``); without them the
 Linux module runs, and when it answers that the host is FreeBSD or macOS
 (module_utils/backend.py, ``check_system``) the BSD module runs once more in
 its place: one extra round trip on such hosts, none on Linux.
