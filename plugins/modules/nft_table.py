@@ -399,6 +399,7 @@ def stop_conflicting(module, choice):
 def apply_or_confirm(module, choice):
     params = module.params
     mgr = TableManager(module, params['family'], params['name'], params['state_dir'])
+    mgr.background = True        # the record of a loaded table is taken while the controller reconnects
     mode = params['mode']
     file_mode = int(mode, 8) if isinstance(mode, str) else int(mode)
     phase = params['_phase']
