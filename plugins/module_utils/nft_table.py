@@ -479,7 +479,6 @@ def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, e
     return result
 
 
-
 def status_table(mgr, token):
     """Status phase (after the controller lost the host): did it roll back?"""
     rolled_back, detail = rollback_outcome(mgr, token)

@@ -20,11 +20,11 @@ def _oracle(sources, version):
 
 def test_elements_are_what_ipaddress_collapses_for_every_entry():
     rng = random.Random(18)
-    v4 = ['10.%d.%d.0/%d' % (rng.randrange(3), rng.randrange(256), rng.choice([22, 23, 24])) for _ in range(400)]
+    v4 = ['10.%d.%d.0/%d' % (rng.randrange(3), rng.randrange(256), rng.choice([22, 23, 24])) for dummy in range(400)]
     v4 = [str(ipaddress.ip_network(s, strict=False)) for s in v4] + ['10.1.2.3', '10.0.0.0/16', '192.0.2.0/25',
                                                                      '192.0.2.128/25']
     v6 = [str(ipaddress.ip_network('2001:db8:%x::/%d' % (rng.randrange(32), rng.choice([44, 48])), strict=False))
-          for _ in range(100)] + ['2001:db8:ff::1', '2001:db8::/40']
+          for dummy in range(100)] + ['2001:db8:ff::1', '2001:db8::/40']
     catalogue = [
         {'name': 'mixed', 'port': 443, 'sources': v6[:50] + v4 + v6[50:]},     # families interleaved, duplicates
         {'name': 'v6only', 'port': 8443, 'sources': v6},
