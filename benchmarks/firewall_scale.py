@@ -726,9 +726,10 @@ def ab_report(results):
 
 
 # -- where one replace goes: a timeline of the load task, controller and host ------------------------------------
-# Marks written by the controller's processes (a sitecustomize on PYTHONPATH, only in this mode): the task queued, the
-# worker's TaskExecutor, the action's module calls and their AnsiballZ build. The host's side comes from strace
-# (execve, rename, exit_group: the module processes, each nft, the files the phases write, the digest's child).
+# Marks written by the processes of one run (a sitecustomize on PYTHONPATH, only in this mode; nothing is traced, so
+# nothing is slowed but by a line appended to a file per mark): on the controller the task queued, the worker's
+# TaskExecutor, the action's module calls and their AnsiballZ build; in each module process on the host its start
+# and exit, each ``nft -f`` and each rename (the atomic writes: the run's files in the state directory, the record).
 TIMELINE_SITE = r"""
 import os, sys, time
 _LOG = os.environ.get('PW_BENCH_TIMELINE')
@@ -759,40 +760,49 @@ if _LOG and sys.argv and sys.argv[0].endswith('ansible-playbook'):
     _wrap(task_executor.TaskExecutor, 'run', 'executor')
     _wrap(ActionBase, '_execute_module', 'module call')
     _wrap(ActionBase, '_configure_module', 'ansiballz')
+elif _LOG and sys.argv and 'AnsiballZ_nft_table' in sys.argv[0]:
+    import atexit, subprocess
+    _mark('module start')
+    atexit.register(_mark, 'module exit')
+    _rename, _init, _status = os.rename, subprocess.Popen.__init__, subprocess.Popen._handle_exitstatus
+
+    def rename(src, dst, *args, **kwargs):
+        _rename(src, dst, *args, **kwargs)
+        _mark('rename ' + os.path.basename(os.fsdecode(dst)))
+
+    def init(self, args, *more, **kwargs):
+        _init(self, args, *more, **kwargs)
+        argv = [os.fsdecode(arg) for arg in args[:2]] if isinstance(args, (list, tuple)) else []
+        self.pw_nft = argv[1:2] == ['-f'] and argv[0].endswith('nft')
+        if self.pw_nft:
+            _mark('nft -f start')
+
+    def status(self, *args, **kwargs):          # where poll() and wait() learn that the process ended
+        _status(self, *args, **kwargs)
+        if getattr(self, 'pw_nft', False):
+            self.pw_nft = False
+            _mark('nft -f end')
+    os.rename, subprocess.Popen.__init__, subprocess.Popen._handle_exitstatus = rename, init, status
 """
 
 
-def _timeline_events(strace_path, marks_path):
-    """[(seconds, pid, event)] of one run, both sources merged in time order."""
+def _timeline_events(marks_path):
+    """[(seconds, pid, event)] of one run in time order; a rename in the state directory is named by its suffix
+    (``loaded``, ``pending.confirmed``, ``record`` ...)."""
     events = []
     with open(marks_path) as handle:
         for line in handle:
             stamp, pid, what = line.rstrip('\n').split(' ', 2)
+            if what.startswith('rename inet-portwarden.'):
+                rest = what[len('rename inet-portwarden.'):]
+                what = 'rename ' + (rest.split('.', 1)[1] if '.' in rest else rest)
             events.append((float(stamp), int(pid), what))
-    with open(strace_path) as handle:
-        for line in handle:
-            parts = line.split(None, 2)
-            if len(parts) < 3 or 'resumed>' in parts[2] or '<unfinished' in parts[2]:
-                continue
-            pid, stamp, call = int(parts[0]), float(parts[1]), parts[2]
-            if call.startswith('execve('):
-                argv = call[call.index('['):call.index(']') + 1]
-                if 'AnsiballZ_nft_table' in argv and 'python' in argv.split(',')[0]:
-                    events.append((stamp, pid, 'exec module'))
-                elif '"/usr/sbin/nft", "-f"' in argv:
-                    events.append((stamp, pid, 'exec nft -f'))
-            elif call.startswith('rename(') and call.count('"') >= 4:
-                name = os.path.basename(call.split('"')[3])
-                if name.startswith('inet-portwarden.'):          # <token>.<suffix> in the state directory, or record
-                    rest = name[len('inet-portwarden.'):]
-                    events.append((stamp, pid, 'rename ' + (rest.split('.', 1)[1] if '.' in rest else rest)))
-            elif call.startswith('exit_group('):
-                events.append((stamp, pid, 'exit'))
     return sorted(events)
 
 
 def timeline_phases(events):
-    """The load task's phases (seconds) from one run's events; see TIMELINE_SITE."""
+    """The load task's phases (seconds) from one run's events (see TIMELINE_SITE), and whether the digest was taken
+    by another process than the apply module (its child)."""
     def first(what, after=0.0, pid=None):
         for stamp, who, event in events:
             if event == what and stamp >= after and (pid is None or who == pid):
@@ -802,29 +812,29 @@ def timeline_phases(events):
     executor, worker = first('executor start')
     call1 = first('module call start', executor)[0]
     build1_end = first('ansiballz end', call1)[0]
-    exec1, module1 = first('exec module', call1)
-    nft, nft_pid = first('exec nft -f', exec1)
-    nft_end = first('exit', nft, nft_pid)[0]
+    start1, module1 = first('module start', call1)
+    nft = first('nft -f start', start1, module1)[0]
+    nft_end = first('nft -f end', nft, module1)[0]
     loaded, digest_pid = first('rename loaded', nft_end)
-    exit1 = first('exit', nft_end, module1)[0]
+    exit1 = first('module exit', nft_end, module1)[0]
     call1_end = first('module call end', exit1)[0]
     call2 = first('module call start', call1_end)[0]
-    exec2, module2 = first('exec module', call2)
-    taken = first('rename pending.confirmed', exec2, module2)[0]
+    start2, module2 = first('module start', call2)
+    taken = first('rename pending.confirmed', start2, module2)[0]
     recorded = first('rename record', taken, module2)[0]
-    exit2 = first('exit', recorded, module2)[0]
+    exit2 = first('module exit', recorded, module2)[0]
     done = first('executor end', exit2, worker)[0]
     return [
         ('task queued -> worker', executor - queued),
         ('read, validate, model, render (controller)', call1 - executor),
         ('AnsiballZ build and the apply call\'s arguments (controller)', build1_end - call1),
-        ('-> the apply module starts on the host', exec1 - build1_end),
-        ('apply: module start to nft -f (imports, 1.6 MB arguments, lock, compare, save)', nft - exec1),
+        ('-> the apply module\'s Python is up on the host', start1 - build1_end),
+        ('apply: to nft -f (imports, 1.6 MB arguments, lock, compare, saved copies)', nft - start1),
         ('apply: nft -f', nft_end - nft),
         ('apply: after nft -f to the module\'s exit', exit1 - nft_end),
-        ('the digest (child process), after nft -f', loaded - nft_end),
-        ('controller: the apply result, reset, the confirm call built', exec2 - exit1),
-        ('confirm: module start to taking the marker', taken - exec2),
+        ('the digest, after nft -f (in the child: overlaps what follows)', loaded - nft_end),
+        ('controller: the apply result, reset, the confirm call, its Python up', start2 - exit1),
+        ('confirm: to taking the marker (imports)', taken - start2),
         ('confirm: the marker to the record written (waiting for the digest, writes)', recorded - taken),
         ('confirm: exit and the result (controller)', done - recorded),
         ('load task (queued to done)', done - queued),
@@ -856,17 +866,15 @@ def timeline_main(argv):
                     json.dump(plays, handle)
                 with open(evars, 'w') as handle:
                     json.dump({'host_firewall_log_rate': '%d/minute' % (6 + rnd % 2)}, handle)
-                trace, marks = os.path.join(tmp, 'trace-%d' % rnd), os.path.join(tmp, 'marks-%d' % rnd)
-                argv = ['strace', '-f', '-ttt', '-qq', '--seccomp-bpf', '-s', '300', '-e',
-                        'trace=execve,rename,exit_group', '-o', trace, benchlib.tool('ansible-playbook'), '-i', inventory,
-                        '-c', 'local', book, '-e', '@' + evars]
+                marks = os.path.join(tmp, 'marks-%d' % rnd)
+                argv = [benchlib.tool('ansible-playbook'), '-i', inventory, '-c', 'local', book, '-e', '@' + evars]
                 env = benchlib.ansible_env(PYTHONPATH=site, PW_BENCH_TIMELINE=marks)
                 if collections:
                     env['ANSIBLE_COLLECTIONS_PATH'] = collections
                 proc = subprocess.run(host.nsenter() + argv, capture_output=True, text=True, env=env, check=False)
                 data = json.loads(proc.stdout)
                 tasks = task_seconds(data)
-                phases, in_child = timeline_phases(_timeline_events(trace, marks))
+                phases, in_child = timeline_phases(_timeline_events(marks))
                 results['runs'].append({'phases': phases, 'digest_in_child': in_child,
                                         'load_task': [sec for task, sec, _c in tasks if 'Load the table' in task][0]})
                 benchlib.log('firewall_scale timeline %d: load task %.2f s' % (rnd, results['runs'][-1]['load_task']))
@@ -874,8 +882,8 @@ def timeline_main(argv):
             host.close()
     results['load_end'] = os.getloadavg()
     path = benchlib.save('firewall_scale_timeline', results)
-    print('Load average %s at the start, %s at the end; %d sources, %d replaces under strace (execve, rename, exit_group '
-          'only), the catalogue as group_vars JSON. Seconds, median (min - max); the digest %s.' % (
+    print('Load average %s at the start, %s at the end; %d sources, %d replaces (marks from the processes of each run), '
+          'the catalogue as group_vars JSON. Seconds, median (min - max); the digest %s.' % (
               ' / '.join('%.2f' % x for x in results['load_start']), ' / '.join('%.2f' % x for x in results['load_end']),
               n, rounds, 'in the apply\'s child process (overlaps what follows it)'
               if results['runs'][0]['digest_in_child'] else 'in the apply module (before its exit)'))
