@@ -18,6 +18,8 @@ For each size:
   namespace host): check mode, a run that loads the table, a run that changes
   nothing, a run that replaces it with another table of the same size, and a
   run that changes nothing after another tool committed a transaction;
+* ``timeline``: where one replace goes, the load task's phases on the
+  controller and the host (see ``timeline_main``);
 * the cost of a new TCP connection from the LAST-listed source network: a
   client namespace joined by a veth pair to the server namespace connects many
   times, median connect() time. The same sources, in the same order, as a
@@ -723,8 +725,183 @@ def ab_report(results):
                     run['entries'], run['wall'] / run['load_task']))
 
 
+# -- where one replace goes: a timeline of the load task, controller and host ------------------------------------
+# Marks written by the processes of one run (a sitecustomize on PYTHONPATH, only in this mode; nothing is traced, so
+# nothing is slowed but by a line appended to a file per mark): on the controller the task queued, the worker's
+# TaskExecutor, the action's module calls and their AnsiballZ build; in each module process on the host its start
+# and exit, each ``nft -f`` and each rename (the atomic writes: the run's files in the state directory, the record).
+TIMELINE_SITE = r"""
+import os, sys, time
+_LOG = os.environ.get('PW_BENCH_TIMELINE')
+
+
+def _mark(what):
+    with open(_LOG, 'a') as handle:
+        handle.write('%.6f %d %s\n' % (time.time(), os.getpid(), what))
+
+
+def _wrap(owner, name, label):
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        _mark(label + ' start')
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _mark(label + ' end')
+    setattr(owner, name, wrapper)
+
+
+if _LOG and sys.argv and sys.argv[0].endswith('ansible-playbook'):
+    from ansible.executor import task_executor
+    from ansible.plugins.action import ActionBase
+    from ansible.plugins.strategy import StrategyBase
+    _wrap(StrategyBase, '_queue_task', 'queue')
+    _wrap(task_executor.TaskExecutor, 'run', 'executor')
+    _wrap(ActionBase, '_execute_module', 'module call')
+    _wrap(ActionBase, '_configure_module', 'ansiballz')
+elif _LOG and sys.argv and 'AnsiballZ_nft_table' in sys.argv[0]:
+    import atexit, subprocess
+    _mark('module start')
+    atexit.register(_mark, 'module exit')
+    _rename, _init, _status = os.rename, subprocess.Popen.__init__, subprocess.Popen._handle_exitstatus
+
+    def rename(src, dst, *args, **kwargs):
+        _rename(src, dst, *args, **kwargs)
+        _mark('rename ' + os.path.basename(os.fsdecode(dst)))
+
+    def init(self, args, *more, **kwargs):
+        _init(self, args, *more, **kwargs)
+        argv = [os.fsdecode(arg) for arg in args[:2]] if isinstance(args, (list, tuple)) else []
+        self.pw_nft = argv[1:2] == ['-f'] and argv[0].endswith('nft')
+        if self.pw_nft:
+            _mark('nft -f start')
+
+    def status(self, *args, **kwargs):          # where poll() and wait() learn that the process ended
+        _status(self, *args, **kwargs)
+        if getattr(self, 'pw_nft', False):
+            self.pw_nft = False
+            _mark('nft -f end')
+    os.rename, subprocess.Popen.__init__, subprocess.Popen._handle_exitstatus = rename, init, status
+"""
+
+
+def _timeline_events(marks_path):
+    """[(seconds, pid, event)] of one run in time order; a rename in the state directory is named by its suffix
+    (``loaded``, ``pending.confirmed``, ``record`` ...)."""
+    events = []
+    with open(marks_path) as handle:
+        for line in handle:
+            stamp, pid, what = line.rstrip('\n').split(' ', 2)
+            if what.startswith('rename inet-portwarden.'):
+                rest = what[len('rename inet-portwarden.'):]
+                what = 'rename ' + (rest.split('.', 1)[1] if '.' in rest else rest)
+            events.append((float(stamp), int(pid), what))
+    return sorted(events)
+
+
+def timeline_phases(events):
+    """The load task's phases (seconds) from one run's events (see TIMELINE_SITE), and whether the digest was taken
+    by another process than the apply module (its child)."""
+    def first(what, after=0.0, pid=None):
+        for stamp, who, event in events:
+            if event == what and stamp >= after and (pid is None or who == pid):
+                return stamp, who
+        raise ValueError('no %r after %.3f' % (what, after))
+    queued = first('queue start')[0]
+    executor, worker = first('executor start')
+    call1 = first('module call start', executor)[0]
+    build1_end = first('ansiballz end', call1)[0]
+    start1, module1 = first('module start', call1)
+    nft = first('nft -f start', start1, module1)[0]
+    nft_end = first('nft -f end', nft, module1)[0]
+    loaded, digest_pid = first('rename loaded', nft_end)
+    exit1 = first('module exit', nft_end, module1)[0]
+    call1_end = first('module call end', exit1)[0]
+    call2 = first('module call start', call1_end)[0]
+    start2, module2 = first('module start', call2)
+    taken = first('rename pending.confirmed', start2, module2)[0]
+    recorded = first('rename record', taken, module2)[0]
+    exit2 = first('module exit', recorded, module2)[0]
+    done = first('executor end', exit2, worker)[0]
+    return [
+        ('task queued -> worker', executor - queued),
+        ('read, validate, model, render (controller)', call1 - executor),
+        ('AnsiballZ build and the apply call\'s arguments (controller)', build1_end - call1),
+        ('-> the apply module\'s Python is up on the host', start1 - build1_end),
+        ('apply: to nft -f (imports, 1.6 MB arguments, lock, compare, saved copies)', nft - start1),
+        ('apply: nft -f', nft_end - nft),
+        ('apply: after nft -f to the module\'s exit', exit1 - nft_end),
+        ('the digest, after nft -f (in the child: overlaps what follows)', loaded - nft_end),
+        ('controller: the apply result, reset, the confirm call, its Python up', start2 - exit1),
+        ('confirm: to taking the marker (imports)', taken - start2),
+        ('confirm: the marker to the record written (waiting for the digest, writes)', recorded - taken),
+        ('confirm: exit and the result (controller)', done - recorded),
+        ('load task (queued to done)', done - queued),
+    ], digest_pid != module1
+
+
+def timeline_main(argv):
+    """``firewall_scale.py timeline [ROUNDS [CHECKOUT]]``: replaces at the largest PW_BENCH_FW_SIZES, each traced;
+    with CHECKOUT, that checkout's collection (its own collection link) instead of this one."""
+    rounds = int(argv[0]) if argv else 5
+    collections = os.path.join(os.path.abspath(argv[1]), '.build', 'collections') if len(argv) > 1 else None
+    n = max(SIZES)
+    results = {'machine': benchlib.machine(), 'size': n, 'checkout': collections or benchlib.REPO,
+               'load_start': os.getloadavg(), 'runs': []}
+    with tempfile.TemporaryDirectory(prefix='pwbench-fwtl-') as tmp:
+        site = os.path.join(tmp, 'site')
+        os.makedirs(site)
+        with open(os.path.join(site, 'sitecustomize.py'), 'w') as handle:
+            handle.write(TIMELINE_SITE)
+        host = benchlib.NsHost(tmp)
+        try:
+            os.makedirs(os.path.join(tmp, 'etc'))
+            inventory = _inventory(tmp, role_vars(tmp, n), 'json')
+            plays = _role_play('import_role')
+            playbook(host, tmp, 'tl-load', plays, {}, timeout=ROLE_TIMEOUT, inventory=inventory, collections=collections)
+            for rnd in range(rounds):
+                book, evars = os.path.join(tmp, 'tl.yml'), os.path.join(tmp, 'tl.vars.json')
+                with open(book, 'w') as handle:
+                    json.dump(plays, handle)
+                with open(evars, 'w') as handle:
+                    json.dump({'host_firewall_log_rate': '%d/minute' % (6 + rnd % 2)}, handle)
+                marks = os.path.join(tmp, 'marks-%d' % rnd)
+                argv = [benchlib.tool('ansible-playbook'), '-i', inventory, '-c', 'local', book, '-e', '@' + evars]
+                env = benchlib.ansible_env(PYTHONPATH=site, PW_BENCH_TIMELINE=marks)
+                if collections:
+                    env['ANSIBLE_COLLECTIONS_PATH'] = collections
+                proc = subprocess.run(host.nsenter() + argv, capture_output=True, text=True, env=env, check=False)
+                data = json.loads(proc.stdout)
+                tasks = task_seconds(data)
+                phases, in_child = timeline_phases(_timeline_events(marks))
+                results['runs'].append({'phases': phases, 'digest_in_child': in_child,
+                                        'load_task': [sec for task, sec, _c in tasks if 'Load the table' in task][0]})
+                benchlib.log('firewall_scale timeline %d: load task %.2f s' % (rnd, results['runs'][-1]['load_task']))
+        finally:
+            host.close()
+    results['load_end'] = os.getloadavg()
+    path = benchlib.save('firewall_scale_timeline', results)
+    print('Load average %s at the start, %s at the end; %d sources, %d replaces (marks from the processes of each run), '
+          'the catalogue as group_vars JSON. Seconds, median (min - max); the digest %s.' % (
+              ' / '.join('%.2f' % x for x in results['load_start']), ' / '.join('%.2f' % x for x in results['load_end']),
+              n, rounds, 'in the apply\'s child process (overlaps what follows it)'
+              if results['runs'][0]['digest_in_child'] else 'in the apply module (before its exit)'))
+    print()
+    print('| phase | seconds |')
+    print('|---|---:|')
+    for index, (label, _value) in enumerate(results['runs'][0]['phases']):
+        values = [run['phases'][index][1] for run in results['runs']]
+        print('| %s | %.3f (%.3f - %.3f) |' % (label, statistics.median(values), min(values), max(values)))
+    loads = [run['load_task'] for run in results['runs']]
+    print('| load task, json callback | %.3f (%.3f - %.3f) |' % (statistics.median(loads), min(loads), max(loads)))
+    benchlib.log('firewall_scale timeline: raw figures in %s' % path)
+
+
 if __name__ == '__main__':
     if sys.argv[1:2] == ['ab']:
         ab_main(sys.argv[2:])
+    elif sys.argv[1:2] == ['timeline']:
+        timeline_main(sys.argv[2:])
     else:
         main()

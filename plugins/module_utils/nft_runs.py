@@ -2,11 +2,13 @@
 # Copyright: (c) 2026, portwarden.ports contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Runs of nft_table that overlap or were interrupted: the host lock an apply takes, and settling what earlier runs
-left in the state directory before a new run compares (an unconfirmed change rolled back, its files removed)."""
+"""Runs of nft_table that overlap or were interrupted: the host lock an apply takes, settling what earlier runs
+left in the state directory before a new run compares (an unconfirmed change rolled back, its files removed), and
+the work an apply leaves to a child process while the controller reconnects (the record of the loaded table)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import time
@@ -17,7 +19,9 @@ from ansible_collections.portwarden.ports.plugins.module_utils.fileio import rem
 TOKEN_RE = re.compile(r'^[a-f0-9]{8,32}\Z')
 # The files of one run in the state directory (besides the temp files of its writes).
 RUN_FILES = ('restore', 'candidate', 'loaded', 'rolledback', 'pending', 'pending.expired', 'pending.settling',
-             'pending.confirmed')
+             'pending.confirmed', 'digesting')
+# How long a confirmation (or a later run's settling) waits for the record that the apply's child process takes.
+BACKGROUND_WAIT = 120
 # How long a run waits for an earlier run's timer that is restoring right now.
 TIMER_GRACE = 15
 # An unconfirmed change this old (seconds since its apply) whose timer holds the host lock is taken as abandoned (its
@@ -30,6 +34,84 @@ def remove(path):
         os.unlink(path)
     except OSError:
         pass
+
+
+def in_background(mgr, token, work):
+    """Run ``work()`` in a child process, detached from this module (its own session, its standard streams on
+    /dev/null, no other descriptor), so that the module returns while it runs; True when it started, False where it
+    could not (the caller then runs ``work()`` itself). The child holds an flock on ``<token>.digesting`` until it is
+    done, and removes that marker then: :func:`wait_background` waits for it, and the kernel releases the lock
+    however the child ends."""
+    marker = mgr.state_path('%s.digesting' % token)
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        pid = os.fork()
+    except OSError:
+        os.close(fd)
+        remove(marker)
+        return False
+    if pid:
+        os.close(fd)                       # the child's copy keeps the lock
+        return True
+    code = 1
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1, 2):
+            os.dup2(devnull, std)
+        os.closerange(3, fd)
+        os.closerange(fd + 1, 1 << 16)
+        work()
+        code = 0
+    except BaseException:  # pylint: disable=broad-except
+        pass                               # nothing written: the confirmation takes the careful record instead
+    finally:
+        remove(marker)
+        os._exit(code)                     # pylint: disable=protected-access
+
+
+def wait_background(mgr, token, timeout=BACKGROUND_WAIT, sleep=time.sleep, clock=time.time):
+    """Wait until the child of :func:`in_background` for ``token`` is done (its marker gone, or its lock free because
+    it ended); False when it still runs after ``timeout`` seconds."""
+    marker = mgr.state_path('%s.digesting' % token)
+    deadline = clock() + timeout
+    while True:
+        try:
+            fd = os.open(marker, os.O_RDONLY)
+        except OSError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        if clock() >= deadline:
+            return False
+        sleep(0.005)
+
+
+def check_loaded_script(mgr, marker, digest, what, undo):
+    """Refuse to commit a script other than the one the apply loaded (``marker``: the text of the pending marker, the
+    token and that script's digest): ``undo()`` restores the previous table (None when done, else why not), and
+    nothing is written. A marker without a digest (an earlier version's) is not checked."""
+    lines = (marker or '').splitlines()
+    expected = lines[1].strip() if len(lines) > 1 and lines[1].startswith('sha256:') else None
+    if expected is None or expected == digest:
+        return
+    reason = ('refused to confirm the table %s %s: %s (%s) is not the script that the apply phase loaded (%s); it was '
+              'changed in between.' % (mgr.family, mgr.name, what, digest, expected))
+    why_not = undo()
+    if why_not is None:
+        raise PortwardenError('ROLLED BACK: %s The previous table is live again and no file was written.' % reason,
+                              rolled_back=True)
+    raise PortwardenError('%s No file was written; the new table is live and was not rolled back because %s'
+                          % (reason, why_not), rolled_back=False)
 
 
 def runs(mgr):
@@ -122,6 +204,8 @@ def settle(mgr, token, sleep=time.sleep):
         while (os.path.exists(pending + '.expired') and not os.path.exists(mgr.state_path('%s.rolledback' % other))
                and time.time() < deadline):
             sleep(0.2)                              # its timer is restoring the table right now
+        if 'digesting' in suffixes:
+            wait_background(mgr, other, TIMER_GRACE, sleep)   # its child may still write the record
         for suffix in set(suffixes) | set(RUN_FILES):
             remove(mgr.state_path('%s.%s' % (other, suffix)))
     remove_stale_temps(mgr.state_dir, max_age=0)

@@ -33,7 +33,8 @@ from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import a
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_netlink import FAMILY_NUMBERS, Unavailable, table_state
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import (
     Record, content_digest, normalize_listing, observe, restore_script, ruleset_generation)
-from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import RUN_FILES, remove as _remove, runs, settle
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import (
+    RUN_FILES, check_loaded_script, in_background, remove as _remove, runs, settle, wait_background)
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
 TABLE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,31}\Z')
@@ -102,6 +103,9 @@ class TableManager(object):
         self.name = name
         self.state_dir = state_dir
         self.settled = []
+        # The record of a loaded table taken by a child process while the controller reconnects (the module sets it;
+        # unit tests' stand-ins take it in the apply itself).
+        self.background = False
         self.nft = module.get_bin_path('nft')
         if not self.nft:
             raise PortwardenError('the nft binary was not found on the host (PATH, /sbin, /usr/sbin, /usr/local/sbin): install '
@@ -342,7 +346,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     saved = mgr.state_path('%s.candidate' % token)
     mgr.write_atomic(saved, content)
     pending = mgr.state_path('%s.pending' % token)
-    mgr.write_atomic(pending, token)
+    mgr.write_atomic(pending, '%s\n%s\n' % (token, digest))     # what the confirmation may commit: this script only
     mgr.start_watchdog(rollback_timeout, pending, restore, mgr.state_path('%s.rolledback' % token), lock=lock)
     try:
         mgr.load_file(candidate, what)
@@ -350,16 +354,25 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
         for leftover in (pending, restore, saved):
             _remove(leftover)
         raise
-    # What is live right after this run's load, under the host lock: the record the confirmation writes.
-    mgr.write_atomic(mgr.state_path('%s.loaded' % token), _loaded(mgr, digest).format())
+    # What is live right after this run's load, under the host lock: the record the confirmation writes. The
+    # generation is read now; the table's digest (a dump of every element) is taken by a child process while the
+    # controller reconnects, and the confirmation waits for it.
+    generation = mgr.generation()
+    loaded = mgr.state_path('%s.loaded' % token)
+
+    def record():
+        mgr.write_atomic(loaded, _loaded(mgr, digest, generation).format())
+    if not (mgr.background and in_background(mgr, token, record)):
+        record()
     result['pending'] = token
     return result
 
 
-def _loaded(mgr, digest):
+def _loaded(mgr, digest, generation=None):
     """The record of what is live right after this run's load: the table's netlink digest, or its listing where
-    netlink cannot give one. The generation is read first: a commit in between makes the next run read again."""
-    generation = mgr.generation()
+    netlink cannot give one. The generation is read first (or given, read right after the load): a commit in
+    between makes the next run read again."""
+    generation = mgr.generation() if generation is None else generation
     state = mgr.live_state(generation)
     return Record(digest, generation, None if state else (mgr.listing() or ''), state)
 
@@ -423,7 +436,10 @@ def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, e
     """Confirm phase: the controller reached the host again. Take this run's pending marker away before the timer
     does; then commit. Raises if too late, or if a later run settled this one.
 
-    An empty ``content`` stands for the copy that the apply phase saved.
+    An empty ``content`` stands for the copy that the apply phase saved. What is committed must be the script the
+    apply loaded (its digest is in the pending marker): otherwise the previous table is restored and nothing is
+    written. The record is the one taken right after the load (waited for where a child process takes it); where
+    there is none, or not of this script, a record that makes the next run compare the whole table and load it again.
     """
     pending = mgr.state_path('%s.pending' % token)
     saved = mgr.state_path('%s.candidate' % token)
@@ -440,15 +456,22 @@ def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, e
                               'run settled it (restored the table it had replaced) before applying its own, which is live '
                               'now; this run wrote no file. Run again to apply this run\'s rules.'
                               % (mgr.family, mgr.name, token), superseded=True)
+    given = bool(content)
     if not content:
         content = read_text(saved)
         if content is None:
             raise PortwardenError('confirmed the new table %s %s, but its saved copy %s is gone: the new table is live, the '
                                   'rules file %s was not written; run the task again.' % (mgr.family, mgr.name, saved, path))
-    loaded = Record.parse(read_text(mgr.state_path('%s.loaded' % token))) or _loaded(mgr, content_digest(content))
-    persist = plan_persistence(mgr.module, path, include_in, enable_service)
     result = {'changed': True, 'confirmed': True}
     try:
+        digest = content_digest(content)
+        check_loaded_script(mgr, read_text(pending + '.confirmed'), digest, 'the content given' if given else saved,
+                            undo=lambda: _load_undo(mgr, restore))
+        wait_background(mgr, token)
+        loaded = Record.parse(read_text(mgr.state_path('%s.loaded' % token)))
+        if loaded is None or loaded.digest != digest:
+            loaded = Record(digest, None, '')
+        persist = plan_persistence(mgr.module, path, include_in, enable_service)
         result.update(commit(mgr, content, path, file_mode, persist, loaded, undo=lambda: _load_undo(mgr, restore),
                              on_disk=read_text(path)))
     finally:
@@ -465,5 +488,6 @@ def status_table(mgr, token):
 
 
 def cleanup_token(mgr, token):
+    wait_background(mgr, token)                 # a child still taking the record would write it afterwards
     for suffix in RUN_FILES:
         _remove(mgr.state_path('%s.%s' % (token, suffix)))

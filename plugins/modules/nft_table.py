@@ -31,7 +31,11 @@ description:
   - After the confirmation the script is written to O(path) (for loading at boot), a record of the
     loaded table is kept in O(state_dir), so that a run that changes nothing reports no change, and a
     table changed behind Ansible's back is loaded again; then, with O(include_in) and O(enable_service),
-    the boot configuration is completed.
+    the boot configuration is completed. The confirmation sends no content again - it commits the copy the
+    apply saved, and only if that is still the script the apply loaded (else the previous table is restored
+    and the task fails).
+  - The record of the loaded table is taken right after the load by a child process of the apply, while
+    the controller reconnects; the confirmation waits for it.
   - A run that changes nothing is one module call and, when no nftables transaction was committed on the
     host since the record (the kernel's ruleset generation tells), reads nothing at all; otherwise it compares a
     digest of the live table, read over netlink, with the record's, and runs no C(nft) command either. The
@@ -282,7 +286,8 @@ confirmed:
   sample: true
 rolled_back:
   description: Whether the previous table was restored - by the host's timer because no confirmation came in
-    time, or by the module after a write failed once the new table was loaded.
+    time, or by the module after a write failed once the new table was loaded, or because what the confirmation
+    was to commit was not the script the apply loaded.
   returned: always
   type: bool
   sample: false
@@ -399,6 +404,7 @@ def stop_conflicting(module, choice):
 def apply_or_confirm(module, choice):
     params = module.params
     mgr = TableManager(module, params['family'], params['name'], params['state_dir'])
+    mgr.background = True        # the record of a loaded table is taken while the controller reconnects
     mode = params['mode']
     file_mode = int(mode, 8) if isinstance(mode, str) else int(mode)
     phase = params['_phase']

@@ -14,6 +14,7 @@ Nothing here is shipped to a host.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import os
 import re
@@ -87,7 +88,7 @@ def _sources(values, what):
 
 
 def _interval(text):
-    """(first, last, version, text) of a network in canonical form ("10.0.0.0/29", "2001:db8::/32")."""
+    """(version, first, last, text) of a network in canonical form ("10.0.0.0/29", "2001:db8::/32")."""
     address, _sep, prefix = text.partition('/')
     family = socket.AF_INET6 if ':' in address else socket.AF_INET
     try:
@@ -98,8 +99,8 @@ def _interval(text):
         size = None
     if size is None or start % size:
         net = ipaddress.ip_network(text)          # not canonical: the slow, strict parser
-        return int(net.network_address), int(net.broadcast_address), net.version, str(net)
-    return start, start + size - 1, 6 if family == socket.AF_INET6 else 4, text
+        return net.version, int(net.network_address), int(net.broadcast_address), str(net)
+    return 6 if family == socket.AF_INET6 else 4, start, start + size - 1, text
 
 
 def _summarize(version, first, last):
@@ -115,12 +116,18 @@ def collapse(networks):
     family, computed on integer intervals: 100,000 networks take a fraction of
     a second. A network that nothing merges with is returned as given.
     """
-    if not networks:
+    return merge(sorted((_interval(text) for text in networks), key=lambda item: (item[1], -item[2])))
+
+
+def merge(items):
+    """:func:`collapse` of networks of one family already parsed and sorted: (version, first, last, text) in the
+    order of (first, -last), as plugin_utils/sources.py's ``source_intervals`` gives them (the catalogue's sources
+    are not parsed a second time)."""
+    if not items:
         return []
-    items = sorted((_interval(text) for text in networks), key=lambda item: (item[0], -item[1]))
     out = []
-    first, last, version, text = items[0]
-    for start, end, _version, item_text in items[1:]:
+    version, first, last, text = items[0]
+    for _version, start, end, item_text in items[1:]:
         if start <= last + 1:                     # overlapping or adjacent: one run
             last = max(last, end)
             text = None
@@ -131,7 +138,7 @@ def collapse(networks):
     return out
 
 
-def _service_item(index, service):
+def _service_item(index, service, parsed):
     # The source lists become the set elements as text, ready for the template: a model of 100,000 sources
     # is then a handful of strings, which Ansible stores and templates at once.
     item = dict((k, v) for k, v in service.items() if k not in ('sources', 'sources_v4', 'sources_v6'))
@@ -139,8 +146,10 @@ def _service_item(index, service):
     item['nft_port'] = str(service['start']) if service['start'] == service['end'] else '%d-%d' % (service['start'], service['end'])
     item['any_source'] = not service['sources']
     item['source_count'] = len(service['sources'])
-    item['elements_v4'] = ', '.join(collapse(service['sources_v4']))
-    item['elements_v6'] = ', '.join(collapse(service['sources_v6']))
+    # ``parsed``: the entry's sources as source_intervals gave them to normalize_services (sorted, IPv4 first)
+    split = bisect.bisect_left(parsed, 6, key=lambda source: source[0])
+    item['elements_v4'] = ', '.join(merge(parsed[:split]))
+    item['elements_v6'] = ', '.join(merge(parsed[split:]))
     item['rate'] = (_rate(service['rate_limit'], 'host_firewall_services: %s' % service['name'], regex=RATE_RE)
                     if service['rate_limit'] else None)
     return item
@@ -173,8 +182,14 @@ def build_model(services, management_ports=None, management_sources=None, allow_
     Raises PortwardenError naming the variable (and for the catalogue, the
     entry and the field) and what is allowed.
     """
+    parsed = []
+
+    def sources(values, where):
+        items = source_intervals(values, where)
+        parsed.append(items)                      # one call per entry, in order: the entry's parsed sources
+        return items
     try:
-        normalized = normalize_services(services, sources=source_intervals)
+        normalized = normalize_services(services, sources=sources)
     except PortwardenError as exc:
         raise PortwardenError('host_firewall_services: %s' % exc.msg)
     prefix = log_prefix
@@ -182,7 +197,7 @@ def build_model(services, management_ports=None, management_sources=None, allow_
         raise PortwardenError('host_firewall_log_prefix: invalid value %r: use 1-40 letters, digits, spaces, "_", ".", ":", "=" '
                               'or "-", starting with a letter or digit.' % (log_prefix,))
     return {
-        'services': [_service_item(index, service) for index, service in enumerate(normalized)],
+        'services': [_service_item(index, service, parsed[index]) for index, service in enumerate(normalized)],
         'management': _management(management_ports, management_sources),
         'allow_ping': check_bool(allow_ping, 'host_firewall_allow_ping'),
         'dhcpv6_client': check_bool(dhcpv6_client, 'host_firewall_dhcpv6_client'),
