@@ -35,7 +35,6 @@ from ansible_collections.portwarden.ports.plugins.filter.host_firewall_model imp
 # (imported for the forked workers, see above; loaded again through the action loader, from sys.modules)
 from ansible_collections.portwarden.ports.plugins.action import firewalld_policy, nft_table  # noqa: F401 pylint: disable=unused-import
 
-_UNRENDERED = object()
 # The role's template compiled here, in the main process, before the workers fork (see above).
 precompile()
 
@@ -53,15 +52,18 @@ class ActionModule(ActionBase):
     def _render(self, text):
         """A string that may be a template, rendered; where it gives a list or a dictionary, only the elements that
         may be templates are rendered after it (firewall_role.lean), not every element."""
-        rendered = _UNRENDERED
+        rendered = self._template(text)
+        return rendered if isinstance(rendered, str) else firewall_role.lean(rendered, self._render)
+
+    def _template(self, text):
+        """``text`` rendered without finalizing the elements of a container it gives (STOP_ON_CONTAINER), or as
+        any task argument is where ansible-core does not offer that mode (or its internal API moved)."""
         if STOP_ON_CONTAINER is not None:
             try:
-                rendered = self._templar._engine.template(text, mode=STOP_ON_CONTAINER)  # pylint: disable=protected-access
-            except (AttributeError, TypeError):   # ansible-core's internal API moved: render as any task argument is
-                rendered = _UNRENDERED
-        if rendered is _UNRENDERED:
-            rendered = self._templar.template(text)
-        return rendered if isinstance(rendered, str) else firewall_role.lean(rendered, self._render)
+                return self._templar._engine.template(text, mode=STOP_ON_CONTAINER)  # pylint: disable=protected-access
+            except (AttributeError, TypeError):
+                pass
+        return self._templar.template(text)
 
     def _template_text(self, task_vars):
         """The role's template: the one next to the role's tasks (role_path), else the collection's own."""
