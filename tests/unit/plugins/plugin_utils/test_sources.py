@@ -86,3 +86,10 @@ def test_a_bad_source_among_100000_is_named():
         build_model([{'name': 'api', 'port': 443, 'sources': sources}])
     assert "host_firewall_services: service #0 (api): field sources: invalid source '10.1.2.3/24'" in info.value.msg
     assert 'host bits' in info.value.msg
+
+
+@pytest.mark.parametrize('parse', [source_intervals, catalogue.source_intervals], ids=['controller', 'host'])
+def test_source_intervals_sort_ipv4_first_then_by_address_a_network_before_those_inside(parse):
+    values = ['2001:db8::/32', '10.0.0.0/16', '10.0.0.1', '::/0', '10.0.0.0/8', '9.0.0.0/8', '10.0.0.0/24', '10.0.0.0/16']
+    assert [item[3] for item in parse(values, 'where')] == [
+        '9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/16', '10.0.0.0/24', '10.0.0.1/32', '::/0', '2001:db8::/32']
