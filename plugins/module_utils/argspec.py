@@ -36,8 +36,9 @@ PORT_INFO = dict(
     top=dict(type='int', default=10),
     conntrack_warn_percent=dict(type='int', default=80),
 )
-# linux_port_info's, which the action plugin runs on Linux: the catalogue stays on the controller.
-PORT_INFO_GATHER = dict((name, spec) for name, spec in PORT_INFO.items() if name != 'services')
+# linux_port_info's, which the action plugin runs on Linux: the catalogue and the conntrack threshold stay on the
+# controller, which builds the conflicts.
+PORT_INFO_GATHER = dict((name, spec) for name, spec in PORT_INFO.items() if name not in ('services', 'conntrack_warn_percent'))
 
 NFT_TABLE = dict(
     content=dict(type='str', required=True),

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """port_info's conflicts for every OS, with their remedies, and the catalogue they are checked against.
 
-Unreserved listeners in the range and, with a catalogue, its drift; pure. For
+Unreserved listeners in the range, with a catalogue its drift, and a conntrack
+table near full (:func:`conntrack_conflicts`); pure. For
 Linux, :func:`complete_report` adds them to what the host gathered
 (portgather.py), on the controller (plugin_utils/port_report.py) or on the host
 (portinfo.py): one function, so both give the same report.
@@ -15,7 +16,13 @@ from __future__ import annotations
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet, suggest_range
 from ansible_collections.portwarden.ports.plugins.module_utils import listenscope, report
+from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.report import CONFLICT_ORDER, check_top
+
+# conntrack_warn_percent's default: conntrack_near_full from this share of nf_conntrack_max
+DEFAULT_WARN_PERCENT = 80
+# the per-CPU drop counters that conntrack.read_conntrack sums (the remedy counts them)
+_CONNTRACK_DROPS = ('drop', 'early_drop', 'insert_failed')
 
 
 def check_request(top, services, **kwargs):
@@ -151,3 +158,39 @@ def complete_report(gathered, services, more=()):
     found.extend(more)
     return report.build(erange, reserved, gathered['listeners'], found, gathered['usage'],
                         gathered['unprivileged_port_start'], firewall=gathered.get('firewall'))
+
+
+def check_warn_percent(value):
+    """The ``conntrack_warn_percent`` option: a whole number 1-100."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise PortwardenError('Invalid conntrack_warn_percent %r: expected a whole number of percent from 1 to 100.' % (value,))
+    return value
+
+
+def conntrack_conflicts(conntrack, warn_percent=DEFAULT_WARN_PERCENT):
+    """``[conntrack_near_full]`` when the table is at ``warn_percent`` or more, else []."""
+    check_warn_percent(warn_percent)
+    if not conntrack or conntrack.get('percent') is None or conntrack['percent'] < warn_percent:
+        return []
+    limit = conntrack['max']
+    suggested = max(limit * 2, 65536)
+    buckets = conntrack.get('buckets')
+    dropped = sum(conntrack.get(name) or 0 for name in _CONNTRACK_DROPS)
+    # the hash table grows with the limit, keeping the host's present ratio of entries to buckets
+    hashsize = (' and the hash table with it (nf_conntrack hashsize=%d, now %d buckets; net.netfilter.nf_conntrack_buckets '
+                'in the initial namespace)' % (max(buckets * suggested // limit, buckets), buckets)) if buckets and limit else ''
+    return [{
+        'type': 'conntrack_near_full',
+        'entries': conntrack['entries'],
+        'max': limit,
+        'percent': conntrack['percent'],
+        'warn_percent': warn_percent,
+        'msg': 'The conntrack table holds %d of %d entries (%.2f%%, warning at %d%%)%s: when it is full the kernel drops '
+               'new connections of every service (nf_conntrack: table full, dropping packet).'
+               % (conntrack['entries'], limit, conntrack['percent'], warn_percent,
+                  '; %d packets already dropped or not inserted' % dropped if dropped else ''),
+        'remedy': 'Raise net.netfilter.nf_conntrack_max (for example to %d: the ephemeral_ports role sets it with '
+                  'ephemeral_ports_conntrack_max, persisted in its sysctl.d drop-in)%s, or shorten the timeouts '
+                  '(net.netfilter.nf_conntrack_tcp_timeout_established, ..._time_wait) of connections the host '
+                  'keeps tracking.' % (suggested, hashsize),
+    }]

@@ -5,8 +5,8 @@
 """The conntrack table of a Linux network namespace: how full it is, what it dropped.
 
 A full table (``nf_conntrack: table full, dropping packet``) drops new
-connections of every service. :func:`read_conntrack` reads it under ``proc``,
-:func:`conntrack_conflicts` makes port_info's ``conntrack_near_full`` of it.
+connections of every service. :func:`read_conntrack` reads it under ``proc``;
+conflicts.conntrack_conflicts makes port_info's ``conntrack_near_full`` of it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ STAT = 'net/stat/nf_conntrack'
 # Per-CPU counters of /proc/net/stat/nf_conntrack summed in the report.
 # ("entries", its first column, is the table-wide count repeated per CPU.)
 SUMMED = ('drop', 'early_drop', 'insert_failed')
-DEFAULT_WARN_PERCENT = 80
 
 
 def parse_stat(text, path=STAT):
@@ -85,39 +84,3 @@ def read_conntrack(proc=PROC):
     }
     result.update(totals)
     return result
-
-
-def check_warn_percent(value):
-    """The ``conntrack_warn_percent`` option: a whole number 1-100."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-        raise PortwardenError('Invalid conntrack_warn_percent %r: expected a whole number of percent from 1 to 100.' % (value,))
-    return value
-
-
-def conntrack_conflicts(conntrack, warn_percent=DEFAULT_WARN_PERCENT):
-    """``[conntrack_near_full]`` when the table is at ``warn_percent`` or more, else []."""
-    check_warn_percent(warn_percent)
-    if not conntrack or conntrack.get('percent') is None or conntrack['percent'] < warn_percent:
-        return []
-    limit = conntrack['max']
-    suggested = max(limit * 2, 65536)
-    buckets = conntrack.get('buckets')
-    dropped = sum(conntrack.get(name) or 0 for name in SUMMED)
-    # the hash table grows with the limit, keeping the host's present ratio of entries to buckets
-    hashsize = (' and the hash table with it (nf_conntrack hashsize=%d, now %d buckets; net.netfilter.nf_conntrack_buckets '
-                'in the initial namespace)' % (max(buckets * suggested // limit, buckets), buckets)) if buckets and limit else ''
-    return [{
-        'type': 'conntrack_near_full',
-        'entries': conntrack['entries'],
-        'max': limit,
-        'percent': conntrack['percent'],
-        'warn_percent': warn_percent,
-        'msg': 'The conntrack table holds %d of %d entries (%.2f%%, warning at %d%%)%s: when it is full the kernel drops '
-               'new connections of every service (nf_conntrack: table full, dropping packet).'
-               % (conntrack['entries'], limit, conntrack['percent'], warn_percent,
-                  '; %d packets already dropped or not inserted' % dropped if dropped else ''),
-        'remedy': 'Raise net.netfilter.nf_conntrack_max (for example to %d: the ephemeral_ports role sets it with '
-                  'ephemeral_ports_conntrack_max, persisted in its sysctl.d drop-in)%s, or shorten the timeouts '
-                  '(net.netfilter.nf_conntrack_tcp_timeout_established, ..._time_wait) of connections the host '
-                  'keeps tracking.' % (suggested, hashsize),
-    }]

@@ -28,7 +28,7 @@ import time
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text, remove_stale_temps, write_file_atomic
-from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, nft_dynamic, portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, nft_dynamic, portinfo
 from ansible_collections.portwarden.ports.plugins.module_utils.report import CONFLICT_ORDER
 
 FILE_NAME = 'portwarden.prom'
@@ -155,11 +155,11 @@ def load_config(path):
         raise PortwardenError('Configuration %s: unknown key(s) %s; allowed: %s.' % (path, ', '.join(unknown), ', '.join(CONFIG_KEYS)))
     config.setdefault('services', None)
     config.setdefault('top', 10)
-    config.setdefault('conntrack_warn_percent', conntrack.DEFAULT_WARN_PERCENT)
+    config.setdefault('conntrack_warn_percent', conflicts.DEFAULT_WARN_PERCENT)
     directory = config.get('textfile_dir')
     if not isinstance(directory, str) or not os.path.isabs(directory):
         raise PortwardenError('Configuration %s: textfile_dir %r must be an absolute path.' % (path, directory))
-    conntrack.check_warn_percent(config['conntrack_warn_percent'])
+    conflicts.check_warn_percent(config['conntrack_warn_percent'])
     top = config['top']
     if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise PortwardenError('Configuration %s: top %r must be a whole number, 0 or more.' % (path, top))

@@ -6,14 +6,11 @@
 
 Host side. Read with ``nft -j`` (JSON), for the audit (``port_info``'s
 ``firewall.banned`` and ``firewall.counters``) and for ``nft_table``, which
-carries the bans over when it replaces the table (a replacement deletes the
-table and with it every element the kernel added), and removes the ones an
-operator releases.
+carries the bans over when it replaces the table (nft_bans.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
@@ -59,25 +56,6 @@ def parse_counters(text):
     """Named counters in ``nft -j list counters`` output: ``{name: {'packets': n, 'bytes': n}}``."""
     return dict((c['name'], {'packets': int(c.get('packets', 0)), 'bytes': int(c.get('bytes', 0))})
                 for c in _objects(text, 'counter') if 'name' in c)
-
-
-def ban_key(source):
-    """The element a source is banned as: an IPv4 address, or an IPv6 address's /64 network address.
-
-    Raises PortwardenError for anything that is not an address or a network.
-    """
-    try:
-        network = ipaddress.ip_network(str(source).strip(), strict=False)
-    except ValueError:
-        raise PortwardenError('%r is not an IPv4 or IPv6 address or network.' % (source,))
-    if network.version == 4:
-        if network.prefixlen != 32:
-            raise PortwardenError('%r: IPv4 sources are banned per address; give one address, not a network.' % (source,))
-        return 'banned_v4', str(network.network_address)
-    if network.prefixlen < V6_BAN_PREFIX:
-        raise PortwardenError('%r: IPv6 sources are banned per /%d; give an address or a /%d.'
-                              % (source, V6_BAN_PREFIX, V6_BAN_PREFIX))
-    return 'banned_v6', str(ipaddress.ip_network('%s/%d' % (network.network_address, V6_BAN_PREFIX), strict=False).network_address)
 
 
 def banned_list(elements):
@@ -130,27 +108,3 @@ class DynamicState(object):
             return {'banned': None, 'counters': None}
         bans = self.bans()
         return {'banned': banned_list(bans), 'counters': dict((k, counters[k]) for k in COUNTERS if k in counters)}
-
-
-def carry_over_script(family, name, bans, release=()):
-    """``add element`` lines that put the bans back, each with the time it had left, minus ``release``.
-
-    ``bans`` is ``{set: [(value, seconds_left)]}``; ``release`` a collection of ``(set, value)`` pairs.
-    Elements with no time left (or no timeout) are not carried over.
-    """
-    release = set(release)
-    lines = []
-    for set_name in sorted(bans):
-        items = ['%s timeout %ds' % (value, left) for value, left in bans[set_name]
-                 if left and left > 0 and (set_name, value) not in release]
-        if items:
-            lines.append('add element %s %s %s { %s }' % (family, name, set_name, ', '.join(items)))
-    return '\n'.join(lines) + '\n' if lines else ''
-
-
-def release_script(family, name, bans, release):
-    """``delete element`` lines for the ``(set, value)`` pairs of ``release`` that are banned now."""
-    present = set((set_name, value) for set_name, items in bans.items() for value, dummy in items)
-    lines = ['delete element %s %s %s { %s }' % (family, name, set_name, value)
-             for set_name, value in sorted(set(release) & present)]
-    return '\n'.join(lines) + '\n' if lines else ''

@@ -28,7 +28,7 @@ import time
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
     read_text, remove_stale_temps, writable_directory, write_file_atomic)
-from ansible_collections.portwarden.ports.plugins.module_utils import nft_dynamic
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_bans, nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import apply_persistence, plan_persistence, public
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_netlink import FAMILY_NUMBERS, Unavailable, table_state
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import (
@@ -259,16 +259,16 @@ def _declared(script, bans):
 def _dynamic(mgr, content, keep_sets, unban, result, exists):
     """Bans to carry over a replacement and to release: (release script, released sources, carry-over lines,
     the bans now). Reads the ban sets only when there is something to do with them."""
-    release = [nft_dynamic.ban_key(source) for source in unban]
+    release = [nft_bans.ban_key(source) for source in unban]
     bans = {}
     if release or (keep_sets and exists and result['table_changed']):
         bans = nft_dynamic.DynamicState(lambda argv: mgr.module.run_command(argv, check_rc=False), mgr.nft,
                                         mgr.family, mgr.name).bans()
-    release_text = nft_dynamic.release_script(mgr.family, mgr.name, bans, release)
+    release_text = nft_bans.release_script(mgr.family, mgr.name, bans, release)
     released = sorted(set('%s%s' % (value, '/64' if name == 'banned_v6' else '') for name, value in release
                           if any(v == value for v, dummy in bans.get(name, []))))
     kept = dict((name, items) for name, items in bans.items() if name in keep_sets)
-    carry = nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(content, kept), release)
+    carry = nft_bans.carry_over_script(mgr.family, mgr.name, _declared(content, kept), release)
     result['released'] = released
     result['changed'] = result['changed'] or bool(release_text)
     return release_text, carry, bans
@@ -339,7 +339,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
         return result
     restore = mgr.state_path('%s.restore' % token)
     # ... with the bans it holds now
-    mgr.write_atomic(restore, undo_text + nft_dynamic.carry_over_script(mgr.family, mgr.name, _declared(undo_text, bans)))
+    mgr.write_atomic(restore, undo_text + nft_bans.carry_over_script(mgr.family, mgr.name, _declared(undo_text, bans)))
     if not checked:
         mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
     # The confirmation commits this copy, so the controller need not send the content a second time.

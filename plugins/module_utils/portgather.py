@@ -116,13 +116,11 @@ def start_reading(proc=None):
     return Background(read_tables, proc) if platform.system() == 'Linux' else None
 
 
-def check_options(top, conntrack_warn_percent, system=None):
-    """The checked ``top`` (PortwardenError for a bad option or another system than Linux)."""
+def check_system(system=None):
+    """PortwardenError on another system than Linux."""
     system = system or platform.system()
     if system != 'Linux':
         raise PortwardenError('port_info reads Linux procfs and does not support %s.' % system)
-    conntrack.check_warn_percent(conntrack_warn_percent)
-    return report.check_top(top)
 
 
 def collect(tables, processes=False, top=10, proc=None):
@@ -159,7 +157,7 @@ def read_host(module, reading, check):
 def port_info(module, reading=None):
     """linux_port_info's result: the report without ``conflicts``, with the firewall state."""
     params = module.params
-    top, tables, firewall = read_host(module, reading, lambda: check_options(params['top'], params['conntrack_warn_percent']))
+    top, tables, firewall = read_host(module, reading, lambda: report.check_top(params['top']))
     result = collect(tables, processes=params['processes'], top=top)
     result['firewall'] = firewall
     return result

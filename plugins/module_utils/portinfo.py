@@ -14,23 +14,24 @@ conflicts are added on the host, with the same conflicts.complete_report.
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, conntrack, portgather
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, portgather
 
 
 def check_request(top, services, conntrack_warn_percent, system=None):
     """The checked ``(top, services)``: the catalogue normalized, or None."""
-    portgather.check_options(top, conntrack_warn_percent, system)
+    portgather.check_system(system)
+    conflicts.check_warn_percent(conntrack_warn_percent)
     return conflicts.check_request(top, services)
 
 
 def _complete(result, services, conntrack_warn_percent):
     usage = result['usage']
     return conflicts.complete_report(result, services,
-                                     conntrack.conntrack_conflicts(usage['conntrack'], conntrack_warn_percent))
+                                     conflicts.conntrack_conflicts(usage['conntrack'], conntrack_warn_percent))
 
 
 def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
-                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
+                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT):
     """The result (without ``changed``, ``firewall`` unread) from read values."""
     return _complete(portgather.build_report(erange, unprivileged_start, reserved, scan, owners=owners, top=top,
                                              tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps,
@@ -38,7 +39,7 @@ def build_report(erange, unprivileged_start, reserved, scan, owners=None, servic
 
 
 def collect(tables, processes=False, services=None, top=10, proc=None,
-            conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT, conflicts=True):
+            conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT, conflicts=True):
     """The report from portgather.read_tables' values and the kernel's other counters (options checked);
     ``conflicts`` false: without them, as linux_port_info returns it."""
     result = portgather.collect(tables, processes=processes, top=top, proc=proc)
@@ -46,7 +47,7 @@ def collect(tables, processes=False, services=None, top=10, proc=None,
 
 
 def gather(processes=False, services=None, top=10, proc=None, system=None,
-           conntrack_warn_percent=conntrack.DEFAULT_WARN_PERCENT):
+           conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT):
     """Read the running kernel and return the report. Never writes anything."""
     top, services = check_request(top, services, conntrack_warn_percent, system)
     return collect(portgather.read_tables(proc), processes=processes, services=services, top=top, proc=proc,

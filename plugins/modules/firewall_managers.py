@@ -106,7 +106,8 @@ enable_nftables_service:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.managers import choose_backend, detect, stop_managers
+from ansible_collections.portwarden.ports.plugins.module_utils.firewall_choice import choose_backend, stop_managers
+from ansible_collections.portwarden.ports.plugins.module_utils.managers import detect
 
 
 def main():

@@ -43,10 +43,6 @@ options:
     description: As in M(portwarden.ports.port_info).
     type: int
     default: 10
-  conntrack_warn_percent:
-    description: Checked as in M(portwarden.ports.port_info); the controller uses it to build the conflicts.
-    type: int
-    default: 80
 seealso:
   - module: portwarden.ports.port_info
 """

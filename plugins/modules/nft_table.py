@@ -351,8 +351,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.firewall_choice import choose_backend, stop_managers
 from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import HostLock
-from ansible_collections.portwarden.ports.plugins.module_utils.managers import choose_backend, daemons, stop_managers
+from ansible_collections.portwarden.ports.plugins.module_utils.managers import daemons
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_runs import TOKEN_RE, take_lock, try_lock
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_table import (
     TableManager, apply_table, cleanup_token, confirm_table, status_table)

@@ -26,7 +26,7 @@ from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import RATE_RE, normalize_services, normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.firewalld import ZONE_RE
-from ansible_collections.portwarden.ports.plugins.module_utils.managers import BACKENDS, CONFLICTING
+from ansible_collections.portwarden.ports.plugins.module_utils.firewall_choice import BACKENDS, CONFLICTING
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import safe_path
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
 from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import source_intervals

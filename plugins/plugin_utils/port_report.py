@@ -18,7 +18,7 @@ and not the plugin, and the port_metrics collector): the same keys and values.
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, conntrack
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec, conflicts
 from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import source_intervals
 
 
@@ -28,18 +28,19 @@ class Request(object):
 
     def __init__(self, args):
         self.top, self.services = conflicts.check_request(args['top'], args['services'], sources=source_intervals)
-        self.warn_percent = conntrack.check_warn_percent(args['conntrack_warn_percent'])
+        self.warn_percent = conflicts.check_warn_percent(args['conntrack_warn_percent'])
         self.args = args
 
     def module_args(self):
-        """linux_port_info's arguments: the catalogue stays here."""
-        return dict((key, value) for key, value in self.args.items() if key != 'services')
+        """linux_port_info's arguments: the catalogue and the conntrack threshold stay here (the conflicts are built
+        here)."""
+        return dict((key, value) for key, value in self.args.items() if key in argspec.PORT_INFO_GATHER)
 
     def finish(self, answer):
         """The task's result from the module's answer (a failed or skipped answer as it is)."""
         if answer.get('failed') or answer.get('skipped') or 'listeners' not in answer:
             return answer
-        more = conntrack.conntrack_conflicts(answer['usage'].get('conntrack'), self.warn_percent)
+        more = conflicts.conntrack_conflicts(answer['usage'].get('conntrack'), self.warn_percent)
         result = conflicts.complete_report(answer, self.services, more)
         result.update((key, value) for key, value in answer.items() if key not in result)
         if 'invocation' in result:  # the task's own options, as the module would echo them

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_sources
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.nft_dynamic import ban_key
+from ansible_collections.portwarden.ports.plugins.module_utils.nft_bans import ban_key
 from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import check_bool, check_int, collapse
 
 LIMITS = {

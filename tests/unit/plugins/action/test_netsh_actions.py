@@ -162,8 +162,8 @@ def test_linux_and_unknown_targets_run_the_linux_module_once(name, task_vars):
     result = plugin.run(task_vars=task_vars)
     assert result['changed'] is True and result['x'] == 1
     extra = {}
-    if name == 'port_info':  # the catalogue stays on the controller, which builds the conflicts (test_port_report.py)
-        extra['module_args'] = {'processes': False, 'top': 10, 'conntrack_warn_percent': 80}
+    if name == 'port_info':  # the catalogue and the conntrack threshold stay on the controller, which builds the conflicts
+        extra['module_args'] = {'processes': False, 'top': 10}
     plugin._execute_module.assert_called_once_with(module_name=linux_module(name), task_vars=task_vars,
                                                    wrap_async=0, **extra)
     plugin._low_level_execute_command.assert_not_called()

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conntrack, portinfo, report
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, conntrack, portinfo, report
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 from test_procnet import FakeProc  # same directory
@@ -91,8 +91,8 @@ def table(entries, limit=1000, **drops):
 
 
 def test_near_full_at_the_threshold_and_not_below():
-    assert conntrack.conntrack_conflicts(table(799), 80) == []
-    [conflict] = conntrack.conntrack_conflicts(table(800), 80)
+    assert conflicts.conntrack_conflicts(table(799), 80) == []
+    [conflict] = conflicts.conntrack_conflicts(table(800), 80)
     assert conflict['type'] == 'conntrack_near_full'
     assert (conflict['entries'], conflict['max'], conflict['percent'], conflict['warn_percent']) == (800, 1000, 80.0, 80)
     assert '800 of 1000 entries (80.00%, warning at 80%)' in conflict['msg']
@@ -103,19 +103,19 @@ def test_near_full_at_the_threshold_and_not_below():
 
 
 def test_near_full_counts_the_drops_and_scales_the_suggestion():
-    [conflict] = conntrack.conntrack_conflicts(table(250000, 262144, drop=5, early_drop=2), 90)
+    [conflict] = conflicts.conntrack_conflicts(table(250000, 262144, drop=5, early_drop=2), 90)
     assert '7 packets already dropped or not inserted' in conflict['msg']
     assert 'for example to 524288' in conflict['remedy']
 
 
 def test_no_conflict_without_conntrack():
-    assert conntrack.conntrack_conflicts(None, 80) == []
+    assert conflicts.conntrack_conflicts(None, 80) == []
 
 
 @pytest.mark.parametrize('value', [0, 101, -5, True, '80', 80.5, None])
 def test_warn_percent_must_be_a_whole_percent(value):
     with pytest.raises(PortwardenError, match=r'Invalid conntrack_warn_percent .*: expected a whole number of percent from 1 to 100'):
-        conntrack.check_warn_percent(value)
+        conflicts.check_warn_percent(value)
 
 
 # ---------------------------------------------------------------- through port_info

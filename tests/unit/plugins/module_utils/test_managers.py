@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import managers
+from ansible_collections.portwarden.ports.plugins.module_utils import firewall_choice, managers
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 DOCKER_CHAINS = {'nftables': [
@@ -110,14 +110,14 @@ def test_nft_failure_is_an_error_naming_the_command():
     ('firewalld', True, False, ('firewalld', False)),
 ])
 def test_choice(backend, active, enabled, want):
-    choice = managers.choose_backend(firewalld_host(active, enabled).detect(), backend)
+    choice = firewall_choice.choose_backend(firewalld_host(active, enabled).detect(), backend)
     assert (choice['backend'], choice['enable_nftables_service']) == want
     assert choice['stop'] == []
 
 
 def test_nftables_next_to_firewalld_fails_naming_it_and_the_ways_out():
     with pytest.raises(PortwardenError) as info:
-        managers.choose_backend(firewalld_host().detect(), 'nftables')
+        firewall_choice.choose_backend(firewalld_host().detect(), 'nftables')
     assert 'firewalld is active' in info.value.msg
     assert 'host_firewall_backend: firewalld' in info.value.msg and 'host_firewall_conflicting: stop' in info.value.msg
     assert 'Nothing was changed' in info.value.msg
@@ -126,30 +126,30 @@ def test_nftables_next_to_firewalld_fails_naming_it_and_the_ways_out():
 
 def test_stop_then_nftables_service_may_be_enabled():
     host = firewalld_host()
-    choice = managers.choose_backend(host.detect(), 'nftables', 'stop')
+    choice = firewall_choice.choose_backend(host.detect(), 'nftables', 'stop')
     assert choice == {'backend': 'nftables', 'stop': ['firewalld'], 'enable_nftables_service': True}
     host.answers['/usr/sbin/systemctl disable --now firewalld.service'] = (0, '', '')
-    assert managers.stop_managers(host.run, host.which, ['firewalld'], check_mode=True) == ['firewalld']
+    assert firewall_choice.stop_managers(host.run, host.which, ['firewalld'], check_mode=True) == ['firewalld']
     assert ['/usr/sbin/systemctl', 'disable', '--now', 'firewalld.service'] not in host.calls
-    assert managers.stop_managers(host.run, host.which, ['firewalld']) == ['firewalld']
+    assert firewall_choice.stop_managers(host.run, host.which, ['firewalld']) == ['firewalld']
     assert host.calls[-1] == ['/usr/sbin/systemctl', 'disable', '--now', 'firewalld.service']
 
 
 def test_stop_failure_names_the_command():
     host = Host({'/usr/sbin/ufw disable': (1, '', 'ERROR: problem running')}, ['ufw'], systemd=False)
     with pytest.raises(PortwardenError, match=r'/usr/sbin/ufw disable failed \(rc=1\): ERROR: problem running'):
-        managers.stop_managers(host.run, host.which, ['ufw'])
+        firewall_choice.stop_managers(host.run, host.which, ['ufw'])
 
 
 def test_firewalld_asked_for_but_not_running_is_never_started():
     with pytest.raises(PortwardenError, match='never starts a firewall manager'):
-        managers.choose_backend(firewalld_host(active=False).detect(), 'firewalld')
+        firewall_choice.choose_backend(firewalld_host(active=False).detect(), 'firewalld')
 
 
 @pytest.mark.parametrize('backend, conflicting', [('iptables', 'fail'), ('auto', 'ignore')])
 def test_bad_values_are_named(backend, conflicting):
     with pytest.raises(PortwardenError, match='invalid value'):
-        managers.choose_backend({'managers': []}, backend, conflicting)
+        firewall_choice.choose_backend({'managers': []}, backend, conflicting)
 
 
 def test_port_info_firewall_section_and_fleet_report_column():

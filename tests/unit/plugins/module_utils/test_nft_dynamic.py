@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import nft_dynamic
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_bans, nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 
 # Recorded from nft 1.0.6 (Debian 12): `nft -j list set inet portwarden banned_v4` and the counters of the table.
@@ -47,7 +47,7 @@ def test_parse_counters():
     ('2001:db8:1:2:3::/80', ('banned_v6', '2001:db8:1:2::')),
 ])
 def test_ban_key(source, key):
-    assert nft_dynamic.ban_key(source) == key
+    assert nft_bans.ban_key(source) == key
 
 
 @pytest.mark.parametrize('source, words', [
@@ -55,7 +55,7 @@ def test_ban_key(source, key):
 ])
 def test_ban_key_refuses(source, words):
     with pytest.raises(PortwardenError) as info:
-        nft_dynamic.ban_key(source)
+        nft_bans.ban_key(source)
     assert words in info.value.msg and repr(source) in info.value.msg
 
 
@@ -89,10 +89,10 @@ def test_carry_over_and_release_scripts():
     bans = {'banned_v4': [('10.1.2.3', 100), ('10.1.2.4', 49), ('10.1.2.5', None)],
             'banned_v6': [('2001:db8:1:2::', 590)]}
     release = [('banned_v4', '10.1.2.4'), ('banned_v6', '2001:db8:9::')]
-    assert nft_dynamic.carry_over_script('inet', 'portwarden', bans, release) == (
+    assert nft_bans.carry_over_script('inet', 'portwarden', bans, release) == (
         'add element inet portwarden banned_v4 { 10.1.2.3 timeout 100s }\n'
         'add element inet portwarden banned_v6 { 2001:db8:1:2:: timeout 590s }\n')
-    assert nft_dynamic.release_script('inet', 'portwarden', bans, release) == (
+    assert nft_bans.release_script('inet', 'portwarden', bans, release) == (
         'delete element inet portwarden banned_v4 { 10.1.2.4 }\n')
-    assert nft_dynamic.carry_over_script('inet', 'portwarden', {}) == ''
-    assert nft_dynamic.release_script('inet', 'portwarden', bans, []) == ''
+    assert nft_bans.carry_over_script('inet', 'portwarden', {}) == ''
+    assert nft_bans.release_script('inet', 'portwarden', bans, []) == ''

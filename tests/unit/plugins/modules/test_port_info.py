@@ -143,10 +143,11 @@ def test_options_documented_as_specified():
     assert doc['attributes']['check_mode']['support'] == 'full'
 
 
-def test_the_gathering_module_takes_port_infos_options_but_the_catalogue():
-    """linux_port_info, which the action runs on Linux: port_info's options and defaults, without services."""
+def test_the_gathering_module_takes_port_infos_options_but_those_of_the_conflicts():
+    """linux_port_info, which the action runs on Linux: port_info's options and defaults, without the catalogue and
+    the conntrack threshold (the controller builds the conflicts)."""
     options = yaml.safe_load(linux_port_info.DOCUMENTATION)['options']
-    assert sorted(options) == sorted(argspec.PORT_INFO_GATHER) == ['conntrack_warn_percent', 'processes', 'top']
+    assert sorted(options) == sorted(argspec.PORT_INFO_GATHER) == ['processes', 'top']
     whole = yaml.safe_load(port_info.DOCUMENTATION)['options']
     for name, option in options.items():
         assert (option['type'], option.get('default')) == (whole[name]['type'], whole[name].get('default')), name

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conntrack
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report as fr
 
 from test_fleet_report import GENERATED, clean_host  # same directory
@@ -16,7 +16,7 @@ def full_host():
     result = clean_host()
     result['usage']['conntrack'] = {'entries': 243000, 'max': 262144, 'percent': 92.7, 'buckets': 262144,
                                     'drop': 12, 'early_drop': 0, 'insert_failed': 0}
-    result['conflicts'] = conntrack.conntrack_conflicts(result['usage']['conntrack'], 80)
+    result['conflicts'] = conflicts.conntrack_conflicts(result['usage']['conntrack'], 80)
     return result
 
 
