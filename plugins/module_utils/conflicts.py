@@ -5,17 +5,17 @@
 """port_info's conflicts for every OS, with their remedies, and the catalogue they are checked against.
 
 Unreserved listeners in the range, with a catalogue its drift, and a conntrack
-table near full (:func:`conntrack_conflicts`); pure. For
-Linux, :func:`complete_report` adds them to what the host gathered
-(portgather.py), on the controller (plugin_utils/port_report.py) or on the host
-(portinfo.py): one function, so both give the same report.
+table near full (:func:`conntrack_conflicts`); pure. For Linux,
+linux_report.complete adds them to what the host gathered (portgather.py), on
+the controller (plugin_utils/port_report.py) or on the host (portinfo.py): one
+function, so both give the same report.
 """
 
 from __future__ import annotations
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import normalize_services
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet, suggest_range
-from ansible_collections.portwarden.ports.plugins.module_utils import listenscope, report
+from ansible_collections.portwarden.ports.plugins.module_utils import listenscope
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.report import CONFLICT_ORDER, check_top
 
@@ -147,17 +147,6 @@ def conflicts_report(erange, reserved, listeners, services=None):
     order = dict((name, index) for index, name in enumerate(CONFLICT_ORDER))
     conflicts.sort(key=lambda c: order[c['type']])  # stable: keeps the port order inside each type
     return conflicts
-
-
-def complete_report(gathered, services, more=()):
-    """port_info's Linux report from what linux_port_info gathered (portgather.py): the conflicts of the range, the
-    reservations, the listeners and the catalogue (normalized, or None), then ``more`` (conntrack's)."""
-    erange = PortRange(gathered['ephemeral_range']['start'], gathered['ephemeral_range']['end'])
-    reserved = PortSet.parse(gathered['reserved_ports']['ports'])
-    found = conflicts_report(erange, reserved, gathered['listeners'], services)
-    found.extend(more)
-    return report.build(erange, reserved, gathered['listeners'], found, gathered['usage'],
-                        gathered['unprivileged_port_start'], firewall=gathered.get('firewall'))
 
 
 def check_warn_percent(value):

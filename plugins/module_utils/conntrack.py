@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text
+from ansible_collections.portwarden.ports.plugins.module_utils.fileread import read_text
 
 PROC = '/proc'
 COUNT = 'sys/net/netfilter/nf_conntrack_count'

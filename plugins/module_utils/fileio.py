@@ -4,6 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """File I/O that every backend shares: read-or-none, staged and atomic writes.
 
+The reads (:func:`read_text`, :func:`read_bytes`) are defined in fileread.py
+and taken from here like the rest; the read-only modules (linux_port_info)
+import fileread.py alone and so do not carry the writes.
+
 A write goes to a temp file in the target's own directory (same file system,
 so the final rename is atomic) and is moved into place by a callback: the
 module's ``atomic_move`` on a host, ``os.replace`` on the controller. A
@@ -14,34 +18,14 @@ moves or abort and leave every file as it was.
 
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 import time
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
+from ansible_collections.portwarden.ports.plugins.module_utils.fileread import read_bytes, read_text  # noqa: F401 pylint: disable=unused-import
 
 TEMP_PREFIX = '.portwarden-'
-
-
-def read_text(path):
-    """A text file's content, or None when it does not exist."""
-    try:
-        with open(path, encoding='utf-8') as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise PortwardenError('Cannot read %s: %s.' % (path, exc.strerror or exc))
-
-
-def read_bytes(path):
-    """A file's bytes, or None when it cannot be read."""
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 def _error(path, exc, what='write'):

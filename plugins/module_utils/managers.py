@@ -22,7 +22,7 @@ import json
 import os
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.fileio import read_text
+from ansible_collections.portwarden.ports.plugins.module_utils.fileread import read_text
 
 OWN_TABLE = ('inet', 'portwarden')
 FIREWALLD_SERVICES_DIR = '/etc/firewalld/services'

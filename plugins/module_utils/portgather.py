@@ -8,11 +8,11 @@ What the internal module linux_port_info runs, and all it carries: the port
 range and the reservations (/proc/sys via :mod:`procsys`), the socket tables
 (:mod:`procnet`, :mod:`sockdiag`) read in a thread (:func:`start_reading`:
 while the kernel dumps them the module parses its arguments and reads the
-firewall state), the usage of the ephemeral range, conntrack, the firewall. The
-result is port_info's report without ``conflicts``: the action plugin adds them
-on the controller (plugin_utils/port_report.py), and portinfo.py on the host
-where the whole report is built there (the port_info module with async, the
-port_metrics collector), both with conflicts.complete_report.
+firewall state) and counted, conntrack, the firewall. The answer is plain
+values (:func:`gathered`); linux_report.complete builds port_info's report of
+them: on the controller (plugin_utils/port_report.py), and on the host where
+the whole report is built there (portinfo.py: the port_info module with async,
+the port_metrics collector).
 """
 
 from __future__ import annotations
@@ -24,32 +24,28 @@ from collections import Counter
 from operator import itemgetter
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortSet
-from ansible_collections.portwarden.ports.plugins.module_utils import backend, conntrack, timewait
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet, procsys, report, sockdiag
+from ansible_collections.portwarden.ports.plugins.module_utils import backend, conntrack, procnet, procsys, sockdiag
 
-# Linux keeps a TCP socket in TIME_WAIT for TCP_TIMEWAIT_LEN (include/net/tcp.h),
-# a compile-time constant of 60 seconds: no sysctl changes it.
-TIME_WAIT_SECONDS = 60
 PROC = procnet.PROC  # what port_info reads (unit tests point it at a fake tree)
 _PORT = itemgetter(0)
 _STATE_REMOTE = itemgetter(1, 2)
 
 
-def listeners_report(scan_listeners, owners=None):
-    """port_info's listeners from procnet's; ``owners`` maps socket inodes to (pid, process name)."""
+def listener_rows(listeners, owners=None):
+    """procnet's listeners as report.listener_dicts takes them; ``owners`` maps socket inodes to (pid, process name)."""
     rows = []
-    for listener in scan_listeners:
+    for listener in listeners:
         pid, name = owners.get(listener.inode, (None, None)) if owners is not None else (None, None)
         rows.append({'proto': listener.proto, 'family': listener.family, 'address': listener.address,
                      'port': listener.port, 'listening': True, 'pid': pid, 'process': name})
-    return report.listener_dicts(rows, {} if owners is not None else None)
+    return rows
 
 
-def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
-    """Ephemeral usage: sockets by state, TIME_WAIT, busiest destinations, headroom. Sockets accepted by a TCP
-    listener in the range share its port: they take nothing from the pool (counted in ``inbound_excluded``)."""
-    usable = erange.size - (reserved & PortSet([erange])).size
+def count(scan, erange, reserved, top=10):
+    """The usage counted from a procnet.Scan: report.usage_summary's arguments that come from the sockets, with
+    ``destinations`` the ``top`` busiest as ``[family, address, port, {state: count}]`` in the summary's order (most
+    sockets, then family, address, port) and ``destinations_total`` how many there are. Sockets accepted by a TCP
+    listener in the range share its port: they take nothing from the pool (counted in ``inbound``)."""
     listen_ports = set(listener.port for listener in scan.listeners if listener.proto == 'tcp')
 
     tcp = scan.tcp_in_range
@@ -64,13 +60,13 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestam
     # Counted in C (Counter over (state, remote) pairs); then one pass over the distinct pairs, a few per endpoint.
     states = {}
     endpoints = {}
-    for (state, remote), count in Counter(map(_STATE_REMOTE, tcp)).items():
-        states[state] = states.get(state, 0) + count
+    for (state, remote), number in Counter(map(_STATE_REMOTE, tcp)).items():
+        states[state] = states.get(state, 0) + number
         if not remote.endswith(b':0000'):
             counts = endpoints.get(remote)
             if counts is None:
                 counts = endpoints[remote] = {}
-            counts[state] = counts.get(state, 0) + count
+            counts[state] = counts.get(state, 0) + number
     ports.update(scan.udp_in_range)
     ports.update(listener.port for listener in scan.listeners if erange.start <= listener.port <= erange.end)
     if reserved:
@@ -80,27 +76,30 @@ def usage_report(scan, erange, reserved, top=10, tcp_tw_reuse=None, tcp_timestam
     merged = {}
     for remote, counts in endpoints.items():
         target = merged.setdefault(procnet.decode_endpoint(remote, sockdiag), {})
-        for state, count in counts.items():
+        for state, number in counts.items():
             name = state_names.get(state, state.decode('ascii'))
-            target[name] = target.get(name, 0) + count
+            target[name] = target.get(name, 0) + number
+    busiest = sorted(merged.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:top]
 
-    tcp_states = dict((state_names.get(state, state.decode('ascii')), count) for state, count in states.items())
-    return report.usage_summary(erange, usable, sockets_total=scan.sockets, tcp_states=tcp_states,
-                                time_wait=states.get(procnet.ST_TIME_WAIT, 0), udp_sockets=len(scan.udp_in_range),
-                                inbound=inbound, ports_in_use=len(ports), destinations=merged,
-                                time_wait_seconds=TIME_WAIT_SECONDS, top=top, tcp_tw_reuse=tcp_tw_reuse,
-                                tcp_timestamps=tcp_timestamps)
+    return {
+        'sockets_total': scan.sockets,
+        'tcp_states': dict((state_names.get(state, state.decode('ascii')), number) for state, number in states.items()),
+        'time_wait': states.get(procnet.ST_TIME_WAIT, 0), 'udp_sockets': len(scan.udp_in_range), 'inbound': inbound,
+        'ports_in_use': len(ports), 'destinations': [list(key) + [counts] for key, counts in busiest],
+        'destinations_total': len(merged),
+    }
 
 
-def build_report(erange, unprivileged_start, reserved, scan, owners=None, top=10, tcp_tw_reuse=None,
-                 tcp_timestamps=None, conntrack_table=None):
-    """The report without ``conflicts`` (and with ``firewall`` unread) from read values."""
-    listeners = listeners_report(scan.listeners, owners)
-    usage = usage_report(scan, erange, reserved, top=top, tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps)
-    usage['conntrack'] = conntrack_table
-    result = report.build(erange, reserved, listeners, [], usage, unprivileged_start)
-    del result['conflicts']
-    return result
+def gathered(erange, unprivileged_start, reserved, scan, owners=None, top=10, tcp_tw_reuse=None, tcp_timestamps=None,
+             conntrack_table=None):
+    """linux_port_info's answer (``firewall`` not read) from read values: plain values, from which
+    linux_report.complete builds port_info's report."""
+    return {
+        'ephemeral_range': erange.to_dict(), 'unprivileged_port_start': unprivileged_start,
+        'reserved_ports': reserved.to_dict(), 'listeners': listener_rows(scan.listeners, owners),
+        'owners': owners is not None, 'top': top, 'usage': count(scan, erange, reserved, top),
+        'tcp_tw_reuse': tcp_tw_reuse, 'tcp_timestamps': tcp_timestamps, 'conntrack': conntrack_table,
+    }
 
 
 def read_tables(proc=None):
@@ -124,7 +123,7 @@ def check_system(system=None):
 
 
 def collect(tables, processes=False, top=10, proc=None):
-    """The report without ``conflicts`` from :func:`read_tables`' values and the kernel's other counters."""
+    """:func:`gathered` from :func:`read_tables`' values and the kernel's other counters."""
     proc = proc or PROC
     erange, reserved, unprivileged, scan = tables
     proc_sys = os.path.join(proc, 'sys')
@@ -133,10 +132,10 @@ def collect(tables, processes=False, top=10, proc=None):
         from ansible_collections.portwarden.ports.plugins.module_utils import procowners
 
         owners = procowners.socket_owners([listener.inode for listener in scan.listeners], root=proc)
-    return build_report(erange, unprivileged, reserved, scan, owners=owners, top=top,
-                        tcp_tw_reuse=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_tw_reuse', proc_sys),
-                        tcp_timestamps=timewait.read_flag(procsys.read_sysctl, 'net.ipv4.tcp_timestamps', proc_sys),
-                        conntrack_table=conntrack.read_conntrack(proc))
+    return gathered(erange, unprivileged, reserved, scan, owners=owners, top=top,
+                    tcp_tw_reuse=procsys.read_flag('net.ipv4.tcp_tw_reuse', proc_sys),
+                    tcp_timestamps=procsys.read_flag('net.ipv4.tcp_timestamps', proc_sys),
+                    conntrack_table=conntrack.read_conntrack(proc))
 
 
 def read_host(module, reading, check):
@@ -154,13 +153,20 @@ def read_host(module, reading, check):
     return checked, tables, firewall
 
 
+def check_top(top):
+    """``top`` as given (the controller checks it first, with report.check_top), or PortwardenError."""
+    if top < 0:
+        raise PortwardenError('Invalid top %r: expected a whole number of destinations, 0 or more.' % (top,))
+    return top
+
+
 def port_info(module, reading=None):
-    """linux_port_info's result: the report without ``conflicts``, with the firewall state."""
+    """linux_port_info's result: ``gathered`` (:func:`gathered`, with the firewall state)."""
     params = module.params
-    top, tables, firewall = read_host(module, reading, lambda: report.check_top(params['top']))
-    result = collect(tables, processes=params['processes'], top=top)
-    result['firewall'] = firewall
-    return result
+    top, tables, firewall = read_host(module, reading, lambda: check_top(params['top']))
+    found = collect(tables, processes=params['processes'], top=top)
+    found['firewall'] = firewall
+    return {'gathered': found}
 
 
 class Background(object):
@@ -187,10 +193,10 @@ class Background(object):
 
 def firewall_state(run, which):
     """port_info's ``firewall``: the managers found (managers.py) and the live bans and drop counters of the
-    portwarden table (nft_dynamic.py); the keys of report.FIREWALL_KEYS, null where nothing could be read."""
+    portwarden table (nft_dynamic.py); report.build keeps the keys of report.FIREWALL_KEYS."""
     from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
 
     state = managers.firewall_report(run, which)
     nft = which('nft')
     state.update(nft_dynamic.DynamicState(run, nft).audit() if nft else {'banned': None, 'counters': None})
-    return dict((key, state.get(key)) for key in report.FIREWALL_KEYS)
+    return state

@@ -8,13 +8,13 @@ What the port_info module runs (its action plugin runs it with async, whose
 answer reaches async_status and not the plugin) and the port_metrics
 collector (:func:`gather`). Reading and counting are portgather.py's, which is
 all that the internal module linux_port_info carries when the action plugin
-adds the conflicts on the controller; here the catalogue is checked and the
-conflicts are added on the host, with the same conflicts.complete_report.
+builds the report on the controller; here the catalogue is checked and the
+report built on the host, with the same linux_report.complete.
 """
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, portgather
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, linux_report, portgather
 
 
 def check_request(top, services, conntrack_warn_percent, system=None):
@@ -24,26 +24,25 @@ def check_request(top, services, conntrack_warn_percent, system=None):
     return conflicts.check_request(top, services)
 
 
-def _complete(result, services, conntrack_warn_percent):
-    usage = result['usage']
-    return conflicts.complete_report(result, services,
-                                     conflicts.conntrack_conflicts(usage['conntrack'], conntrack_warn_percent))
+def _complete(found, services, conntrack_warn_percent):
+    return linux_report.complete(found, services, conflicts.conntrack_conflicts(found['conntrack'], conntrack_warn_percent))
 
 
 def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
                  tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT):
     """The result (without ``changed``, ``firewall`` unread) from read values."""
-    return _complete(portgather.build_report(erange, unprivileged_start, reserved, scan, owners=owners, top=top,
-                                             tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps,
-                                             conntrack_table=conntrack_table), services, conntrack_warn_percent)
+    return _complete(portgather.gathered(erange, unprivileged_start, reserved, scan, owners=owners, top=top,
+                                         tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps,
+                                         conntrack_table=conntrack_table), services, conntrack_warn_percent)
 
 
 def collect(tables, processes=False, services=None, top=10, proc=None,
-            conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT, conflicts=True):
-    """The report from portgather.read_tables' values and the kernel's other counters (options checked);
-    ``conflicts`` false: without them, as linux_port_info returns it."""
-    result = portgather.collect(tables, processes=processes, top=top, proc=proc)
-    return _complete(result, services, conntrack_warn_percent) if conflicts else result
+            conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT, firewall=None):
+    """The report from portgather.read_tables' values, the kernel's other counters and ``firewall`` (the state
+    portgather.firewall_state read, or None: unread); the options checked."""
+    found = portgather.collect(tables, processes=processes, top=top, proc=proc)
+    found['firewall'] = firewall
+    return _complete(found, services, conntrack_warn_percent)
 
 
 def gather(processes=False, services=None, top=10, proc=None, system=None,
@@ -61,7 +60,5 @@ def port_info(module, reading=None):
     checked, tables, firewall = portgather.read_host(
         module, reading, lambda: check_request(params['top'], params['services'], params['conntrack_warn_percent']))
     top, services = checked
-    result = collect(tables, processes=params['processes'], services=services, top=top,
-                     conntrack_warn_percent=params['conntrack_warn_percent'])
-    result['firewall'] = firewall
-    return result
+    return collect(tables, processes=params['processes'], services=services, top=top,
+                   conntrack_warn_percent=params['conntrack_warn_percent'], firewall=firewall)

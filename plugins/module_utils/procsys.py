@@ -57,6 +57,15 @@ def read_reserved_ports(proc_sys=PROC_SYS):
     return PortSet.parse(read_sysctl(RESERVED_KEY, proc_sys))
 
 
+def read_flag(key, proc_sys=PROC_SYS):
+    """An integer sysctl, or None when the kernel has no such key."""
+    try:
+        value = read_sysctl(key, proc_sys)
+    except PortwardenError:
+        return None
+    return int(value) if value.isdigit() else None
+
+
 def read_unprivileged_port_start(proc_sys=PROC_SYS):
     """ip_unprivileged_port_start, or 1024 on kernels older than 4.11 that lack it."""
     try:

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The port_info report for every OS: one builder, one schema.
 
-Each OS gathers its own values (Linux: portinfo.py; FreeBSD, macOS: bsd_report.py;
+Each OS gathers its own values (Linux: portgather.py, then linux_report.py; FreeBSD, macOS: bsd_report.py;
 Windows: plugin_utils/netsh_plan.py; the last two with table_report.py), sums them
 with :func:`usage_summary` and hands them to :func:`build`. Conflicts: conflicts.py.
 """
@@ -47,12 +47,14 @@ def _rate(ports, seconds):
 
 
 def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sockets, inbound, ports_in_use,
-                  destinations, time_wait_seconds, top=10, tcp_tw_reuse=None, tcp_timestamps=None):
-    """port_info's ``usage`` from what a backend counted (Linux from /proc/net, Windows and BSD from parsed rows).
+                  destinations, time_wait_seconds, top=10, tcp_tw_reuse=None, tcp_timestamps=None, destinations_total=None):
+    """port_info's ``usage`` from what a backend counted (Linux from its socket tables, Windows and BSD from parsed
+    rows).
 
     ``destinations`` maps (family, address, port) to the TCP sockets in the
     range that talk to it, counted by state name; the busiest come first
-    (most ports, then family, address, port).
+    (most ports, then family, address, port). ``destinations_total``: how
+    many there are where ``destinations`` holds only the busiest (Linux).
     """
     busiest = sorted(destinations.items(), key=lambda item: (-sum(item[1].values()), item[0]))
     top_list = []
@@ -88,8 +90,8 @@ def usage_summary(erange, usable, sockets_total, tcp_states, time_wait, udp_sock
         'sustainable_rate': _rate(usable, timewait.wait_seconds(tcp_tw_reuse, tcp_timestamps, None, time_wait_seconds)),
         'tcp_tw_reuse': tcp_tw_reuse,
         'tcp_timestamps': None if tcp_timestamps is None else bool(tcp_timestamps),
-        'conntrack': None,  # Linux: portinfo.build_report fills it in (conntrack.read_conntrack)
-        'destinations': len(destinations),
+        'conntrack': None,  # Linux: linux_report.complete fills it in (conntrack.read_conntrack)
+        'destinations': len(destinations) if destinations_total is None else destinations_total,
         'busiest': top_list,
     }
 

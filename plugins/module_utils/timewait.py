@@ -14,19 +14,9 @@ reuse does nothing. tcp_tw_reuse is 0 (off), 1 (every destination) or 2
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.listenscope import LOOPBACK, listener_scope
 
 REUSE_SECONDS = 1
-
-
-def read_flag(read_sysctl, key, proc_sys):
-    """An integer sysctl, or None when the kernel has no such key."""
-    try:
-        value = read_sysctl(key, proc_sys)
-    except PortwardenError:
-        return None
-    return int(value) if value.isdigit() else None
 
 
 def reuse_applies(tcp_tw_reuse, tcp_timestamps, address=None):

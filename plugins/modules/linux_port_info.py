@@ -13,9 +13,9 @@ short_description: Internal - what the host reads and counts for portwarden.port
 version_added: 0.2.0
 description:
   - B(Internal.) Use M(portwarden.ports.port_info); its action plugin runs this module on Linux targets, validates the
-    catalogue and builds RV(portwarden.ports.port_info#module:conflicts) on the controller, so that this payload
-    carries only the code that reads the host.
-  - Returns the report of M(portwarden.ports.port_info) without its RV(portwarden.ports.port_info#module:conflicts).
+    catalogue and builds the report with its RV(portwarden.ports.port_info#module:conflicts) on the controller, so that
+    this payload carries only the code that reads the host.
+  - Returns what the host read and counted; the action plugin builds the report of M(portwarden.ports.port_info) of it.
     With C(async) the action plugin runs M(portwarden.ports.port_info) itself, which builds the whole report on the host.
   - Never changes anything. On FreeBSD or macOS it fails, naming the system (the action plugin then runs
     M(portwarden.ports.bsd_port_info)).
@@ -55,32 +55,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-ephemeral_range:
-  description: As M(portwarden.ports.port_info) returns it.
-  returned: success
-  type: dict
-  sample: {"start": 32768, "end": 60999, "size": 28232}
-unprivileged_port_start:
-  description: As M(portwarden.ports.port_info) returns it.
-  returned: success
-  type: int
-  sample: 1024
-reserved_ports:
-  description: As M(portwarden.ports.port_info) returns it.
-  returned: success
-  type: dict
-  sample: {"ports": "", "list": []}
-listeners:
-  description: As M(portwarden.ports.port_info) returns them.
-  returned: success
-  type: list
-  elements: dict
-usage:
-  description: As M(portwarden.ports.port_info) returns it.
-  returned: success
-  type: dict
-firewall:
-  description: As M(portwarden.ports.port_info) returns it.
+gathered:
+  description:
+    - What the host read and counted, from which the action plugin builds the report of M(portwarden.ports.port_info).
+    - Its keys are internal and may change with the collection.
   returned: success
   type: dict
 """

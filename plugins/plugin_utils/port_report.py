@@ -6,19 +6,19 @@
 
 The internal module linux_port_info, which the action plugin runs on Linux,
 reads and counts what needs the host (ranges, reservations, listeners with
-owners and scope, usage over every socket, conntrack, firewall) and returns it
-without ``conflicts`` (module_utils/portgather.py: its payload carries no
-conflict or catalogue code). Here the catalogue is validated (before the module
-runs, so a bad entry fails the task without reaching the host) and the report
-is completed with ``conflicts.complete_report``, the function that builds the
-whole report on the host too (module_utils/portinfo.py: the port_info module,
+owners, usage over every socket, conntrack, firewall) and returns the counts
+(module_utils/portgather.py: its payload carries no report, conflict or
+catalogue code). Here the catalogue is validated (before the module runs, so a
+bad entry fails the task without reaching the host) and the report is built
+with ``linux_report.complete``, the function that builds the whole report on
+the host too (module_utils/portinfo.py: the port_info module,
 which the action plugin runs with async since that answer reaches async_status
 and not the plugin, and the port_metrics collector): the same keys and values.
 """
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import argspec, conflicts
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec, conflicts, linux_report
 from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import source_intervals
 
 
@@ -38,11 +38,12 @@ class Request(object):
 
     def finish(self, answer):
         """The task's result from the module's answer (a failed or skipped answer as it is)."""
-        if answer.get('failed') or answer.get('skipped') or 'listeners' not in answer:
+        if answer.get('failed') or answer.get('skipped') or 'gathered' not in answer:
             return answer
-        more = conflicts.conntrack_conflicts(answer['usage'].get('conntrack'), self.warn_percent)
-        result = conflicts.complete_report(answer, self.services, more)
-        result.update((key, value) for key, value in answer.items() if key not in result)
+        gathered = answer['gathered']
+        result = linux_report.complete(gathered, self.services,
+                                       conflicts.conntrack_conflicts(gathered['conntrack'], self.warn_percent))
+        result.update((key, value) for key, value in answer.items() if key not in result and key != 'gathered')
         if 'invocation' in result:  # the task's own options, as the module would echo them
             result['invocation'] = dict(result['invocation'], module_args=dict(self.args))
         return result

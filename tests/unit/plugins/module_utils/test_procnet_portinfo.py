@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import portgather, portinfo, portset
+from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, portinfo, portset
+from ansible_collections.portwarden.ports.plugins.module_utils.report import usage_summary
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
@@ -242,11 +243,37 @@ def test_usage_top_zero_and_default(fake):
     assert [b['port'] for b in gather(fake)['usage']['busiest']] == [5432, 6379, 443]
 
 
+def test_the_host_sends_the_busiest_destinations_only_and_the_report_is_the_same(fake):
+    """The host cuts the destinations at ``top`` (portgather.count) in the summary's order; the report built of
+    that on the controller is what report.usage_summary gives with every destination (ties by family, address,
+    port), and ``destinations`` still counts them all."""
+    port = 40000
+    for index, count in enumerate((3, 5, 3, 3, 1, 5)):
+        for _count in range(count):
+            fake.add('tcp', ('10.0.0.1', port), ('10.0.1.%d' % (9 - index), 443), '01')
+            port += 1
+    proc = fake.write()
+    erange, reserved, unprivileged, scan = portgather.read_tables(proc)
+    every = portgather.count(scan, erange, reserved, top=1000)
+    assert every['destinations_total'] == len(every['destinations']) == 6
+    for top in (0, 1, 2, 3, 4, 6):
+        counts = portgather.count(scan, erange, reserved, top=top)
+        assert counts['destinations'] == every['destinations'][:top] and counts['destinations_total'] == 6
+        usage = portinfo.build_report(erange, unprivileged, reserved, scan, top=top)['usage']
+        expected = usage_summary(
+            erange, erange.size, every['sockets_total'], every['tcp_states'], every['time_wait'], every['udp_sockets'],
+            every['inbound'], every['ports_in_use'], dict((tuple(d[:3]), d[3]) for d in every['destinations']),
+            linux_report.TIME_WAIT_SECONDS, top=top)
+        assert usage == dict(expected, conntrack=None) and usage['destinations'] == 6
+        assert [(b['address'], b['ports_in_use']) for b in usage['busiest']] == [
+            ('10.0.1.4', 5), ('10.0.1.8', 5), ('10.0.1.6', 3), ('10.0.1.7', 3), ('10.0.1.9', 3), ('10.0.1.5', 1)][:top]
+
+
 def test_usage_headroom_never_negative():
     erange = PortRange(40000, 40009)
     scan = portgather.procnet.Scan()
     scan.tcp_in_range = [(40000 + i % 10, b'01', b'0A00000A:1538') for i in range(25)]  # two local addresses' worth
-    usage = portgather.usage_report(scan, erange, PortSet())
+    usage = portinfo.build_report(erange, 1024, PortSet(), scan)['usage']
     assert usage['busiest'][0]['ports_in_use'] == 25
     assert usage['busiest'][0]['headroom_rate'] == 0.0
     assert usage['busiest'][0]['utilization_percent'] == 250.0
