@@ -31,7 +31,6 @@ from ansible_collections.portwarden.ports.plugins.module_utils.errors import Por
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
 BSD_SYSTEMS = ('FreeBSD', 'Darwin')
-SYSTEMS = ('Linux',) + BSD_SYSTEMS
 # Each OS's own persistent file, used when the task leaves sysctl_file null (linux.DEFAULT_SYSCTL_FILE, bsd.SYSCTL_CONF).
 SYSCTL_FILES = {'linux': '/etc/sysctl.d/90-portwarden.conf', 'bsd': '/etc/sysctl.conf'}
 # The key of a failed result that names the system a module refused (platform.system()): the action plugin reads it.

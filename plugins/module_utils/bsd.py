@@ -29,7 +29,6 @@ from ansible_collections.portwarden.ports.plugins.module_utils.portset import Po
 from ansible_collections.portwarden.ports.plugins.module_utils import fileio
 from ansible_collections.portwarden.ports.plugins.module_utils.hostlock import DEFAULT_TIMEOUT, HostLock
 
-SYSTEMS = ('FreeBSD', 'Darwin')
 SYSCTL_CONF = '/etc/sysctl.conf'
 PREFIX = 'net.inet.ip.portrange.'
 PAIRS = {

@@ -19,7 +19,6 @@ import ipaddress
 LOOPBACK = 'loopback'
 ANY = 'any'
 ADDRESS = 'address'
-SCOPES = (LOOPBACK, ANY, ADDRESS)
 
 
 def listener_scope(address):

@@ -28,14 +28,6 @@ def _complete(found, services, conntrack_warn_percent):
     return linux_report.complete(found, services, conflicts.conntrack_conflicts(found['conntrack'], conntrack_warn_percent))
 
 
-def build_report(erange, unprivileged_start, reserved, scan, owners=None, services=None, top=10, tcp_tw_reuse=None,
-                 tcp_timestamps=None, conntrack_table=None, conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT):
-    """The result (without ``changed``, ``firewall`` unread) from read values."""
-    return _complete(portgather.gathered(erange, unprivileged_start, reserved, scan, owners=owners, top=top,
-                                         tcp_tw_reuse=tcp_tw_reuse, tcp_timestamps=tcp_timestamps,
-                                         conntrack_table=conntrack_table), services, conntrack_warn_percent)
-
-
 def collect(tables, processes=False, services=None, top=10, proc=None,
             conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT, firewall=None):
     """The report from portgather.read_tables' values, the kernel's other counters and ``firewall`` (the state

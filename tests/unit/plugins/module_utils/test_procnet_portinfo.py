@@ -259,7 +259,7 @@ def test_the_host_sends_the_busiest_destinations_only_and_the_report_is_the_same
     for top in (0, 1, 2, 3, 4, 6):
         counts = portgather.count(scan, erange, reserved, top=top)
         assert counts['destinations'] == every['destinations'][:top] and counts['destinations_total'] == 6
-        usage = portinfo.build_report(erange, unprivileged, reserved, scan, top=top)['usage']
+        usage = linux_report.complete(portgather.gathered(erange, unprivileged, reserved, scan, top=top))['usage']
         expected = usage_summary(
             erange, erange.size, every['sockets_total'], every['tcp_states'], every['time_wait'], every['udp_sockets'],
             every['inbound'], every['ports_in_use'], dict((tuple(d[:3]), d[3]) for d in every['destinations']),
@@ -273,7 +273,7 @@ def test_usage_headroom_never_negative():
     erange = PortRange(40000, 40009)
     scan = portgather.procnet.Scan()
     scan.tcp_in_range = [(40000 + i % 10, b'01', b'0A00000A:1538') for i in range(25)]  # two local addresses' worth
-    usage = portinfo.build_report(erange, 1024, PortSet(), scan)['usage']
+    usage = linux_report.complete(portgather.gathered(erange, 1024, PortSet(), scan))['usage']
     assert usage['busiest'][0]['ports_in_use'] == 25
     assert usage['busiest'][0]['headroom_rate'] == 0.0
     assert usage['busiest'][0]['utilization_percent'] == 250.0
