@@ -154,8 +154,9 @@ def read_host(module, reading, check):
 
 
 def check_top(top):
-    """``top`` as given (the controller checks it first, with report.check_top), or PortwardenError."""
-    if top < 0:
+    """``top`` as given, or PortwardenError (the controller checks it first, with report.check_top; this payload
+    does not carry report.py)."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise PortwardenError('Invalid top %r: expected a whole number of destinations, 0 or more.' % (top,))
     return top
 

@@ -37,7 +37,7 @@ BEFORE = {'ephemeral_range': 3314, 'reserved_ports': 3290, 'port_info': 3448, 'l
 # The issue's target is 60% for all three. On Linux a port_info task runs linux_port_info, which reads and counts;
 # the action plugin builds the report and its conflicts on the controller (linux_report.complete): its payload is
 # the module_utils that read (portgather.py and below, fileread.py but not fileio.py's writes) and a short module
-# file, 2,061 lines (59.8%). With async the action runs the port_info module itself, which builds the whole report
+# file, 2,062 lines (59.8%). With async the action runs the port_info module itself, which builds the whole report
 # on the host: its payload also carries the report, the conflicts, the catalogue and port_info's documentation
 # (3,156, 91.5%). Each budget is what it measures, so that a payload cannot grow unnoticed.
 BUDGET = {'ephemeral_range': 0.60, 'reserved_ports': 0.60, 'linux_port_info': 0.60, 'port_info': 0.916}

@@ -79,10 +79,13 @@ def test_invalid_catalogue_fails_cleanly(fake_host, capsys):
     assert 'exception' not in result
 
 
-def test_invalid_top_fails_cleanly(fake_host, capsys):
-    result = run({'top': -2}, capsys)
+@pytest.mark.parametrize('module', [port_info, linux_port_info])
+def test_invalid_top_fails_cleanly(fake_host, capsys, module):
+    """The same refusal from the host's own check (linux_port_info carries no report.py) as from the report's."""
+    result = run({'top': -2}, capsys, module=module)
     assert result['failed'] is True
     assert result['msg'] == 'Invalid top -2: expected a whole number of destinations, 0 or more.'
+    assert 'exception' not in result
 
 
 def test_non_linux_fails_cleanly(capsys, monkeypatch):
