@@ -12,7 +12,7 @@ netsh_plan.py). On FreeBSD and macOS it runs the internal module
 portwarden.ports.bsd_port_info (the choice: plugin_utils/netsh_action.py). On
 Linux it validates the catalogue, runs the internal module
 portwarden.ports.linux_port_info, which reads and counts on the host, and
-builds the conflicts here, on the controller (plugin_utils/port_report.py);
+builds the report and its conflicts here, on the controller (plugin_utils/port_report.py);
 with async, whose answer reaches async_status and not this plugin, it runs the
 module portwarden.ports.port_info itself, which builds the whole report on the
 host.

@@ -36,7 +36,7 @@ attributes:
   platform:
     support: full
     platforms: [posix, windows]
-    details: Linux reads procfs directly (module M(portwarden.ports.linux_port_info), the conflicts built on the controller);
+    details: Linux reads procfs directly (module M(portwarden.ports.linux_port_info), the report built on the controller);
       FreeBSD and macOS their tools (module M(portwarden.ports.bsd_port_info)); Windows through the action plugin.
   idempotent:
     support: full
