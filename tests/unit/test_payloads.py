@@ -119,13 +119,14 @@ def test_port_modules_carry_their_own_host_code(payloads, module):
     assert [name for name in carried if name in BSD_CODE] == []
     if module == 'port_info':
         # run with async only (the whole report on the host): the conflicts and the catalogue too
-        assert {'module_utils/report.py', 'module_utils/portinfo.py', 'module_utils/portgather.py',
-                'module_utils/conflicts.py', 'module_utils/catalogue.py'} <= set(carried)
+        assert {'module_utils/report.py', 'module_utils/linux_report.py', 'module_utils/portinfo.py',
+                'module_utils/portgather.py', 'module_utils/conflicts.py', 'module_utils/catalogue.py'} <= set(carried)
         assert set(names(payloads['linux_port_info'])) - {'modules/linux_port_info.py'} < set(carried)
     else:
         assert 'module_utils/linux.py' in carried and 'module_utils/backend_linux.py' in carried
         # the port report (and the catalogue it validates) belongs to port_info's payload only
-        for other in ('report.py', 'portinfo.py', 'catalogue.py', 'conflicts.py', 'procowners.py', 'sockdiag.py'):
+        for other in ('report.py', 'linux_report.py', 'portinfo.py', 'catalogue.py', 'conflicts.py', 'procowners.py',
+                      'sockdiag.py'):
             assert 'module_utils/' + other not in carried, other
     if module == 'reserved_ports':
         assert 'module_utils/procnet.py' not in carried
