@@ -463,17 +463,19 @@ def confirm_table(mgr, content, path, token, file_mode=0o644, include_in=None, e
             raise PortwardenError('confirmed the new table %s %s, but its saved copy %s is gone: the new table is live, the '
                                   'rules file %s was not written; run the task again.' % (mgr.family, mgr.name, saved, path))
     result = {'changed': True, 'confirmed': True}
+
+    def undo():
+        return _load_undo(mgr, restore)
     try:
         digest = content_digest(content)
         check_loaded_script(mgr, read_text(pending + '.confirmed'), digest, 'the content given' if given else saved,
-                            undo=lambda: _load_undo(mgr, restore))
+                            undo=undo)
         wait_background(mgr, token)
         loaded = Record.parse(read_text(mgr.state_path('%s.loaded' % token)))
         if loaded is None or loaded.digest != digest:
             loaded = Record(digest, None, '')
         persist = plan_persistence(mgr.module, path, include_in, enable_service)
-        result.update(commit(mgr, content, path, file_mode, persist, loaded, undo=lambda: _load_undo(mgr, restore),
-                             on_disk=read_text(path)))
+        result.update(commit(mgr, content, path, file_mode, persist, loaded, undo=undo, on_disk=read_text(path)))
     finally:
         cleanup_token(mgr, token)
     return result
