@@ -228,7 +228,7 @@ def direct_render(tmp, n):
     apply and the connection cost can still be measured on the file the role would write."""
     import jinja2
     sys.path.insert(0, os.path.join(benchlib.REPO, '.build', 'collections'))
-    from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model
+    from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model, shards
     with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
         defaults = yaml.safe_load(handle)
     options = dict((k[len('host_firewall_'):], defaults[k]) for k in (
@@ -236,7 +236,10 @@ def direct_render(tmp, n):
         'host_firewall_dhcpv6_client', 'host_firewall_log', 'host_firewall_log_prefix', 'host_firewall_log_rate',
         'host_firewall_forward_policy', 'host_firewall_output_policy', 'host_firewall_rules_path'))
     model = build_model([dict(services(1)[0])], **options)
-    model['services'][0]['elements_v4'] = ', '.join(sources(n))
+    item = model['services'][0]
+    networks = sources(n)
+    item['elements_v4'] = ', '.join(networks)
+    item['sets'] = shards(item['id'] + '_v4', 'ip', networks, item['elements_v4'])
     model['services'][0]['source_count'] = n
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, 'templates')), trim_blocks=True)
     t0 = time.perf_counter()

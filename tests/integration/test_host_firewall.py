@@ -15,6 +15,7 @@ SSH from the client to an sshd inside the server namespace.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ CATALOGUE = [
     {'name': 'limited', 'port': 8082, 'proto': 'tcp', 'rate_limit': '3/minute'},
     {'name': 'dns', 'port': 5353, 'proto': 'udp', 'sources': ['10.77.0.2/32', 'fd77::2/128']},
 ]
+SET_SIZE = 8192            # plugin_utils/firewall_model.py: networks per set of one service and family
 UNDECLARED = 9999          # a listener the catalogue does not declare
 RETURN_PORT = 7000         # a server in the client namespace, for the return path
 
@@ -180,6 +182,25 @@ def link(server, client):
               'ip -6 addr add %s/64 dev pwcli0 nodad && ip -6 addr add %s/64 dev pwcli0 nodad && ip link set pwcli0 up'
               % (ALLOWED_V4, DENIED_V4, ALLOWED_V6, DENIED_V6))
 
+
+
+@contextlib.contextmanager
+def linked_pair(base, link_with=None):
+    """A server and a client namespace host under ``base`` (a pathlib directory), joined by ``link_with`` (default
+    :func:`link`); yields ``(server, client, procs)``: the processes put in ``procs`` are killed, then both hosts
+    closed, however the block ends."""
+    hosts, procs = [], []
+    try:
+        for name in ('server', 'client'):
+            (base / name).mkdir()
+            hosts.append(NsHost(str(base / name)))
+        (link_with or link)(*hosts)
+        yield hosts[0], hosts[1], procs
+    finally:
+        for proc in procs:
+            stop(proc)
+        for host in hosts:
+            host.close()
 
 def role_vars(tmpdir, **extra):
     conf = os.path.join(tmpdir, 'etc', 'nftables.conf')
@@ -597,6 +618,43 @@ Subsystem sftp internal-sftp
 '''
 
 
+def test_a_source_list_above_the_set_size_is_split_into_sets_that_all_admit(tmp_path):
+    """20,001 IPv4 sources of one service: three sets of at most 8,192 networks (SET_SIZE), one rule each; a client
+    address in the first set and one in the last connect, another is dropped; the check / apply / check / apply
+    contract, and another tool's element in the middle set is seen as drift and repaired."""
+    first = '10.76.0.2'                                   # in the first set (the sources sort by address)
+    sources = ['10.76.%d.%d/32' % (i // 128, 2 * (i % 128)) for i in range(20000)] + [ALLOWED_V4 + '/32']
+    assert len(sources) > 2 * SET_SIZE and first + '/32' in sources[:SET_SIZE]      # and none of them merge
+    with linked_pair(tmp_path) as (server, client, procs):
+        client.sh('ip addr add %s/32 dev pwcli0' % first)
+        server.sh('ip route add 10.76.0.0/16 dev pwsrv0')
+        procs.append(start_listener(server, ['tcp/8080']))
+        catalogue = [{'name': 'big', 'port': 8080, 'proto': 'tcp', 'sources': sources}]
+        names = ['svc1_big_tcp_v4', 'svc1_big_tcp_v4_2', 'svc1_big_tcp_v4_3']
+
+        data = run_role(server, check=True, portwarden_services=catalogue)
+        after = task_result(data, APPLY_TASK)['diff'][0]['after']
+        assert task_result(data, APPLY_TASK)['changed'] is True and list_table(server, 'inet', 'portwarden') is None
+        for name in names:
+            assert after.count('\tset %s {' % name) == 1 and after.count('tcp dport 8080 ip saddr @%s accept comment "big"' % name) == 1
+        assert 'svc1_big_tcp_v4_4' not in after
+
+        assert task_result(run_role(server, portwarden_services=catalogue), APPLY_TASK)['changed'] is True
+        live = list_table(server, 'inet', 'portwarden')
+        assert all('set %s {' % name in live for name in names)
+        for check in (True, False):
+            data = run_role(server, check=check, portwarden_services=catalogue)
+            assert data['stats']['localhost']['changed'] == 0, check
+        assert probe(client, [tcp(SERVER_V4, 8080, first), tcp(SERVER_V4, 8080, ALLOWED_V4),
+                              tcp(SERVER_V4, 8080, DENIED_V4)]) == ['open', 'open', 'filtered']
+
+        server.run(['nft', 'add', 'element', 'inet', 'portwarden', names[1], '{ 10.76.200.1 }'])
+        data = run_role(server, check=True, portwarden_services=catalogue)
+        assert task_result(data, APPLY_TASK)['drifted'] is True
+        assert task_result(run_role(server, portwarden_services=catalogue), APPLY_TASK)['changed'] is True
+        assert list_table(server, 'inet', 'portwarden') == live
+
+
 def controller_playbook(client, tmpdir, key, play_vars, name):
     """ansible-playbook run in the CLIENT namespace, reaching the server over SSH."""
     inventory = os.path.join(tmpdir, 'inventory.ini')
@@ -633,13 +691,7 @@ def server_task(data, name):
 def test_lockout_rolls_back_by_itself_and_the_play_fails(tmp_path):
     sshd = shutil.which('sshd') or '/usr/sbin/sshd'
     assert os.path.exists(sshd), 'sshd is missing: the lockout test needs the Debian package openssh-server'
-    hosts, procs = [], []
-    try:
-        for name in ('server', 'client'):
-            (tmp_path / name).mkdir()
-            hosts.append(NsHost(str(tmp_path / name)))
-        server, client = hosts
-        link(server, client)
+    with linked_pair(tmp_path) as (server, client, procs):
         d = str(tmp_path / 'ssh')
         os.makedirs(d)
         subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(d, 'host_key')], check=True)
@@ -693,8 +745,3 @@ def test_lockout_rolls_back_by_itself_and_the_play_fails(tmp_path):
         assert data['rc'] == 0
         assert server_task(data, APPLY_TASK)['changed'] is False
         assert server_task(data, 'reachable after')['ping'] == 'pong'
-    finally:
-        for proc in procs:
-            stop(proc)
-        for host in hosts:
-            host.close()

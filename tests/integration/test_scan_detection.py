@@ -17,8 +17,7 @@ import time
 
 import pytest
 
-from conftest import NsHost
-from test_host_firewall import probe, role_vars, run_role, start_listener, stop, task_result, tcp, APPLY_TASK
+from test_host_firewall import linked_pair, probe, role_vars, run_role, start_listener, task_result, tcp, APPLY_TASK
 
 SERVER_V4, A_V4, B_V4, C_V4 = '10.78.0.1', '10.78.0.2', '10.78.0.3', '10.78.0.4'
 SERVER_V6, A_V6, A2_V6, B_V6 = 'fd78:0:0:1::1', 'fd78:0:0:1::a', 'fd78:0:0:1::b', 'fd78:0:0:2::b'
@@ -58,22 +57,11 @@ def scan_vars(**extra):
 
 @pytest.fixture
 def net(tmp_path):
-    hosts, procs = [], []
-    try:
-        for name in ('server', 'client'):
-            (tmp_path / name).mkdir()
-            hosts.append(NsHost(str(tmp_path / name)))
-        server, client = hosts
-        link(server, client)
+    with linked_pair(tmp_path, link_with=link) as (server, client, procs):
         procs.append(start_listener(server, ['tcp/%d' % OPEN]))
         # addresses are added with nodad; let the links settle before the first probe
         time.sleep(0.5)
         yield server, client
-    finally:
-        for proc in procs:
-            stop(proc)
-        for host in hosts:
-            host.close()
 
 
 def connects(client, source, target=None, port=OPEN):

@@ -205,3 +205,37 @@ def test_role_guards_refuse_what_would_switch_them_off(kwargs, words):
 ])
 def test_role_guards_accept_the_documented_values(kwargs, timeout):
     assert firewall_model.check_role_paths(**kwargs) == timeout
+
+
+# ---------------------------------------------------------------- sets of at most SET_SIZE networks
+def test_shards_keep_one_set_and_its_name_below_the_size():
+    networks = ['10.0.0.%d/32' % (2 * i) for i in range(5)]
+    joined = ', '.join(networks)
+    assert firewall_model.shards('svc1_web_tcp_v4', 'ip', networks, joined, size=5) == [
+        {'name': 'svc1_web_tcp_v4', 'family': 'ip', 'elements': joined}]
+    assert firewall_model.shards('svc1_web_tcp_v6', 'ip6', []) == []
+
+
+def test_shards_split_in_order_into_consecutive_sets_of_at_most_the_size():
+    networks = ['10.0.%d.%d/32' % (i // 128, 2 * (i % 128)) for i in range(12)]
+    sets = firewall_model.shards('svc2_db_tcp_v4', 'ip', networks, size=5)
+    assert [s['name'] for s in sets] == ['svc2_db_tcp_v4', 'svc2_db_tcp_v4_2', 'svc2_db_tcp_v4_3']
+    assert [s['elements'].split(', ') for s in sets] == [networks[0:5], networks[5:10], networks[10:12]]
+    assert set(s['family'] for s in sets) == {'ip'}
+
+
+def test_a_large_catalogue_entry_renders_one_rule_per_set(monkeypatch):
+    monkeypatch.setattr(firewall_model, 'SET_SIZE', 3)
+    sources = ['10.1.0.%d/32' % (2 * i) for i in range(7)] + ['2001:db8::%x/128' % (2 * i) for i in range(2)]
+    model = firewall_model.build_model([{'name': 'web', 'port': 443, 'sources': sources}], management_ports=[22])
+    item = model['services'][0]
+    assert [(s['name'], s['family'], s['elements'].count(',') + 1) for s in item['sets']] == [
+        ('svc1_web_tcp_v4', 'ip', 3), ('svc1_web_tcp_v4_2', 'ip', 3), ('svc1_web_tcp_v4_3', 'ip', 1),
+        ('svc1_web_tcp_v6', 'ip6', 2)]
+    assert item['elements_v4'] == ', '.join(sources[:7])          # the whole list stays in the model too
+    text = render(model)
+    for name, family in (('svc1_web_tcp_v4', 'ip'), ('svc1_web_tcp_v4_2', 'ip'), ('svc1_web_tcp_v4_3', 'ip'),
+                         ('svc1_web_tcp_v6', 'ip6')):
+        assert text.count('\tset %s {\n' % name) == 1
+        assert text.count('tcp dport 443 %s saddr @%s accept comment "web"' % (family, name)) == 1
+    assert '10.1.0.12/32 }' in text and 'svc1_web_tcp_v4_4' not in text
