@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -37,7 +38,7 @@ CATALOGUE = [
     {'name': 'limited', 'port': 8082, 'proto': 'tcp', 'rate_limit': '3/minute'},
     {'name': 'dns', 'port': 5353, 'proto': 'udp', 'sources': ['10.77.0.2/32', 'fd77::2/128']},
 ]
-SET_SIZE = 8192            # plugin_utils/firewall_model.py: networks per set of one service and family
+SET_SIZE = 32768           # plugin_utils/firewall_model.py: networks per set of one service and family
 UNDECLARED = 9999          # a listener the catalogue does not declare
 RETURN_PORT = 7000         # a server in the client namespace, for the return path
 
@@ -619,25 +620,25 @@ Subsystem sftp internal-sftp
 
 
 def test_a_source_list_above_the_set_size_is_split_into_sets_that_all_admit(tmp_path):
-    """20,001 IPv4 sources of one service: three sets of at most 8,192 networks (SET_SIZE), one rule each; a client
-    address in the first set and one in the last connect, another is dropped; the check / apply / check / apply
-    contract, and another tool's element in the middle set is seen as drift and repaired."""
-    first = '10.76.0.2'                                   # in the first set (the sources sort by address)
-    sources = ['10.76.%d.%d/32' % (i // 128, 2 * (i % 128)) for i in range(20000)] + [ALLOWED_V4 + '/32']
-    assert len(sources) > 2 * SET_SIZE and first + '/32' in sources[:SET_SIZE]      # and none of them merge
+    """32,769 IPv4 sources of one service: two sets (SET_SIZE networks a set), one rule each; a client address in
+    the first set and the one in the second connect, another is dropped; the check / apply / check / apply
+    contract, and another tool's element in the second set is seen as drift and repaired."""
+    first = '10.64.0.2'                                   # in the first set (the sources sort by address)
+    sources = [str(ipaddress.IPv4Address(0x0A400000 + 2 * i)) + '/32' for i in range(SET_SIZE)] + [ALLOWED_V4 + '/32']
+    assert first + '/32' in sources[:SET_SIZE]            # none of them touch: nothing merges
     with linked_pair(tmp_path) as (server, client, procs):
         client.sh('ip addr add %s/32 dev pwcli0' % first)
-        server.sh('ip route add 10.76.0.0/16 dev pwsrv0')
+        server.sh('ip route add 10.64.0.0/14 dev pwsrv0')
         procs.append(start_listener(server, ['tcp/8080']))
         catalogue = [{'name': 'big', 'port': 8080, 'proto': 'tcp', 'sources': sources}]
-        names = ['svc1_big_tcp_v4', 'svc1_big_tcp_v4_2', 'svc1_big_tcp_v4_3']
+        names = ['svc1_big_tcp_v4', 'svc1_big_tcp_v4_2']
 
         data = run_role(server, check=True, portwarden_services=catalogue)
         after = task_result(data, APPLY_TASK)['diff'][0]['after']
         assert task_result(data, APPLY_TASK)['changed'] is True and list_table(server, 'inet', 'portwarden') is None
         for name in names:
             assert after.count('\tset %s {' % name) == 1 and after.count('tcp dport 8080 ip saddr @%s accept comment "big"' % name) == 1
-        assert 'svc1_big_tcp_v4_4' not in after
+        assert 'svc1_big_tcp_v4_3' not in after
 
         assert task_result(run_role(server, portwarden_services=catalogue), APPLY_TASK)['changed'] is True
         live = list_table(server, 'inet', 'portwarden')
