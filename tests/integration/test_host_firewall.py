@@ -184,7 +184,6 @@ def link(server, client):
               % (ALLOWED_V4, DENIED_V4, ALLOWED_V6, DENIED_V6))
 
 
-
 @contextlib.contextmanager
 def linked_pair(base, link_with=None):
     """A server and a client namespace host under ``base`` (a pathlib directory), joined by ``link_with`` (default
@@ -202,6 +201,7 @@ def linked_pair(base, link_with=None):
             stop(proc)
         for host in hosts:
             host.close()
+
 
 def role_vars(tmpdir, **extra):
     conf = os.path.join(tmpdir, 'etc', 'nftables.conf')
