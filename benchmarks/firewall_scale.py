@@ -239,7 +239,7 @@ def direct_render(tmp, n):
     item = model['services'][0]
     networks = sources(n)
     item['elements_v4'] = ', '.join(networks)
-    item['sets'] = shards(item['id'] + '_v4', 'ip', networks, item['elements_v4'])
+    item['sets'] = shards(item['id'] + '_v4', 'ip', networks)
     model['services'][0]['source_count'] = n
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, 'templates')), trim_blocks=True)
     t0 = time.perf_counter()

@@ -144,15 +144,11 @@ def merge(items):
     return out
 
 
-def shards(name, family, networks, elements=None, size=None):
+def shards(name, family, networks, size=None):
     """The sets that hold ``networks`` (merged, in order) for the template: ``{'name', 'family', 'elements'}``
-    each, at most ``size`` networks a set, consecutive address ranges, named ``name``, ``name_2``, ``name_3`` ...;
-    none when there are no networks. ``elements``: the networks already joined (the one set's text)."""
+    each, at most ``size`` (default SET_SIZE) networks a set, consecutive address ranges, named ``name``, ``name_2``,
+    ``name_3`` ...; none when there are no networks."""
     size = size or SET_SIZE
-    if not networks:
-        return []
-    if len(networks) <= size:
-        return [{'name': name, 'family': family, 'elements': elements if elements is not None else ', '.join(networks)}]
     return [{'name': name if start == 0 else '%s_%d' % (name, start // size + 1), 'family': family,
              'elements': ', '.join(networks[start:start + size])} for start in range(0, len(networks), size)]
 
@@ -170,8 +166,7 @@ def _service_item(index, service, parsed):
     merged_v4, merged_v6 = merge(parsed[:split]), merge(parsed[split:])
     item['elements_v4'] = ', '.join(merged_v4)
     item['elements_v6'] = ', '.join(merged_v6)
-    item['sets'] = (shards(item['id'] + '_v4', 'ip', merged_v4, item['elements_v4'])
-                    + shards(item['id'] + '_v6', 'ip6', merged_v6, item['elements_v6']))
+    item['sets'] = shards(item['id'] + '_v4', 'ip', merged_v4) + shards(item['id'] + '_v6', 'ip6', merged_v6)
     item['rate'] = (_rate(service['rate_limit'], 'host_firewall_services: %s' % service['name'], regex=RATE_RE)
                     if service['rate_limit'] else None)
     return item

@@ -211,7 +211,7 @@ def test_role_guards_accept_the_documented_values(kwargs, timeout):
 def test_shards_keep_one_set_and_its_name_below_the_size():
     networks = ['10.0.0.%d/32' % (2 * i) for i in range(5)]
     joined = ', '.join(networks)
-    assert firewall_model.shards('svc1_web_tcp_v4', 'ip', networks, joined, size=5) == [
+    assert firewall_model.shards('svc1_web_tcp_v4', 'ip', networks, size=5) == [
         {'name': 'svc1_web_tcp_v4', 'family': 'ip', 'elements': joined}]
     assert firewall_model.shards('svc1_web_tcp_v6', 'ip6', []) == []
 
