@@ -4,10 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The bans of the portwarden table across a replace, and the element a source is banned as.
 
-A replacement deletes the table and with it every element the kernel added;
-``nft_table`` reads the bans first (nft_dynamic.DynamicState), then puts them
-back with the time each had left (:func:`carry_over_script`), minus the ones
-an operator releases (``unban``, as :func:`ban_key` names them).
+A replacement that loads the table whole deletes it and with it every element
+the kernel added (one that keeps the ban sets, nft_delta, leaves them as they
+are); ``nft_table`` reads the bans first (nft_dynamic.DynamicState), then puts
+them back with the time each had left (:func:`carry_over_script`), minus the
+ones an operator releases (``unban``, as :func:`ban_key` names them, and
+:func:`release_script` where the set is kept).
 """
 
 from __future__ import annotations
@@ -59,3 +61,8 @@ def release_script(family, name, bans, release):
     lines = ['delete element %s %s %s { %s }' % (family, name, set_name, value)
              for set_name, value in sorted(set(release) & present)]
     return '\n'.join(lines) + '\n' if lines else ''
+
+
+def declared(script, bans):
+    """The part of ``bans`` whose sets ``script`` declares (elements of other sets cannot be added to it)."""
+    return dict((name, items) for name, items in bans.items() if ('set %s {' % name) in (script or ''))

@@ -28,7 +28,7 @@ import time
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.fileio import (
     read_text, remove_stale_temps, writable_directory, write_file_atomic)
-from ansible_collections.portwarden.ports.plugins.module_utils import nft_bans, nft_dynamic
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_bans, nft_delta, nft_dynamic
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_boot import apply_persistence, plan_persistence, public
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_netlink import FAMILY_NUMBERS, Unavailable, table_state
 from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import (
@@ -70,17 +70,8 @@ done
 def statements(content):
     """The lines of an nftables script that may hold a statement (comments and quoted strings left out)."""
     for line in content.splitlines():
-        if 'flush' not in line:
-            continue
-        kept, quoted = [], False
-        for char in line:
-            if char == '"':
-                quoted = not quoted
-            elif char == '#' and not quoted:
-                break
-            elif not quoted:
-                kept.append(char)
-        yield ''.join(kept)
+        if 'flush' in line:
+            yield nft_delta.code_of(line)
 
 
 class TableManager(object):
@@ -246,19 +237,22 @@ def _compare(mgr, content, path, include_in, enable_service):
     state = dict(record=record, generation=generation, live=live, on_disk=on_disk, persist=persist)
     result = {'changed': table_changed or file_changed or persist['changed'] or bool(mgr.settled),
               'table_changed': table_changed, 'file_changed': file_changed, 'drifted': drifted, 'diff': diff,
-              'pending': None, 'rolled_back': False, 'settled': list(mgr.settled)}
+              'pending': None, 'rolled_back': False, 'settled': list(mgr.settled), 'kept': []}
     result.update(public(persist))
     return result, state
 
 
-def _declared(script, bans):
-    """The part of ``bans`` whose sets ``script`` declares (elements of other sets cannot be added to it)."""
-    return dict((name, items) for name, items in bans.items() if ('set %s {' % name) in (script or ''))
+def _vouched(state, result):
+    """The script the live table was loaded from, where the record vouches for it (the rules file is the script
+    recorded, and the table did not drift since); else None."""
+    record, on_disk = state['record'], state['on_disk']
+    vouched = state['live'].exists and not result['drifted'] and record is not None and on_disk is not None
+    return on_disk if vouched and content_digest(on_disk) == record.digest else None
 
 
 def _dynamic(mgr, content, keep_sets, unban, result, exists):
-    """Bans to carry over a replacement and to release: (release script, released sources, carry-over lines,
-    the bans now). Reads the ban sets only when there is something to do with them."""
+    """Bans to carry over a replacement and to release: (release script, the bans of ``keep_sets`` that the
+    content declares, the bans now). Reads the ban sets only when there is something to do with them."""
     release = [nft_bans.ban_key(source) for source in unban]
     bans = {}
     if release or (keep_sets and exists and result['table_changed']):
@@ -268,43 +262,42 @@ def _dynamic(mgr, content, keep_sets, unban, result, exists):
     released = sorted(set('%s%s' % (value, '/64' if name == 'banned_v6' else '') for name, value in release
                           if any(v == value for v, dummy in bans.get(name, []))))
     kept = dict((name, items) for name, items in bans.items() if name in keep_sets)
-    carry = nft_bans.carry_over_script(mgr.family, mgr.name, _declared(content, kept), release)
     result['released'] = released
     result['changed'] = result['changed'] or bool(release_text)
-    return release_text, carry, bans
+    return release_text, nft_bans.declared(content, kept), bans
 
 
 def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644, include_in=None,
                 enable_service=False, lock=None, keep_sets=(), unban=()):
-    """Apply phase. Returns a result dict; ``pending`` is set when the
-    controller must confirm within ``rollback_timeout`` seconds; the timer then holds ``lock`` (the host lock
-    this run took) until the confirmation is done or the table restored.
+    """Apply phase. Returns a result dict; ``pending`` is set when the controller must confirm within
+    ``rollback_timeout`` seconds; the timer then holds ``lock`` (the host lock this run took) until the confirmation
+    is done or the table restored.
 
-    nft runs only where needed: none at all when the ruleset generation shows
-    that nothing was committed since the record (otherwise one listing); in
-    check mode ``nft -c -f`` when the table would change; when applying, one
-    ``nft -f`` (all or nothing, so it is also the check), one listing for the
-    record, and a ``nft -c -f`` of the saved table only when it has to be
-    restored from a listing.
+    nft runs only where needed: none at all when the ruleset generation shows that nothing was committed since the
+    record (otherwise the netlink digest); in check mode ``nft -c -f`` when the table would change; when applying,
+    one ``nft -f`` (all or nothing, so it is also the check; the sets that stay are kept: nft_delta), and a
+    ``nft -c -f`` of the saved table only when it has to be restored from a listing.
     """
     check_content(mgr, content)
     what = 'the new ruleset for table %s %s' % (mgr.family, mgr.name)
     mgr.settled = []
     if check_mode:
         result, state = _compare(mgr, content, path, include_in, enable_service)
-        _dynamic(mgr, content, keep_sets, unban, result, state['live'].exists)
+        dummy, carried, dummy = _dynamic(mgr, content, keep_sets, unban, result, state['live'].exists)
         unsettled = sorted(t for t, s in runs(mgr).items() if 'pending' in s and t != token)
         result.update(settled=unsettled, changed=result['changed'] or bool(unsettled))
         if result['changed']:
             _preflight(mgr, path, state['persist'], result['file_changed'] or result['table_changed'])
         if result['table_changed']:
-            mgr.check_file(mgr.scratch(content), what)
+            before = _vouched(state, result)
+            script, result['kept'] = nft_delta.load_script(mgr.family, mgr.name, content, before, carried, unban)
+            mgr.check_file(mgr.scratch(script), what)
         return result
     settle(mgr, token)
     remove_stale_temps(os.path.dirname(path))
     result, state = _compare(mgr, content, path, include_in, enable_service)
     record, live, on_disk = state['record'], state['live'], state['on_disk']
-    release_text, carry, bans = _dynamic(mgr, content, keep_sets, unban, result, live.exists)
+    release_text, carried, bans = _dynamic(mgr, content, keep_sets, unban, result, live.exists)
     if release_text and not result['table_changed']:
         mgr.load_file(mgr.scratch(release_text), 'the release of %s from the ban sets' % ', '.join(result['released']))
         if not (result['file_changed'] or state['persist']['changed']):
@@ -322,13 +315,16 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
         commit(mgr, content, path, file_mode, state['persist'], live.record(digest, state['generation']),
                undo=None, on_disk=on_disk)
         return result
-    # The replacement deletes the table and every element packets added: the bans go over with their time left.
-    candidate = mgr.scratch(content + carry)
+    # The replacement keeps the sets that stay the same where the record vouches for the script the live table was
+    # loaded from; the bans of the sets it does not keep go over with their time left.
+    before = _vouched(state, result)
+    script, result['kept'] = nft_delta.load_script(mgr.family, mgr.name, content, before, carried, unban)
+    candidate = mgr.scratch(script)
     # What puts the current table back, taken before the load: the script that loaded it (known to load) where the
     # record vouches for it, else its listing (the only place where a replacement needs the table's text).
     if not live.exists:
         undo_text, checked = restore_script(mgr.family, mgr.name, None), True
-    elif not result['drifted'] and record is not None and on_disk is not None and content_digest(on_disk) == record.digest:
+    elif before is not None:
         undo_text, checked = on_disk, True
     else:
         undo_text, checked = restore_script(mgr.family, mgr.name, live.text()), False
@@ -339,7 +335,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
         return result
     restore = mgr.state_path('%s.restore' % token)
     # ... with the bans it holds now
-    mgr.write_atomic(restore, undo_text + nft_bans.carry_over_script(mgr.family, mgr.name, _declared(undo_text, bans)))
+    mgr.write_atomic(restore, undo_text + nft_bans.carry_over_script(mgr.family, mgr.name, nft_bans.declared(undo_text, bans)))
     if not checked:
         mgr.check_file(restore, 'the saved copy of the current table %s %s (needed for rollback)' % (mgr.family, mgr.name))
     # The confirmation commits this copy, so the controller need not send the content a second time.

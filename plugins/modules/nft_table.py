@@ -45,6 +45,14 @@ description:
     read).
   - The script is expected to declare, delete and define the table, for example
     C(table inet portwarden {}), C(delete table inet portwarden), C(table inet portwarden { ... }).
+  - "A replacement keeps the sets that stay the same: where the record vouches that the live table is the one
+    the rules file declares (the table did not drift) and both scripts have the shape above (nothing but that
+    table's block and comments), the table is changed in one transaction that flushes and deletes its chains and
+    the objects that change and declares the new ones, and leaves alone each set whose declaration is the same,
+    character for character, in both scripts. The kernel then does not take in their elements again (100,000 source
+    networks are most of a whole replacement's time). A set that packets fill (C(flags dynamic) or C(timeout))
+    is kept only where O(keep_sets) names it, with its elements as they are. The sets kept are returned in
+    RV(kept); the table is the one the whole script gives, and O(path) receives the whole script."
 author:
   - Portwarden maintainers (@portwarden)
 options:
@@ -123,6 +131,7 @@ options:
     description:
       - Names of dynamic sets of the table whose elements survive a replacement of the table, each with the time it
         had left (the P(portwarden.ports.host_firewall#role) role keeps its ban sets V(banned_v4) and V(banned_v6)).
+        Where the set's declaration does not change, the replacement keeps the set itself (see RV(kept)).
       - Elements of a set that the new content does not declare are not carried over.
     type: list
     elements: str
@@ -269,6 +278,14 @@ table_changed:
   returned: always
   type: bool
   sample: true
+kept:
+  description: The sets that the replacement of the table kept as they were, their declaration the same in the
+    script that loaded the live table and in O(content) (empty where the whole script was loaded, or nothing was
+    replaced).
+  returned: always
+  type: list
+  elements: str
+  sample: [svc1_api_tcp_v4, banned_v4, banned_v6]
 file_changed:
   description: Whether O(path) was (or would be) written.
   returned: always

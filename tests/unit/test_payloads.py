@@ -46,7 +46,8 @@ BSD_CODE = ('module_utils/bsd.py', 'module_utils/bsd_report.py', 'module_utils/b
 LINUX_CODE = ('module_utils/linux.py', 'module_utils/backend_linux.py', 'module_utils/procsys.py', 'module_utils/sysctld.py',
               'module_utils/procnet.py', 'module_utils/procowners.py', 'module_utils/sockdiag.py', 'module_utils/portinfo.py',
               'module_utils/conntrack.py', 'module_utils/managers.py', 'module_utils/nft_dynamic.py',
-              'module_utils/firewall_choice.py', 'module_utils/nft_bans.py', 'module_utils/linux_report.py')
+              'module_utils/firewall_choice.py', 'module_utils/nft_bans.py', 'module_utils/nft_delta.py',
+              'module_utils/linux_report.py')
 
 FINDER = r'''
 import datetime, inspect, io, json, os, sys, zipfile
@@ -144,7 +145,7 @@ def test_linux_port_info_carries_what_reads_the_host_and_no_report_code(payloads
     for other in ('portinfo.py', 'linux_report.py', 'report.py', 'listenscope.py', 'timewait.py', 'conflicts.py',
                   'catalogue.py', 'fileio.py', 'linux.py', 'backend_linux.py', 'sysctld.py', 'hostlock.py',
                   'table_report.py', 'windows.py', 'nftables.py', 'firewall_choice.py', 'nft_bans.py', 'nft_table.py',
-                  'nft_runs.py') + BSD_CODE:
+                  'nft_runs.py', 'nft_delta.py') + BSD_CODE:
         assert 'module_utils/' + other.rsplit('/', 1)[-1] not in carried, other
 
 
@@ -164,7 +165,8 @@ def test_bsd_modules_carry_the_bsd_backend_and_no_linux_code(payloads, module):
 
 def test_nft_table_carries_no_catalogue_or_firewall_model(payloads):
     carried = names(payloads['nft_table'])
-    assert {'module_utils/firewall_choice.py', 'module_utils/nft_bans.py', 'module_utils/managers.py'} <= set(carried)
+    assert {'module_utils/firewall_choice.py', 'module_utils/nft_bans.py', 'module_utils/nft_delta.py',
+            'module_utils/managers.py'} <= set(carried)
     for name in carried:
         assert 'catalogue' not in name and 'firewall_model' not in name and 'host_firewall' not in name, name
     for other in ('linux.py', 'bsd.py', 'bsd_report.py', 'report.py', 'portinfo.py', 'procnet.py'):
