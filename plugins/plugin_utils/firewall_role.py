@@ -17,9 +17,11 @@ Every error names the role's variable (for the catalogue, the entry and the fiel
 
 from __future__ import annotations
 
+
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import (
     build_model, check_bool, check_role_paths, check_role_switches)
+from ansible_collections.portwarden.ports.plugins.plugin_utils.gc_pause import cyclic_gc_paused
 from ansible_collections.portwarden.ports.plugins.plugin_utils.scan_model import scan_model
 
 PREFIX = 'host_firewall_'
@@ -179,8 +181,10 @@ def apply(values, render, run, check_mode=False):
     """
     out = {'ran': [], 'notes': [], 'warnings': [], 'deprecations': []}
     try:
-        the_plan = plan(values)
-        _steps(out, the_plan, render(the_plan['model']), run, bool(check_mode))
+        with cyclic_gc_paused():
+            the_plan = plan(values)
+            content = render(the_plan['model'])
+        _steps(out, the_plan, content, run, bool(check_mode))
     except PortwardenError as exc:
         out.update(failed=True, msg=exc.msg)
     except _StepFailed as exc:

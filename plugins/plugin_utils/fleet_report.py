@@ -17,9 +17,7 @@ templates in ``templates/`` next to this file).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import gc
 import json
 import re
 
@@ -28,6 +26,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 from ansible_collections.portwarden.ports.plugins.plugin_utils import fleet_report_html
+from ansible_collections.portwarden.ports.plugins.plugin_utils.gc_pause import cyclic_gc_paused
 from ansible_collections.portwarden.ports.plugins.plugin_utils.fleet_report_picture import host_picture
 
 FORMATS = ('json', 'md', 'html', 'txt')
@@ -362,23 +361,9 @@ def render(model, formats=FORMATS):
     return files
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused():
-    """The report's objects are trees (reference counting frees them); without the cyclic collector's passes
-    over the growing model the render stays linear in the number of hosts (15x instead of 10x from 1,000 to
-    10,000 hosts with it; benchmarks/report_render.py)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def make_report(hosts=None, merge=(), title='Port space of the fleet', formats=FORMATS, generated=None):
     """``(model, {format: text})`` of this run's ``hosts`` and the report.json files in ``merge``."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         generated = generated or now_utc()
         if merge:
             results, provenance = merge_runs(merge, hosts, generated)

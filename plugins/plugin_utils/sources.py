@@ -12,7 +12,9 @@ a host (the hosts' payloads keep the short ipaddress version).
 from __future__ import annotations
 
 import socket
-from operator import itemgetter
+from functools import partial
+from itertools import compress, repeat
+from operator import add, and_, eq, itemgetter, methodcaller, not_, or_
 
 from ansible_collections.portwarden.ports.plugins.module_utils.catalogue import SOURCE_RE, normalize_source, source_values
 
@@ -47,12 +49,59 @@ def _canonical_source(value):
     return version, first, first + size - 1, '%s/%d' % (address, length)
 
 
+# By prefix length: the text after the address ("" for none), the host bits' mask, the text of the network's length.
+_LENGTHS = dict((bits, dict([('', bits)] + [('/%d' % n, n) for n in range(bits + 1)])) for bits in (32, 128))
+_MASKS = dict((bits, [(1 << (bits - n)) - 1 for n in range(bits + 1)]) for bits in (32, 128))
+_TAILS = dict((bits, ['/%d' % n for n in range(bits + 1)]) for bits in (32, 128))
+
+
+def _bulk(values, family, bits, version):
+    """:func:`_canonical_source` of every value of one family at once, in loops that run in C (map, zip); None
+    where any value is not in canonical form (the caller then parses them one by one, which names the error)."""
+    if not values:
+        return []
+    parts = list(map(methodcaller('partition', '/'), values))
+    addresses = list(map(itemgetter(0), parts))
+    lengths = list(map(_LENGTHS[bits].get, map(add, map(itemgetter(1), parts), map(itemgetter(2), parts))))
+    if None in lengths or (version == 6 and any(map(str.__contains__, addresses, repeat('.')))):
+        return None                               # a prefix not written as ipaddress writes it; "::ffff:1.2.3.4"
+    try:
+        packed = list(map(partial(socket.inet_pton, family), addresses))
+    except (OSError, ValueError):
+        return None
+    if not all(map(eq, map(partial(socket.inet_ntop, family), packed), addresses)):
+        return None                               # not the canonical text (case, zeros, compression)
+    firsts = list(map(int.from_bytes, packed, repeat('big')))
+    masks = list(map(_MASKS[bits].__getitem__, lengths))
+    if any(map(and_, firsts, masks)):
+        return None                               # host bits set: ipaddress says so
+    return list(zip(repeat(version), firsts, map(or_, firsts, masks),
+                    map(add, addresses, map(_TAILS[bits].__getitem__, lengths))))
+
+
+def _parsed(values):
+    """(version, first, last, text) of each value: all at once where every one is text in canonical form (a
+    catalogue of 100,000 sources in a fraction of the time), else one by one."""
+    if all(map(isinstance, values, repeat(str))):
+        six = list(map(str.__contains__, values, repeat(':')))
+        four = _bulk(list(compress(values, map(not_, six))), socket.AF_INET, 32, 4)
+        if four is not None:
+            more = _bulk(list(compress(values, six)), socket.AF_INET6, 128, 6)
+            if more is not None:
+                return four + more
+    return None
+
+
 def source_intervals(values, where='sources'):
     """The sources as :func:`catalogue.normalize_sources` takes them, as (version, first, last, canonical text): each parsed
     strictly (a source given in canonical form by inet_pton, any other by ipaddress, which names what is wrong),
     duplicates dropped, sorted IPv4 first, then by address, a network before the networks inside it."""
     values = source_values(values, where)
     seen = {}
+    parsed = _parsed(values)
+    if parsed is not None:
+        seen = dict(zip(map(itemgetter(3), parsed), parsed))
+        values = ()
     for value in values:
         item = None
         if isinstance(value, str) and SOURCE_RE.match(value):

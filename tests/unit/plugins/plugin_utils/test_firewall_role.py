@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.plugin_utils import firewall_role
+from ansible_collections.portwarden.ports.plugins.plugin_utils import firewall_role, gc_pause
 
 ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'host_firewall')
 CATALOGUE = [{'name': 'web', 'port': 443}, {'name': 'api', 'port': 8443, 'sources': ['10.0.0.0/8']}]
@@ -226,3 +226,30 @@ def test_a_failed_firewalld_step_fails_with_its_result_under_its_key():
     host.fail['firewalld_policy'] = {'msg': 'ROLLED BACK: ...', 'rolled_back': True, 'confirmed': False, 'changed': True}
     out = firewall_role.apply(values(), render, host.run)
     assert out['rolled_back'] is True and out['confirmed'] is False and out['changed'] is True
+
+
+def test_the_garbage_collector_is_held_off_only_while_the_catalogue_is_built():
+    import gc
+    seen = []
+
+    def render(model):
+        seen.append(gc.isenabled())
+        return 'table inet portwarden {}\n'
+
+    def run(module, args, check_mode=None):
+        seen.append(gc.isenabled())
+        return {'changed': False, 'backend': 'nftables'}
+    assert gc.isenabled()
+    firewall_role.apply(firewall_role.read({}, {}, lambda text: text), render, run)
+    assert seen == [False, True] and gc.isenabled()
+    gc.disable()
+    try:                                                    # held off before: still held off after
+        with gc_pause.cyclic_gc_paused():
+            raise_inside = False
+        assert not gc.isenabled() and raise_inside is False
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError):
+        with gc_pause.cyclic_gc_paused():
+            raise ValueError('inside')
+    assert gc.isenabled()

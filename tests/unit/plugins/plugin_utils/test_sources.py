@@ -14,7 +14,8 @@ import pytest
 from ansible_collections.portwarden.ports.plugins.module_utils import catalogue
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import build_model
-from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import _canonical_source, source_intervals
+from ansible_collections.portwarden.ports.plugins.plugin_utils import sources as sources_module
+from ansible_collections.portwarden.ports.plugins.plugin_utils.sources import _canonical_source, _parsed, source_intervals
 
 
 def _ipaddress_sources(values):
@@ -77,6 +78,42 @@ def test_source_intervals_agree_with_ipaddress(parse):
             assert parse(values, 'where') == expected, values
             fast += all(_canonical_source(v) is not None for v in values)
     assert fast > 500                     # the fast path is taken, not only the fallback
+
+
+class TaggedStr(str):
+    """A str subclass, as ansible-core hands over the values of its variables."""
+
+
+def test_whole_lists_in_canonical_form_are_parsed_at_once_and_agree_with_ipaddress():
+    rng = random.Random(7)
+    for _case in range(200):
+        values = [v for v in (_spellings(rng) for _n in range(rng.randint(1, 60))) if _canonical_source(v) is not None]
+        expected = _ipaddress_sources(values)
+        assert expected is not None
+        assert _parsed(values) is not None or not values, values        # all at once, not one by one
+        assert source_intervals(values, 'where') == expected, values
+        assert source_intervals([TaggedStr(v) for v in values], 'where') == expected
+        assert all(type(item[3]) is str for item in source_intervals([TaggedStr(v) for v in values], 'where'))
+
+
+@pytest.mark.parametrize('odd', ['10.0.0.1/24', '10.0.0.0/033', '10.0.0.0/', '010.0.0.0/8', '10.0.0.0/255.0.0.0',
+                                 '2001:DB8::/32', '2001:0db8::/32', '::ffff:1.2.3.4', '2001:db8::/129', 'ten', 7, None])
+def test_one_value_not_in_canonical_form_sends_the_list_one_by_one(odd):
+    values = ['192.0.2.0/24', '2001:db8::/32', odd, '198.51.100.7']
+    assert _parsed(values) is None
+    expected = _ipaddress_sources(values) if isinstance(odd, str) else None
+    if expected is None:
+        with pytest.raises(PortwardenError) as info:
+            source_intervals(values, 'where')
+        assert info.value.msg.startswith('where: invalid source %r' % (odd,))
+    else:
+        assert source_intervals(values, 'where') == expected
+
+
+def test_each_family_parsed_at_once_alone():
+    assert sources_module._bulk([], 2, 32, 4) == []
+    assert _parsed(['::/0']) == [(6, 0, (1 << 128) - 1, '::/0')]
+    assert _parsed(['0.0.0.0/0', '10.0.0.1']) == [(4, 0, (1 << 32) - 1, '0.0.0.0/0'), (4, 167772161, 167772161, '10.0.0.1/32')]
 
 
 def test_a_bad_source_among_100000_is_named():
