@@ -335,7 +335,8 @@ notes:
 table_changed:
   description: The return values of M(portwarden.ports.nft_table) (of the last load) are returned as they are -
     RV(table_changed), C(file_changed), RV(include_file), C(include_changed), RV(systemd_running), C(service_changed),
-    RV(enable_nftables_service), RV(stopped), C(drifted), C(confirmed), C(released) and the rest.
+    RV(enable_nftables_service), RV(stopped), C(drifted), C(confirmed), C(released), C(kept) (the sets a
+    replacement kept as they were) and the rest.
   returned: success
   type: bool
   sample: false

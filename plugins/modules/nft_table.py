@@ -48,11 +48,12 @@ description:
   - "A replacement keeps the sets that stay the same: where the record vouches that the live table is the one
     the rules file declares (the table did not drift) and both scripts have the shape above (nothing but that
     table's block and comments), the table is changed in one transaction that flushes and deletes its chains and
-    the objects that change and declares the new ones, and leaves alone each set whose declaration is the same,
-    character for character, in both scripts. The kernel then does not take in their elements again (100,000 source
-    networks are most of a whole replacement's time). A set that packets fill (C(flags dynamic) or C(timeout))
-    is kept only where O(keep_sets) names it, with its elements as they are. The sets kept are returned in
-    RV(kept); the table is the one the whole script gives, and O(path) receives the whole script."
+    other objects and declares them from the new script, and leaves alone the leading sets, up to the first set
+    whose declaration is not the same, character for character, in both scripts. The kernel then does not take in
+    their elements again (100,000 source networks are most of a whole replacement's time), and as it keeps sets in
+    the order they were made, the table is the one the whole script gives, in the same order. A kept set keeps its
+    elements as they are, also those that packets added (bans, scan meters, rate limits). The sets kept are
+    returned in RV(kept); O(path) receives the whole script."
 author:
   - Portwarden maintainers (@portwarden)
 options:
@@ -131,7 +132,7 @@ options:
     description:
       - Names of dynamic sets of the table whose elements survive a replacement of the table, each with the time it
         had left (the P(portwarden.ports.host_firewall#role) role keeps its ban sets V(banned_v4) and V(banned_v6)).
-        Where the set's declaration does not change, the replacement keeps the set itself (see RV(kept)).
+        Where the replacement keeps the set itself (see RV(kept)), its elements stay as they are.
       - Elements of a set that the new content does not declare are not carried over.
     type: list
     elements: str

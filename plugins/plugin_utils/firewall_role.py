@@ -17,7 +17,6 @@ Every error names the role's variable (for the catalogue, the entry and the fiel
 
 from __future__ import annotations
 
-
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.plugin_utils.firewall_model import (
     build_model, check_bool, check_role_paths, check_role_switches)

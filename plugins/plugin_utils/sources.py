@@ -5,8 +5,10 @@
 """Source networks parsed fast on the controller: the host_firewall role validates catalogues of 100,000 sources.
 
 :func:`source_intervals` keeps the contract of ``catalogue.source_intervals`` (what ipaddress accepts, refuses and
-writes), at about a third of its time; it is passed to ``catalogue.normalize_services``. Nothing here is shipped to
-a host (the hosts' payloads keep the short ipaddress version).
+writes), at about a fifth of its time; it is passed to ``catalogue.normalize_services``. A list whose sources are
+all in canonical form is parsed all at once (:func:`_bulk`, loops that run in C); any other goes one source at a
+time (:func:`_canonical_source`, else ipaddress, which names what is wrong). Nothing here is shipped to a host (the
+hosts' payloads keep the short ipaddress version).
 """
 
 from __future__ import annotations
