@@ -86,9 +86,10 @@ def table_objects(content, family, name):
                 continue
             kind = ' '.join(match.group(1).split())
             current = (kind, match.group(2), [line])
-            if (kind == 'map' and 'set' or kind, current[1]) in seen:
-                return None                       # declared twice (sets and maps share their names)
-            seen.add((kind == 'map' and 'set' or kind, current[1]))
+            key = ('set' if kind == 'map' else kind, current[1])    # sets and maps share their names
+            if key in seen:
+                return None                       # declared twice
+            seen.add(key)
         else:
             current[2].append(line)
         depth += code.count('{') - code.count('}')
@@ -140,15 +141,13 @@ def _sets(objects):
     return [item for item in objects if item[0] in ('set', 'map')]
 
 
-def load_script(family, name, content, before, carried, unban=()):
+def load_script(family, name, content, before, carried, release=()):
     """What loads ``content`` over the live table: ``(script, kept)``. Where ``before`` (the script the live table
     was loaded from, vouched for by the record; None otherwise) and ``content`` both replace the table whole, the
-    transaction of :func:`replacement` (the bans in the sets it keeps stay, minus those ``unban`` releases); else
-    ``content`` itself. The bans ``carried`` (``{set: [(value, seconds_left)]}``) of the sets not kept go over with
-    the time they have left."""
-    release = [nft_bans.ban_key(source) for source in unban]
-    delta = replacement(family, name, before, content) if before else None
-    script, kept = delta if delta else (content, [])
+    transaction of :func:`replacement` (the bans in the sets it keeps stay, minus the ``(set, value)`` pairs of
+    ``release``, as nft_bans.ban_key names them); else ``content`` itself. The bans ``carried`` (``{set: [(value,
+    seconds_left)]}``) of the sets not kept go over with the time they have left."""
+    script, kept = replacement(family, name, before, content) or (content, [])
     moved = dict((set_name, items) for set_name, items in carried.items() if set_name not in kept)
     stayed = dict((set_name, items) for set_name, items in carried.items() if set_name in kept)
     return (script + nft_bans.carry_over_script(family, name, moved, release)

@@ -252,7 +252,8 @@ def _vouched(state, result):
 
 def _dynamic(mgr, content, keep_sets, unban, result, exists):
     """Bans to carry over a replacement and to release: (release script, the bans of ``keep_sets`` that the
-    content declares, the bans now). Reads the ban sets only when there is something to do with them."""
+    content declares, the bans now, the ``(set, value)`` pairs to release). Reads the ban sets only when there is
+    something to do with them."""
     release = [nft_bans.ban_key(source) for source in unban]
     bans = {}
     if release or (keep_sets and exists and result['table_changed']):
@@ -261,10 +262,10 @@ def _dynamic(mgr, content, keep_sets, unban, result, exists):
     release_text = nft_bans.release_script(mgr.family, mgr.name, bans, release)
     released = sorted(set('%s%s' % (value, '/64' if name == 'banned_v6' else '') for name, value in release
                           if any(v == value for v, dummy in bans.get(name, []))))
-    kept = dict((name, items) for name, items in bans.items() if name in keep_sets)
+    wanted = dict((name, items) for name, items in bans.items() if name in keep_sets)
     result['released'] = released
     result['changed'] = result['changed'] or bool(release_text)
-    return release_text, nft_bans.declared(content, kept), bans
+    return release_text, nft_bans.declared(content, wanted), bans, release
 
 
 def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mode=0o644, include_in=None,
@@ -283,21 +284,21 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     mgr.settled = []
     if check_mode:
         result, state = _compare(mgr, content, path, include_in, enable_service)
-        dummy, carried, dummy = _dynamic(mgr, content, keep_sets, unban, result, state['live'].exists)
+        dummy, carried, dummy, release = _dynamic(mgr, content, keep_sets, unban, result, state['live'].exists)
         unsettled = sorted(t for t, s in runs(mgr).items() if 'pending' in s and t != token)
         result.update(settled=unsettled, changed=result['changed'] or bool(unsettled))
         if result['changed']:
             _preflight(mgr, path, state['persist'], result['file_changed'] or result['table_changed'])
         if result['table_changed']:
             before = _vouched(state, result)
-            script, result['kept'] = nft_delta.load_script(mgr.family, mgr.name, content, before, carried, unban)
+            script, result['kept'] = nft_delta.load_script(mgr.family, mgr.name, content, before, carried, release)
             mgr.check_file(mgr.scratch(script), what)
         return result
     settle(mgr, token)
     remove_stale_temps(os.path.dirname(path))
     result, state = _compare(mgr, content, path, include_in, enable_service)
     record, live, on_disk = state['record'], state['live'], state['on_disk']
-    release_text, carried, bans = _dynamic(mgr, content, keep_sets, unban, result, live.exists)
+    release_text, carried, bans, release = _dynamic(mgr, content, keep_sets, unban, result, live.exists)
     if release_text and not result['table_changed']:
         mgr.load_file(mgr.scratch(release_text), 'the release of %s from the ban sets' % ', '.join(result['released']))
         if not (result['file_changed'] or state['persist']['changed']):
@@ -318,7 +319,7 @@ def apply_table(mgr, content, path, rollback_timeout, token, check_mode, file_mo
     # The replacement keeps the sets that stay the same where the record vouches for the script the live table was
     # loaded from; the bans of the sets it does not keep go over with their time left.
     before = _vouched(state, result)
-    script, result['kept'] = nft_delta.load_script(mgr.family, mgr.name, content, before, carried, unban)
+    script, result['kept'] = nft_delta.load_script(mgr.family, mgr.name, content, before, carried, release)
     candidate = mgr.scratch(script)
     # What puts the current table back, taken before the load: the script that loaded it (known to load) where the
     # record vouches for it, else its listing (the only place where a replacement needs the table's text).

@@ -82,8 +82,8 @@ def _bulk(values, family, bits, version):
 
 
 def _parsed(values):
-    """(version, first, last, text) of each value: all at once where every one is text in canonical form (a
-    catalogue of 100,000 sources in a fraction of the time), else one by one."""
+    """(version, first, last, text) of each value, all at once, where every one is text in canonical form (a
+    catalogue of 100,000 sources in a fraction of the time); else None."""
     if all(map(isinstance, values, repeat(str))):
         six = list(map(str.__contains__, values, repeat(':')))
         four = _bulk(list(compress(values, map(not_, six))), socket.AF_INET, 32, 4)
@@ -94,24 +94,25 @@ def _parsed(values):
     return None
 
 
+def _one_source(value, where):
+    """(version, first, last, text) of one value: by inet_pton where it is in canonical form, else by ipaddress
+    (which raises naming it)."""
+    item = _canonical_source(value) if isinstance(value, str) and SOURCE_RE.match(value) else None
+    if item is None:
+        net = normalize_source(value, where=where)
+        item = (net.version, int(net.network_address), int(net.broadcast_address), str(net))
+    return item
+
+
 def source_intervals(values, where='sources'):
     """The sources as :func:`catalogue.normalize_sources` takes them, as (version, first, last, canonical text): each parsed
     strictly (a source given in canonical form by inet_pton, any other by ipaddress, which names what is wrong),
     duplicates dropped, sorted IPv4 first, then by address, a network before the networks inside it."""
     values = source_values(values, where)
-    seen = {}
     parsed = _parsed(values)
-    if parsed is not None:
-        seen = dict(zip(map(itemgetter(3), parsed), parsed))
-        values = ()
-    for value in values:
-        item = None
-        if isinstance(value, str) and SOURCE_RE.match(value):
-            item = _canonical_source(value)
-        if item is None:
-            net = normalize_source(value, where=where)
-            item = (net.version, int(net.network_address), int(net.broadcast_address), str(net))
-        seen[item[3]] = item
+    if parsed is None:
+        parsed = [_one_source(value, where) for value in values]
+    seen = dict(zip(map(itemgetter(3), parsed), parsed))
     # (version, first, -last) as two stable sorts with C keys: half the time of one sort with a tuple-building lambda
     items = sorted(seen.values(), key=itemgetter(2), reverse=True)
     items.sort(key=itemgetter(0, 1))

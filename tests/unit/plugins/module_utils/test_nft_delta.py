@@ -143,13 +143,13 @@ def test_load_script_keeps_the_bans_of_a_kept_set_and_carries_the_others():
     before = script(SOURCES, BANS, bans6, chain())
     after = script(SOURCES, BANS, bans6.replace('600s', '900s'), chain('6/minute'))
     carried = {'banned_v4': [('192.0.2.7', 300), ('192.0.2.8', 200)], 'banned_v6': [('2001:db8:1:2::', 100)]}
-    text, kept = nft_delta.load_script('inet', 'portwarden', after, before, carried, unban=['192.0.2.8'])
+    text, kept = nft_delta.load_script('inet', 'portwarden', after, before, carried, release=[('banned_v4', '192.0.2.8')])
     assert kept == ['svc1_api_tcp_v4', 'banned_v4']
     # the kept ban set: its bans stay where they are, the released one is deleted in the same transaction
     assert 'add element inet portwarden banned_v4' not in text
     assert text.endswith('add element inet portwarden banned_v6 { 2001:db8:1:2:: timeout 100s }\n'
                          'delete element inet portwarden banned_v4 { 192.0.2.8 }\n')
     # without a script to vouch for the live table: the whole script, every ban carried over but the released one
-    text, kept = nft_delta.load_script('inet', 'portwarden', after, None, carried, unban=['192.0.2.8'])
+    text, kept = nft_delta.load_script('inet', 'portwarden', after, None, carried, release=[('banned_v4', '192.0.2.8')])
     assert kept == [] and text.startswith(after)
     assert 'add element inet portwarden banned_v4 { 192.0.2.7 timeout 300s }' in text and '192.0.2.8' not in text
