@@ -25,6 +25,13 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, '.build', 'collections')
 SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/lib/sysctl.d')
+# The netlink digest of a table of the inet family, as nft_table's record holds it (nft_netlink.table_state).
+TABLE_DIGEST = '''
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.portwarden.ports.plugins.module_utils import nft_netlink
+print(nft_netlink.table_state(1, sys.argv[2])[1])
+'''
 
 
 def _ensure_collection_link():
@@ -92,6 +99,19 @@ class Namespace(object):
 
     def popen(self, argv, **kwargs):
         return subprocess.Popen(self.nsenter() + list(argv), **kwargs)
+
+    def table_digest(self, table):
+        """The record's digest of the table ``inet <table>`` inside (nft_netlink), as nft_table reads it."""
+        _ensure_collection_link()
+        return self.run([sys.executable, '-c', TABLE_DIGEST, COLLECTIONS, table]).stdout.strip()
+
+    def table_listing(self, table):
+        """``nft -s list table inet <table>`` inside, without dynamic elements (nft_record.normalize_listing)."""
+        _ensure_collection_link()
+        if COLLECTIONS not in sys.path:
+            sys.path.insert(0, COLLECTIONS)
+        from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import normalize_listing
+        return normalize_listing(self.run(['nft', '-s', 'list', 'table', 'inet', table]).stdout)
 
     def close(self):
         if self.proc.poll() is None:

@@ -13,22 +13,12 @@ kept set is drift that is repaired, and a script that the kernel refuses changes
 from __future__ import annotations
 
 import os
-import socket
 import sys
 
-from conftest import COLLECTIONS, NsHost
-
-sys.path.insert(0, COLLECTIONS)
-from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import normalize_listing  # noqa: E402
+from conftest import NsHost
 
 NAME = 'pwdelta'
 NETWORKS = ', '.join(['127.0.0.1/32'] + ['10.%d.%d.0/24' % (i // 256, i % 256) for i in range(3000)])
-DIGEST = '''
-import sys
-sys.path.insert(0, sys.argv[1])
-from ansible_collections.portwarden.ports.plugins.module_utils import nft_netlink
-print(nft_netlink.table_state(1, sys.argv[2])[1])
-'''
 CLIENT = r'''
 import socket, sys
 for source in sys.argv[2:]:
@@ -87,13 +77,11 @@ def apply(host, content, check=False):
 
 
 def listing(host):
-    """The table's listing without state (nft -s, the elements of dynamic sets left out)."""
-    return normalize_listing(host.run(['nft', '-s', 'list', 'table', 'inet', NAME]).stdout)
+    return host.table_listing(NAME)
 
 
 def digest(host):
-    """The record's digest of the live table (nft_netlink), as nft_table reads it."""
-    return host.run([sys.executable, '-c', DIGEST, COLLECTIONS, NAME]).stdout.strip()
+    return host.table_digest(NAME)
 
 
 def connect(host, port, *sources):
@@ -187,4 +175,4 @@ def test_no_rules_file_to_vouch_for_the_table_loads_the_whole_script(nshost):
     os.remove(os.path.join(nshost.tmpdir, 'etc', NAME + '.nft'))
     result = apply(nshost, second)
     assert result['changed'] and result['table_changed'] and result['kept'] == [], result
-    assert socket.AF_INET and 'rate 6/minute' in nshost.run(['nft', 'list', 'chain', 'inet', NAME, 'input']).stdout
+    assert 'rate 6/minute' in nshost.run(['nft', 'list', 'chain', 'inet', NAME, 'input']).stdout

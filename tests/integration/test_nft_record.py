@@ -18,11 +18,6 @@ import sys
 
 import pytest
 
-from conftest import COLLECTIONS
-
-sys.path.insert(0, COLLECTIONS)
-from ansible_collections.portwarden.ports.plugins.module_utils.nft_record import normalize_listing  # noqa: E402
-
 NAME = 'pwrec'
 TABLE = '''table inet pwrec {}
 delete table inet pwrec
@@ -45,13 +40,6 @@ table inet pwrec {
         ip saddr @mgmt_v4 tcp dport { 22, 2222 } accept
     }
 }
-'''
-DIGEST = '''
-import sys
-sys.path.insert(0, sys.argv[1])
-from ansible_collections.portwarden.ports.plugins.module_utils import nft_netlink
-genid, state = nft_netlink.table_state(1, sys.argv[2])
-print(state)
 '''
 PACKETS = r'''
 import socket, sys
@@ -80,11 +68,11 @@ FOREIGN = {
 
 
 def digest(host):
-    return host.run([sys.executable, '-c', DIGEST, COLLECTIONS, NAME]).stdout.strip()
+    return host.table_digest(NAME)
 
 
 def listing(host):
-    return normalize_listing(host.run(['nft', '-s', 'list', 'table', 'inet', NAME]).stdout)
+    return host.table_listing(NAME)
 
 
 def nft(host, *commands):
