@@ -15,19 +15,16 @@ changed, or other content given, between apply and confirmation is refused and t
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from conftest import COLLECTIONS
 from test_host_firewall import list_table
 from test_host_firewall_faults import TABLE, host, module_phase, state_dir, state_files  # noqa: F401 pylint: disable=unused-import
-from test_nft_record import DIGEST
 
 TOKEN = 'abcd0001'
 
 
 def digest(h):
-    return h.run([sys.executable, '-c', DIGEST, COLLECTIONS, 'portwarden']).stdout.strip()
+    return h.table_digest('portwarden')
 
 
 def record(h):
