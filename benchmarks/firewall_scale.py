@@ -151,7 +151,9 @@ def playbook(host, tmp, name, plays, extra_vars, timeout=None, inventory=None, c
 
     ``extra_vars`` go in with ``-e @file``; with ``inventory`` (a directory with its group_vars) the host comes from
     there. ``collections``: another checkout's collections path (the A/B runs). Raises Timeout when the run takes
-    longer than ``timeout`` seconds (the run is stopped).
+    longer than ``timeout`` seconds (the run is stopped). The controller's ANSIBLE_HOME is ``tmp``'s own
+    (``ansible_home``), so the catalogues kept on the controller (catalogue_cache.py) are those of this variant only:
+    its first run validates the catalogue (a miss), as on a fresh controller, and the later ones take it (a hit).
     """
     book = os.path.join(tmp, name + '.yml')
     with open(book, 'w') as handle:
@@ -161,7 +163,7 @@ def playbook(host, tmp, name, plays, extra_vars, timeout=None, inventory=None, c
         json.dump(extra_vars, handle)
     argv = [benchlib.tool('ansible-playbook'), '-i', inventory or 'localhost,', '-c', 'local', book, '-e', '@' + evars]
     prefix = host.nsenter() if host else []
-    env = benchlib.ansible_env()
+    env = benchlib.ansible_env(ANSIBLE_HOME=os.path.join(tmp, 'ansible_home'))
     if collections:
         env['ANSIBLE_COLLECTIONS_PATH'] = collections
     t0 = time.perf_counter()
@@ -607,6 +609,10 @@ AB_VARIANTS = [
     ('after, group_vars YAML', 'after', 'yaml', 'import_role'),
     ('before, -e @file', 'before', 'extra', 'import_role'),
     ('after, -e @file', 'after', 'extra', 'import_role'),
+    # the sources in a file of their own, read by a lookup in group_vars: ansible-core loads one short template, not
+    # 100,000 strings (docs/host_firewall.md, "Large catalogues")
+    ('before, lookup of a file', 'before', 'lookup', 'import_role'),
+    ('after, lookup of a file', 'after', 'lookup', 'import_role'),
 ]
 
 
@@ -620,12 +626,22 @@ def _role_play(form):
 
 def _inventory(tmp, values, fmt=None):
     """An inventory directory as a fleet keeps it: the host, and the variables (the catalogue) in group_vars, as
-    ``group_vars/all.json`` (``fmt`` 'json') or ``group_vars/all.yml`` ('yaml'); default PW_BENCH_FW_VARS."""
+    ``group_vars/all.json`` (``fmt`` 'json') or ``group_vars/all.yml`` ('yaml'); default PW_BENCH_FW_VARS. With
+    'lookup', the sources of each service are a file next to the inventory, one per line, and group_vars/all.json
+    reads it: ``{{ lookup('ansible.builtin.file', path).splitlines() }}``."""
     fmt = fmt or VARS_FORMAT
     inv = os.path.join(tmp, 'inventory')
     os.makedirs(os.path.join(inv, 'group_vars'), exist_ok=True)
     with open(os.path.join(inv, 'hosts.yml'), 'w') as handle:
         yaml.safe_dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local'}}}}, handle)
+    if fmt == 'lookup':
+        values = dict(values, host_firewall_services=[dict(service) for service in values['host_firewall_services']])
+        for service in values['host_firewall_services']:
+            path = os.path.join(tmp, 'sources-%s.txt' % service['name'])
+            with open(path, 'w') as handle:
+                handle.write(''.join(source + '\n' for source in service['sources']))
+            service['sources'] = "{{ lookup('ansible.builtin.file', %r).splitlines() }}" % path
+        fmt = 'json'
     if fmt == 'json':
         with open(os.path.join(inv, 'group_vars', 'all.json'), 'w') as handle:
             json.dump(values, handle)
@@ -656,7 +672,9 @@ def ab_variant(tmp, n, label, collections, how, form):
             role_tasks = [t for t in tasks if t[0].startswith('portwarden.ports.host_firewall : ')]
             load = [sec for task, sec, _c in tasks if 'Load the table' in task]
             validate = [sec for task, sec, _c in tasks if 'Validating arguments' in task]
-            out[run_label] = {'wall': wall, 'load_task': load[0] if load else None,
+            plan = [host_result.get('catalogue_cache') for play in data['plays'] for task in play['tasks']
+                    if 'Load the table' in task['task']['name'] for host_result in task['hosts'].values()]
+            out[run_label] = {'wall': wall, 'load_task': load[0] if load else None, 'catalogue_cache': plan[0] if plan else None,
                               'validate_task': validate[0] if validate else 0.0, 'entries': len(role_tasks),
                               'changed': data['stats']['localhost'].get('changed', 0),
                               'tasks_total': sum(sec for _t, sec, _c in tasks)}
@@ -717,15 +735,15 @@ def ab_report(results):
             n, ref['render']['median'], ref['apply_replace']['median'], rec['listing']['median'], rec['digest']['median'],
             rec['digest']['median'] / rec['listing']['median']))
     print()
-    print('| sources | variant | run | playbook s | floor s | validation task s | load task s | role entries | playbook / load task |')
-    print('|---:|---|---|---:|---:|---:|---:|---:|---:|')
+    print('| sources | variant | run | playbook s | floor s | validation task s | load task s | catalogue | role entries | playbook / load task |')
+    print('|---:|---|---|---:|---:|---:|---:|---|---:|---:|')
     for n, variants in results['runs'].items():
         for label, runs in variants.items():
             for run_label, _c, _e, _b in ROLE_RUNS:
                 run = runs[run_label]
-                print('| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %d | %.1fx |' % (
+                print('| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %d | %.1fx |' % (
                     n, label, run_label, run['wall'], runs['floor']['wall'], run['validate_task'], run['load_task'],
-                    run['entries'], run['wall'] / run['load_task']))
+                    run.get('catalogue_cache') or '-', run['entries'], run['wall'] / run['load_task']))
 
 
 # -- where one replace goes: a timeline of the load task, controller and host ------------------------------------
@@ -871,7 +889,9 @@ def timeline_main(argv):
                     json.dump({'host_firewall_log_rate': '%d/minute' % (6 + rnd % 2)}, handle)
                 marks = os.path.join(tmp, 'marks-%d' % rnd)
                 argv = [benchlib.tool('ansible-playbook'), '-i', inventory, '-c', 'local', book, '-e', '@' + evars]
-                env = benchlib.ansible_env(PYTHONPATH=site, PW_BENCH_TIMELINE=marks)
+                # a controller of its own each round: the replace validates the catalogue (none kept, a miss)
+                env = benchlib.ansible_env(PYTHONPATH=site, PW_BENCH_TIMELINE=marks,
+                                           ANSIBLE_HOME=os.path.join(tmp, 'ansible_home-%d' % rnd))
                 if collections:
                     env['ANSIBLE_COLLECTIONS_PATH'] = collections
                 proc = subprocess.run(host.nsenter() + argv, capture_output=True, text=True, env=env, check=False)

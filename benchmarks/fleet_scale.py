@@ -45,6 +45,11 @@ PIPELINING = os.environ.get('PW_BENCH_FLEET_PIPELINING', '1')
 START_RANGES = ('32768 60999', '40000 60999', '32768 59999', '49152 65535', '30000 50000')
 CATALOGUE = [{'name': 'ssh', 'port': 22, 'proto': 'tcp'}, {'name': 'metrics', 'port': 9100, 'proto': 'tcp'},
              {'name': 'grpc', 'port': 50051, 'proto': 'tcp'}]
+# PW_BENCH_FLEET_SOURCES=N: the grpc service open to N source networks (/29s 16 addresses apart), a catalogue that
+# every host's firewall validates (or takes from the catalogue kept on the controller, catalogue_cache.py).
+SOURCES = int(os.environ.get('PW_BENCH_FLEET_SOURCES', '0'))
+if SOURCES:
+    CATALOGUE[2]['sources'] = ['10.%d.%d.%d/29' % (16 * i >> 16 & 255, 16 * i >> 8 & 255, 16 * i & 255) for i in range(SOURCES)]
 PING = [{'name': 'Ping', 'hosts': 'fleet', 'gather_facts': False, 'tasks': [{'ansible.builtin.ping': {}}]}]
 PLAYBOOKS = ('ping', 'enforce_changing', 'enforce_nochange', 'enforce_nofirewall', 'enforce_ephemeral', 'audit')
 PREFIX = os.environ.get('PW_BENCH_FLEET_PREFIX', 'pwf-')
@@ -81,8 +86,10 @@ def run(name, argv, tmp, extra_env=None):
     log = os.path.join(tmp, 'hostcpu-%s.log' % name)
     if os.path.exists(log):
         os.unlink(log)
+    # the controller's ANSIBLE_HOME of this benchmark's own: the catalogue kept by its first run, not by another's
     env = fleetlib.fleet_env(ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', PW_NSENTER_CPU_LOG=log,
-                             ANSIBLE_PIPELINING=PIPELINING, ANSIBLE_FORKS=str(FORKS), **(extra_env or {}))
+                             ANSIBLE_PIPELINING=PIPELINING, ANSIBLE_FORKS=str(FORKS),
+                             ANSIBLE_HOME=os.path.join(tmp, 'ansible_home'), **(extra_env or {}))
     rc, out, err, wall, cpu = fleetlib.run_playbook(argv, env)
     try:
         data = json.loads(out)

@@ -12,7 +12,9 @@ Only a variable that holds a template is templated, and a list or a dictionary i
 templated argument would be a Jinja compile in every forked worker, once per host; rendering a catalogue of 100,000
 sources element by element takes about 0.4 s). The action plugins of the steps are imported here, in the controller's
 main process (which loads this plugin before it forks the workers), and the role's template is compiled there, so
-no worker compiles it again.
+no worker compiles it again. So is the digest of the collection's code, which keys the catalogues' models kept on the
+controller (plugin_utils/catalogue_cache.py): a host whose catalogue is one already validated (another host of the
+fleet, an earlier run) takes its model instead of validating it again.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ except ImportError:  # ansible-core 2.16 to 2.18
     STOP_ON_CONTAINER = None
 
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
-from ansible_collections.portwarden.ports.plugins.plugin_utils import firewall_role
+from ansible_collections.portwarden.ports.plugins.plugin_utils import catalogue_cache, firewall_role
 from ansible_collections.portwarden.ports.plugins.plugin_utils.action_steps import run_action
 from ansible_collections.portwarden.ports.plugins.filter.host_firewall_model import precompile, render_ruleset
 # (imported for the forked workers, see above; loaded again through the action loader, from sys.modules)
@@ -37,6 +39,7 @@ from ansible_collections.portwarden.ports.plugins.action import firewalld_policy
 
 # The role's template compiled here, in the main process, before the workers fork (see above).
 precompile()
+catalogue_cache.code_digest()
 
 TEMPLATE = os.path.join('templates', 'portwarden.nft.j2')
 # The collection's own role, for the task used outside the role.
@@ -99,7 +102,8 @@ class ActionModule(ActionBase):
         except PortwardenError as exc:
             result.update(failed=True, msg=exc.msg)
             return result
-        answer = firewall_role.apply(values, render, run_module, check_mode=self._task.check_mode)
+        answer = firewall_role.apply(values, render, run_module, check_mode=self._task.check_mode,
+                                     cache=catalogue_cache.CatalogueCache())
         answer['warnings'] = list(result.pop('warnings', None) or []) + answer['warnings']
         result.update(answer)
         return result

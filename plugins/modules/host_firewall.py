@@ -267,6 +267,16 @@ options:
       is in that service's sources; other DNAT'd connections are dropped. Forwarded traffic that was not DNAT'd follows O(forward_policy).
     type: bool
     default: true
+  catalogue_cache:
+    description:
+    - Keep the model of a validated catalogue (its services with their sources parsed, merged and cut into sets) on the
+      controller, in C(<ANSIBLE_HOME>/portwarden/catalogue_cache) (a directory of the controller's user, mode 0700, at most
+      8 catalogues), under the SHA-256 of the catalogue and the collection's code. A host whose catalogue is exactly one
+      kept (another host of the fleet, an earlier run) takes its model instead of validating it again; any other catalogue
+      is validated as always, and every other option is validated and the table rendered on every run.
+    - V(false) validates on every host and keeps nothing.
+    type: bool
+    default: true
 notes:
   - The options are checked by the task itself, once, at least as strictly as the role's argument spec, so that one
     message names the role's variable - the role can then be imported with C(rolespec_validate=false), as the playbook
@@ -311,6 +321,13 @@ ran:
   type: list
   elements: str
   sample: ["load"]
+catalogue_cache:
+  description: How the catalogue's model was made on the controller - V(hit) (taken from the model kept for exactly this
+    catalogue, see O(catalogue_cache)), V(miss) (validated, then kept) or V(off) (validated, nothing kept -
+    O(catalogue_cache=false), no usable cache directory, or a value that is not plain data).
+  returned: when the options were valid
+  type: str
+  sample: hit
 nft_missing:
   description: Whether the first load found no C(nft) binary on the host (then RV(install) says what the install did).
   returned: success

@@ -191,14 +191,10 @@ def _management(management_ports, management_sources):
     }
 
 
-def build_model(services, management_ports=None, management_sources=None, allow_ping=True, dhcpv6_client=True,
-                log=True, log_prefix='portwarden', log_rate='5/minute', forward_policy='drop', output_policy='accept',
-                rules_path='/etc/portwarden/portwarden.nft', filter_published=True):
-    """Validate everything the template renders; return the model it renders from.
-
-    Raises PortwardenError naming the variable (and for the catalogue, the
-    entry and the field) and what is allowed.
-    """
+def service_items(services):
+    """The catalogue validated (every entry, every source: PortwardenError naming the entry and the field) and its
+    services as the template renders them: the model's ``services``, plain JSON values (what
+    plugin_utils/catalogue_cache.py keeps)."""
     parsed = []
 
     def sources(values, where):
@@ -209,12 +205,26 @@ def build_model(services, management_ports=None, management_sources=None, allow_
         normalized = normalize_services(services, sources=sources)
     except PortwardenError as exc:
         raise PortwardenError('host_firewall_services: %s' % exc.msg)
+    return [_service_item(index, service, parsed[index]) for index, service in enumerate(normalized)]
+
+
+def build_model(services, management_ports=None, management_sources=None, allow_ping=True, dhcpv6_client=True,
+                log=True, log_prefix='portwarden', log_rate='5/minute', forward_policy='drop', output_policy='accept',
+                rules_path='/etc/portwarden/portwarden.nft', filter_published=True, items=None):
+    """Validate everything the template renders; return the model it renders from. ``items``: what
+    :func:`service_items` gave for ``services`` before (the catalogue's model kept on the controller), else None.
+
+    Raises PortwardenError naming the variable (and for the catalogue, the
+    entry and the field) and what is allowed.
+    """
+    if items is None:
+        items = service_items(services)
     prefix = log_prefix
     if not isinstance(prefix, str) or not LOG_PREFIX_RE.match(prefix):
         raise PortwardenError('host_firewall_log_prefix: invalid value %r: use 1-40 letters, digits, spaces, "_", ".", ":", "=" '
                               'or "-", starting with a letter or digit.' % (log_prefix,))
     return {
-        'services': [_service_item(index, service, parsed[index]) for index, service in enumerate(normalized)],
+        'services': items,
         'management': _management(management_ports, management_sources),
         'allow_ping': check_bool(allow_ping, 'host_firewall_allow_ping'),
         'dhcpv6_client': check_bool(dhcpv6_client, 'host_firewall_dhcpv6_client'),

@@ -33,13 +33,15 @@ DEFAULTS = {
     'scan_allow': [], 'unban': [], 'rollback_timeout': 30, 'rules_path': '/etc/portwarden/portwarden.nft',
     'state_dir': '/var/lib/portwarden', 'persist': True, 'nftables_conf': '', 'enable_service': True,
     'lock_timeout': 120, 'install': True, 'backend': 'auto', 'firewalld_zone': '', 'conflicting': 'fail',
-    'filter_published': True,
+    'filter_published': True, 'catalogue_cache': True,
 }
 SCAN_OPTIONS = ('scan_detect', 'scan_threshold', 'scan_window', 'scan_ban', 'scan_allow', 'unban')
 # The role's variables that guard the rollback: checked before anything reaches the host.
 GUARDS = ('rollback_timeout', 'state_dir', 'nftables_conf', 'persist')
 # The role's variables that only choose what it does (see check_role_switches).
 SWITCHES = ('backend', 'conflicting', 'firewalld_zone', 'install', 'enable_service', 'lock_timeout')
+# The role's variables that only say how the controller works (not options of the model).
+CONTROLLER = ('catalogue_cache',)
 # Lists: given as null they are refused (the argument spec refuses null for a list), not read as empty.
 LISTS = ('management_ports', 'management_sources', 'scan_allow', 'unban')
 # The sets a re-apply keeps with their elements (the bans and the time they have left).
@@ -86,13 +88,17 @@ def read(args, host_vars, template):
     return values
 
 
-def model(services, **options):
+def model(services, items=None, **options):
     """Validate the role's variables (keywords: the names without the prefix; the host_firewall_model filter passes
-    what it is given) and return the model the template renders. Raises PortwardenError naming the variable."""
+    what it is given) and return the model the template renders. Raises PortwardenError naming the variable.
+    ``items``: the model of these very ``services`` made before (catalogue_cache.py), which is then not made again."""
     guards = dict((key, options.pop(key)) for key in GUARDS if key in options)
     switches = dict((key, options.pop(key)) for key in SWITCHES if key in options)
     scan = dict((key, options.pop(key)) for key in SCAN_OPTIONS if key in options)
+    controller = dict((key, options.pop(key)) for key in CONTROLLER if key in options)
     try:
+        for key, value in controller.items():
+            check_bool(value, PREFIX + key)
         for key, value in [('services', services)] + [(key, scan.get(key, options.get(key))) for key in LISTS]:
             if value is None and (key == 'services' or key in options or key in scan):
                 raise PortwardenError('host_firewall_%s: invalid value None: expected a list ([] for none).' % key)
@@ -100,7 +106,7 @@ def model(services, **options):
             check_role_paths(**guards)
         if switches:
             check_role_switches(**switches)
-        built = build_model(services, **options)
+        built = build_model(services, items=items, **options)
         built['scan'] = scan_model(
             detect=scan.get('scan_detect', True), threshold=scan.get('scan_threshold', 20),
             window=scan.get('scan_window', 60), ban=scan.get('scan_ban', 600), allow=scan.get('scan_allow'),
@@ -110,12 +116,21 @@ def model(services, **options):
     return built
 
 
-def plan(values):
+def plan(values, cache=None):
     """Validate every variable (``values`` as :func:`read` returns them) and return the model and the steps'
     arguments (plain values, checked): ``load`` for nft_table (without its content), ``firewalld`` for
-    firewalld_policy, and ``install``."""
+    firewalld_policy, and ``install``; ``catalogue_cache`` says how the catalogue's model was made: ``hit`` (taken from
+    ``cache``, a catalogue_cache.CatalogueCache, which holds the model of exactly this catalogue), ``miss`` (validated,
+    then kept there) or ``off`` (validated, not kept: no cache, ``catalogue_cache`` false, a value that has no key, a
+    directory that cannot be used)."""
     options = dict((name, values[name]) for name in DEFAULTS if name != 'services')
-    the_model = model(values['services'], **options)
+    use = cache is not None and check_bool(values['catalogue_cache'], PREFIX + 'catalogue_cache')
+    key = cache.key(values['services']) if use else None
+    items = cache.load(key) if key else None
+    if items is not None and not (isinstance(values['services'], list) and len(items) == len(values['services'])):
+        items = None                              # one item per entry: anything else is not this catalogue's
+    the_model = model(values['services'], items=items, **options)
+    how = 'hit' if items is not None else 'miss' if key and cache.store(key, the_model['services']) else 'off'
     persist = check_bool(values['persist'], PREFIX + 'persist')
     scan = the_model['scan']
     load = {
@@ -137,7 +152,7 @@ def plan(values):
     }
     return {'model': the_model, 'load': load, 'firewalld': firewalld,
             'install': check_bool(values['install'], PREFIX + 'install'),
-            'filter_published': the_model['filter_published']}
+            'filter_published': the_model['filter_published'], 'catalogue_cache': how}
 
 
 # -- the role's one task -------------------------------------------------------------------------------------------
@@ -169,20 +184,23 @@ def _note_systemd(the_plan, load, check_mode):
                 load.get('include_file'), 'would include' if would else 'includes', the_plan['load']['path']))
 
 
-def apply(values, render, run, check_mode=False):
+def apply(values, render, run, check_mode=False, cache=None):
     """The role's work; return the task's result.
 
     ``render(model)`` returns the ruleset (the role's template); ``run(module, args, check_mode)`` runs a module
-    through its action plugin and returns its result (``check_mode`` None keeps the task's own). The result is the
+    through its action plugin and returns its result (``check_mode`` None keeps the task's own); ``cache`` (a
+    catalogue_cache.CatalogueCache, or None) may hold the model of this very catalogue (:func:`plan`). The result is the
     last load's (nft_table's keys: backend, stopped, table_changed, include_file, systemd_running, ...), with
     ``ran`` (the steps, in order: load, install, reload, firewalld), ``nft_missing`` (the first load found no nft),
-    ``install`` and ``firewalld`` (those steps' results) and ``notes`` (also given as warnings).
+    ``install`` and ``firewalld`` (those steps' results), ``notes`` (also given as warnings) and ``catalogue_cache``
+    (how the catalogue's model was made: ``hit``, ``miss`` or ``off``).
     """
     out = {'ran': [], 'notes': [], 'warnings': [], 'deprecations': []}
     try:
         with cyclic_gc_paused():
-            the_plan = plan(values)
+            the_plan = plan(values, cache)
             content = render(the_plan['model'])
+        out['catalogue_cache'] = the_plan['catalogue_cache']
         _steps(out, the_plan, content, run, bool(check_mode))
     except PortwardenError as exc:
         out.update(failed=True, msg=exc.msg)

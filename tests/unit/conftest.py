@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, '.build', 'collections')
 LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'portwarden', 'ports')
@@ -26,3 +28,14 @@ if COLLECTIONS not in sys.path:
 from ansible.plugins.loader import init_plugin_loader  # noqa: E402  pylint: disable=wrong-import-position
 
 init_plugin_loader([COLLECTIONS])
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _ansible_home_of_the_session(tmp_path_factory):
+    """The host_firewall action keeps catalogues' models under ANSIBLE_HOME (plugin_utils/catalogue_cache.py): in the
+    tests that is a directory of the session's own, never the user's ~/.ansible."""
+    from ansible import constants as C  # pylint: disable=import-outside-toplevel
+    before = getattr(C, 'ANSIBLE_HOME', None)
+    C.ANSIBLE_HOME = str(tmp_path_factory.mktemp('ansible_home'))
+    yield C.ANSIBLE_HOME
+    C.ANSIBLE_HOME = before

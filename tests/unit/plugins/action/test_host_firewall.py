@@ -89,6 +89,16 @@ def test_the_steps_run_through_their_action_plugins_with_the_rendered_table(tmp_
     args = task.copy.return_value.args
     assert args['content'] == 'web 10.0.0.0/8' and args['path'] == '/etc/pw/rules.nft'
     loader.get.return_value.run.assert_called_with(task_vars=task_vars)
+    assert result['catalogue_cache'] == 'miss'
+    # another host with the same catalogue, another rules path and another template: the catalogue's model kept on the
+    # controller (under the session's ANSIBLE_HOME), the rest of this host's own
+    task_vars['base'] = '/etc/pw2'
+    (tmp_path / 'templates' / 'portwarden.nft.j2').write_text('{% for s in __host_firewall_model.services %}{{ s.name }}{% endfor %}\n')
+    plugin, task = make_action({}, task_vars)
+    plugin._shared_loader_obj.action_loader.get.return_value.run.return_value = {'changed': False, 'backend': 'nftables'}
+    again = run_plugin(plugin, task_vars)
+    assert again['catalogue_cache'] == 'hit' and task.copy.return_value.args['content'] == 'web'
+    assert task.copy.return_value.args['path'] == '/etc/pw2/rules.nft'
 
 
 def test_a_bad_value_fails_before_any_step_naming_the_variable():
