@@ -231,3 +231,16 @@ def test_the_plans_defaults_are_the_roles_and_the_documented_ones():
     options = yaml.safe_load(docs.DOCUMENTATION)['options']
     assert sorted(options) == sorted(policy.DEFAULTS)
     assert dict((name, option.get('default')) for name, option in options.items()) == policy.DEFAULTS
+
+
+def test_a_catalogue_with_many_sources_is_validated_with_the_controllers_parser_and_a_bad_one_named():
+    sources = ['10.%d.%d.0/24' % (i // 256, i % 256) for i in range(20000)]
+    catalogue = CATALOGUE + [{'name': 'grpc', 'port': 50051, 'sources': sources}]
+    plan = policy.plan(defaults(services=catalogue, range={'start': 32768, 'end': 60999}))
+    assert plan['services'][-1] == ['grpc', 50051, 50051] and plan['ports'].endswith(',50051')
+    for bad in ('10.0.0.1/24', '10.300.0.0/24', '10.0.0.0/33', ' 10.0.0.0/24'):
+        with pytest.raises(PortwardenError) as err:
+            policy.plan(defaults(services=CATALOGUE + [{'name': 'grpc', 'port': 50051, 'sources': sources[:9000] + [bad]}],
+                                 range={'start': 32768, 'end': 60999}))
+        assert err.value.msg.startswith('ephemeral_ports_services') and 'grpc' in err.value.msg, err.value.msg
+        assert bad.strip() in err.value.msg, err.value.msg
