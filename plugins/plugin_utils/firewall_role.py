@@ -130,7 +130,6 @@ def plan(values, cache=None):
     if items is not None and not (isinstance(values['services'], list) and len(items) == len(values['services'])):
         items = None                              # one item per entry: anything else is not this catalogue's
     the_model = model(values['services'], items=items, **options)
-    how = 'hit' if items is not None else 'miss' if key and cache.store(key, the_model['services']) else 'off'
     persist = check_bool(values['persist'], PREFIX + 'persist')
     scan = the_model['scan']
     load = {
@@ -150,8 +149,10 @@ def plan(values, cache=None):
         'management_ports': values['management_ports'], 'management_sources': values['management_sources'],
         'rollback_timeout': load['rollback_timeout'], 'state_dir': values['state_dir'],
     }
-    return {'model': the_model, 'load': load, 'firewalld': firewalld,
-            'install': check_bool(values['install'], PREFIX + 'install'),
+    install = check_bool(values['install'], PREFIX + 'install')
+    # kept once every variable validated
+    how = 'hit' if items is not None else 'miss' if key and cache.store(key, the_model['services']) else 'off'
+    return {'model': the_model, 'load': load, 'firewalld': firewalld, 'install': install,
             'filter_published': the_model['filter_published'], 'catalogue_cache': how}
 
 
