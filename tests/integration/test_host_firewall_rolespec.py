@@ -51,6 +51,7 @@ BAD = {
     'host_firewall_firewalld_zone': 'x y',
     'host_firewall_conflicting': 'banana',
     'host_firewall_filter_published': 'banana',
+    'host_firewall_catalogue_cache': 'sometimes',
 }
 
 
