@@ -77,10 +77,6 @@ def default_directory():
     return os.path.join(os.path.expanduser(str(home)), 'portwarden', 'catalogue_cache')
 
 
-def _refuse(value):
-    raise TypeError('not JSON: %s' % type(value).__name__)
-
-
 class CatalogueCache(object):
     """The models of catalogues in one directory. ``key``, ``load`` and ``store`` never raise."""
 
@@ -95,8 +91,8 @@ class CatalogueCache(object):
             return None
         try:
             text = json.dumps([VERSION, code, services], sort_keys=True, separators=(',', ':'),
-                              ensure_ascii=False, allow_nan=False, default=_refuse)
-        except (TypeError, ValueError, OverflowError, RecursionError, OSError):
+                              ensure_ascii=False, allow_nan=False)     # TypeError for a set, bytes, an object
+        except (TypeError, ValueError, OverflowError, RecursionError):
             return None
         return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
 
@@ -143,8 +139,7 @@ class CatalogueCache(object):
             handle = tempfile.NamedTemporaryFile('w', encoding='utf-8', dir=self.directory, prefix='.entry-',
                                                  suffix='.tmp', delete=False)
             with handle:
-                json.dump({'key': key, 'items': items}, handle, ensure_ascii=False,
-                          allow_nan=False, default=_refuse)
+                json.dump({'key': key, 'items': items}, handle, ensure_ascii=False, allow_nan=False)
             os.replace(handle.name, self._path(key))
         except (OSError, TypeError, ValueError, OverflowError):
             if handle is not None:

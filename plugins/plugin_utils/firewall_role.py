@@ -123,8 +123,9 @@ def plan(values, cache=None):
     ``cache``, a catalogue_cache.CatalogueCache, which holds the model of exactly this catalogue), ``miss`` (validated,
     then kept there) or ``off`` (validated, not kept: no cache, ``catalogue_cache`` false, a value that has no key, a
     directory that cannot be used)."""
-    options = dict((name, values[name]) for name in DEFAULTS if name != 'services')
-    use = cache is not None and check_bool(values['catalogue_cache'], PREFIX + 'catalogue_cache')
+    # catalogue_cache is checked here, once; model() checks it for the filter, which passes every option
+    options = dict((name, values[name]) for name in DEFAULTS if name != 'services' and name not in CONTROLLER)
+    use = check_bool(values['catalogue_cache'], PREFIX + 'catalogue_cache') and cache is not None
     key = cache.key(values['services']) if use else None
     items = cache.load(key) if key else None
     if items is not None and not (isinstance(values['services'], list) and len(items) == len(values['services'])):
