@@ -157,7 +157,10 @@ class Scan(object):
     that end with ``b':0000'`` only when there is no remote: the raw
     ``ADDR:PORT`` of /proc/net, or sock_diag's slice of the record).
     ``udp_in_range``: local ports of the UDP sockets in ``start..end``.
-    ``totals``: sockets read per table name (tcp, tcp6, udp, udp6).
+    ``totals``: sockets per table name (tcp, tcp6, udp, udp6), :attr:`sockets`
+    their sum: the lines read here; over sock_diag, TCP as the kernel counts
+    it in /proc/net/sockstat, TIME_WAIT of both families apart (``time_wait``)
+    and connection requests not yet accepted left out.
     ``source``: ``netlink`` or ``proc``, where they came from.
     """
 

@@ -11,9 +11,16 @@ Over a NETLINK_SOCK_DIAG socket the kernel hands out the sockets of
 refusal (no sock_diag or inet_diag, a seccomp or LSM denial) is
 :class:`Unavailable`, and procnet then reads /proc.
 
-Three dumps: TCP of both families in one walk of the socket hash (the legacy
-``TCPDIAG_GETSOCK``; else ``SOCK_DIAG_BY_FAMILY`` per family), then UDP per
-family, each of every state but the bound-only sockets (/proc/net has none).
+TCP of both families comes in one walk of the socket hash per request (the
+legacy ``TCPDIAG_GETSOCK``; else ``SOCK_DIAG_BY_FAMILY`` per family): the
+listeners first, then the other sockets whose local port is in the range,
+chosen by the kernel (an ``INET_DIAG_REQ_BYTECODE`` filter), so that the
+connections a server accepted, on its own port, are never copied out. How
+many TCP sockets there are in all, the kernel counts in /proc/net/sockstat
+and sockstat6 (``inuse``, and ``tw`` for TIME_WAIT). Where those cannot be
+read, one dump of every TCP socket is read instead and counted. Then UDP, per
+family, every socket. No request asks for the bound-only sockets (/proc/net
+has none).
 
 The records are parsed in the received ``bytes``: a chunk whose records have
 one size (most do) a column at a time (``data[17::size]`` is every state),
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import socket
 import struct
 from itertools import compress
@@ -53,6 +61,12 @@ NLM_F_DUMP = 0x300               # NLM_F_ROOT | NLM_F_MATCH
 ALL_STATES = 0x1FFE
 ST_LISTEN = 10
 ST_CLOSE = 7
+LISTENING = 1 << ST_LISTEN
+NOT_LISTENING = ALL_STATES & ~LISTENING
+INET_DIAG_REQ_BYTECODE = 1       # the request's filter attribute
+INET_DIAG_BC_S_GE = 2            # local port >= the next op's ``no`` field
+INET_DIAG_BC_S_LE = 3            # local port <= the next op's ``no`` field
+PROC_NET = '/proc/net'           # where the kernel's socket counters are read (sockstat, sockstat6)
 
 AF_INET = 2
 AF_INET6 = 10
@@ -75,16 +89,53 @@ class Unavailable(Exception):
         super(Unavailable, self).__init__('%s: %s' % (what, errno.errorcode.get(code, code)))
 
 
-def request_v2(family, protocol, seq=1):
-    """A ``SOCK_DIAG_BY_FAMILY`` dump request (``struct inet_diag_req_v2``) for one family and protocol."""
-    body = struct.pack('=BBBxI48x', family, protocol, 0, ALL_STATES)
+def request_v2(family, protocol, seq=1, states=ALL_STATES, attributes=b''):
+    """A ``SOCK_DIAG_BY_FAMILY`` dump request (``struct inet_diag_req_v2``) for one family and protocol:
+    the sockets in ``states`` (a bit per state) that pass the filter in ``attributes`` (:func:`port_filter`)."""
+    body = struct.pack('=BBBxI48x', family, protocol, 0, states) + attributes
     return struct.pack('=IHHII', 16 + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
 
 
-def request_tcp_both(seq=1):
+def request_tcp_both(seq=1, states=ALL_STATES, attributes=b''):
     """A ``TCPDIAG_GETSOCK`` dump request (``struct inet_diag_req``): TCP of every family in one dump."""
-    body = struct.pack('=BBBB48xII', AF_INET, 0, 0, 0, ALL_STATES, 0)
+    body = struct.pack('=BBBB48xII', AF_INET, 0, 0, 0, states, 0) + attributes
     return struct.pack('=IHHII', 16 + len(body), TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def port_filter(start, end):
+    """The ``INET_DIAG_REQ_BYTECODE`` attribute that passes the sockets whose local port is in ``start..end``.
+
+    Two tests of ``struct inet_diag_bc_op`` (code, yes, no), each followed by
+    the op that holds its port in ``no``: a test that holds goes on to the
+    next one (``yes``: 8 bytes on), one that fails jumps 4 bytes past the end
+    of the program, which rejects the socket.
+    """
+    ops = struct.pack('=BBHBBHBBHBBH', INET_DIAG_BC_S_GE, 8, 20, 0, 0, start, INET_DIAG_BC_S_LE, 8, 12, 0, 0, end)
+    return struct.pack('=HH', 4 + len(ops), INET_DIAG_REQ_BYTECODE) + ops
+
+
+def tcp_counts(proc_net=None):
+    """``(ipv4, ipv6, time_wait)``: the TCP sockets the kernel counts in this namespace (sockstat's ``inuse``
+    of each family, TIME_WAIT of both apart); ``ipv6`` None without sockstat6 (a kernel without IPv6). None
+    where /proc/net/sockstat cannot be read or does not say (then every socket is dumped and counted)."""
+    base = proc_net or PROC_NET
+    found = {}
+    for name in ('sockstat', 'sockstat6'):
+        try:
+            with open(os.path.join(base, name), 'rb') as handle:
+                text = handle.read()
+        except (IOError, OSError):
+            continue
+        for line in text.split(b'\n'):
+            words = line.split()
+            if words and words[0] in (b'TCP:', b'TCP6:'):
+                found.update((words[0] + key, value) for key, value in zip(words[1::2], words[2::2]))
+    try:
+        ipv4, time_wait = int(found[b'TCP:inuse']), int(found[b'TCP:tw'])
+        ipv6 = int(found[b'TCP6:inuse']) if b'TCP6:inuse' in found else None
+    except (KeyError, ValueError):
+        return None
+    return ipv4, ipv6, time_wait
 
 
 def open_socket():
@@ -341,9 +392,15 @@ def scan_into(scan, start, end, listener_class):
     window = Window(start, end)
     tcp_in_range, udp_in_range = [], []
     tcp_listeners, udp_listeners = [], []
+    counts = tcp_counts()
     sock = open_socket()
     try:
-        ipv4, ipv6 = dump_tcp(sock, window, tcp_in_range, tcp_listeners)
+        if counts is None:
+            ipv4, ipv6 = dump_tcp(sock, window, tcp_in_range, tcp_listeners)
+        else:
+            dump_tcp(sock, window, tcp_in_range, tcp_listeners, LISTENING)
+            dump_tcp(sock, window, tcp_in_range, tcp_listeners, NOT_LISTENING, port_filter(start, end))
+            ipv4, ipv6, time_wait = counts
         udp4, = dump(sock, request_v2(AF_INET, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
         udp6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
     finally:
@@ -354,6 +411,8 @@ def scan_into(scan, start, end, listener_class):
         if count is not None:
             scan.totals[name] = count
             scan.tables.append(name)
+    if counts is not None:
+        scan.totals['time_wait'] = time_wait
     scan.tcp_in_range.extend(tcp_in_range)
     scan.udp_in_range.extend(udp_in_range)
     for proto, found in (('tcp', tcp_listeners), ('udp', udp_listeners)):
@@ -363,16 +422,20 @@ def scan_into(scan, start, end, listener_class):
     return scan
 
 
-def dump_tcp(sock, window, in_range, listeners):
-    """TCP of both families: one TCPDIAG_GETSOCK dump, or one SOCK_DIAG_BY_FAMILY dump per family where
-    the kernel no longer takes the old request (it refuses it before sending any record)."""
+def dump_tcp(sock, window, in_range, listeners, states=ALL_STATES, attributes=b''):
+    """TCP of both families in ``states`` that pass ``attributes`` (a filter): one TCPDIAG_GETSOCK dump, or
+    one SOCK_DIAG_BY_FAMILY dump per family where the kernel no longer takes the old request (it refuses
+    it before sending any record). Returns the records of each family: ``(ipv4, ipv6)``, ``ipv6`` None
+    without IPv6."""
     try:
-        return dump(sock, request_tcp_both(), walk_tcp, window, in_range, listeners)
+        return dump(sock, request_tcp_both(states=states, attributes=attributes), walk_tcp, window, in_range, listeners)
     except Unavailable as exc:
         if not exc.at_start or exc.code not in (errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
             raise
-    ipv4, _none = dump(sock, request_v2(AF_INET, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
-    ipv6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_TCP), walk_tcp, window, in_range, listeners)
+    ipv4, _none = dump(sock, request_v2(AF_INET, socket.IPPROTO_TCP, states=states, attributes=attributes), walk_tcp,
+                       window, in_range, listeners)
+    ipv6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_TCP, states=states, attributes=attributes), walk_tcp,
+                     window, in_range, listeners)
     return ipv4, ipv6 and ipv6[1]
 
 

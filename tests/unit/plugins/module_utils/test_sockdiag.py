@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', '..', '..', 'fixtures', 'sockdiag')
 RANGE = (40000, 40999)
 TABLES = ('tcp', 'tcp6', 'udp', 'udp6')
+IN_RANGE = sockdiag.port_filter(*RANGE)
 # name of each recorded reply -> the request it answers
 REQUESTS = {
     'tcp_both': sockdiag.request_tcp_both(),
@@ -45,7 +46,17 @@ REQUESTS = {
     'tcp6': sockdiag.request_v2(sockdiag.AF_INET6, socket.IPPROTO_TCP),
     'udp4': sockdiag.request_v2(sockdiag.AF_INET, socket.IPPROTO_UDP),
     'udp6': sockdiag.request_v2(sockdiag.AF_INET6, socket.IPPROTO_UDP),
+    # with the kernel's counters (sockstat): the listeners, then the other TCP sockets whose port is in the range
+    'tcp_listen': sockdiag.request_tcp_both(states=sockdiag.LISTENING),
+    'tcp_range': sockdiag.request_tcp_both(states=sockdiag.NOT_LISTENING, attributes=IN_RANGE),
+    'tcp4_listen': sockdiag.request_v2(sockdiag.AF_INET, socket.IPPROTO_TCP, states=sockdiag.LISTENING),
+    'tcp6_listen': sockdiag.request_v2(sockdiag.AF_INET6, socket.IPPROTO_TCP, states=sockdiag.LISTENING),
+    'tcp4_range': sockdiag.request_v2(sockdiag.AF_INET, socket.IPPROTO_TCP, states=sockdiag.NOT_LISTENING,
+                                      attributes=IN_RANGE),
+    'tcp6_range': sockdiag.request_v2(sockdiag.AF_INET6, socket.IPPROTO_TCP, states=sockdiag.NOT_LISTENING,
+                                      attributes=IN_RANGE),
 }
+SOCKSTAT = ('sockstat', 'sockstat6')   # the kernel's counters, recorded with the replies
 
 
 # ---------------------------------------------------------------- recorded replies
@@ -63,7 +74,7 @@ def read_chunks(path):
 
 
 def load_fixtures():
-    if not os.path.exists(os.path.join(FIXTURES, 'manifest.json')):   # only while recording them
+    if not all(os.path.exists(os.path.join(FIXTURES, name + ".chunks")) for name in REQUESTS):   # only while recording
         return {'byteorder': None}, {}
     with open(os.path.join(FIXTURES, 'manifest.json')) as handle:
         manifest = json.load(handle)
@@ -102,16 +113,18 @@ class ReplaySocket(object):
 
 
 @pytest.fixture
-def replay(monkeypatch):
-    """Patch sockdiag.open_socket to return a ReplaySocket; returns a function to configure it."""
+def replay(monkeypatch, tmp_path):
+    """Patch sockdiag.open_socket to return a ReplaySocket, and the kernel's counters to the recorded ones
+    (``counters=False``: none, so every TCP socket is dumped); returns a function to configure it."""
     made = []
 
-    def configure(override=None, replies=None):
+    def configure(override=None, replies=None, counters=True):
         def opener():
             sock = ReplaySocket(replies or REPLIES, override)
             made.append(sock)
             return sock
         monkeypatch.setattr(sockdiag, 'open_socket', opener)
+        monkeypatch.setattr(sockdiag, 'PROC_NET', FIXTURES if counters else str(tmp_path / 'no-counters'))
         return made
     return configure
 
@@ -130,7 +143,7 @@ def recorded_proc(tmp_path):
 def comparable(scan):
     """What the report uses of a Scan, with the opaque remote fields decoded."""
     return {
-        'totals': scan.totals,
+        'sockets': scan.sockets,
         'listeners': sorted((item.proto, item.family, item.address, item.port, item.inode) for item in scan.listeners),
         'tcp_in_range': sorted((port, state, procnet.decode_endpoint(remote, sockdiag)) for port, state, remote in scan.tcp_in_range),
         'udp_in_range': sorted(scan.udp_in_range),
@@ -145,13 +158,16 @@ def error_reply(code, kind=sockdiag.NLMSG_ERROR):
 # ---------------------------------------------------------------- the recorded sockets, both ways
 
 @needs_byteorder
-def test_netlink_and_proc_read_the_same_sockets(replay, recorded_proc):
-    made = replay()
+@pytest.mark.parametrize('counters', [True, False], ids=['ranged', 'every-socket'])
+def test_netlink_and_proc_read_the_same_sockets(replay, recorded_proc, counters):
+    """With the kernel's counters, the TCP sockets outside the range never leave the kernel; without them
+    (sockstat unreadable), every TCP socket is dumped and counted. The same sockets either way."""
+    made = replay(counters=counters)
     netlink = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     proc = procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc')
     assert (netlink.source, proc.source) == ('netlink', 'proc')
     assert comparable(netlink) == comparable(proc)
-    assert made[0].sent == ['tcp_both', 'udp4', 'udp6'] and made[0].closed
+    assert made[0].sent == (['tcp_listen', 'tcp_range'] if counters else ['tcp_both']) + ['udp4', 'udp6'] and made[0].closed
     # and the report built from either is the same
     erange, reserved = PortRange(*RANGE), PortSet.parse('40200')
     assert linux_report.complete(portgather.gathered(erange, 1024, reserved, netlink)) == linux_report.complete(
@@ -161,11 +177,15 @@ def test_netlink_and_proc_read_the_same_sockets(replay, recorded_proc):
 @needs_byteorder
 def test_recorded_sockets_are_the_ones_made(replay):
     """The recording helper's sockets, as the manifest lists them, are what the parser finds."""
-    replay()
+    replay(counters=False)
     scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     got = comparable(scan)
     # IPv4: 2 listeners, both ends of N_V4 + 1 connections, 10 TIME_WAIT; IPv6 (mapped ones too): 2 + both ends
-    assert got['totals'] == {'tcp': 2 + 2 * (N_V4 + 1) + 10, 'tcp6': 2 + 2 * (N_V6 + N_MAPPED), 'udp': 2, 'udp6': 1}
+    assert scan.totals == {'tcp': 2 + 2 * (N_V4 + 1) + 10, 'tcp6': 2 + 2 * (N_V6 + N_MAPPED), 'udp': 2, 'udp6': 1}
+    # the kernel's counters say the same: sockets in use of each family, TIME_WAIT apart
+    replay()
+    assert procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag).totals == {
+        'tcp': 2 + 2 * (N_V4 + 1), 'tcp6': 2 + 2 * (N_V6 + N_MAPPED), 'time_wait': 10, 'udp': 2, 'udp6': 1}
     assert [item[:4] for item in got['listeners']] == [
         ('tcp', 'ipv4', '0.0.0.0', 40100), ('tcp', 'ipv4', '127.0.0.1', 8080), ('tcp', 'ipv6', '::', 8443),
         ('tcp', 'ipv6', '::1', 9000), ('udp', 'ipv4', '0.0.0.0', 5353), ('udp', 'ipv6', '::', 40300)]
@@ -190,7 +210,7 @@ def test_recorded_sockets_are_the_ones_made(replay):
 
 
 @needs_byteorder
-@pytest.mark.parametrize('name', ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6'])
+@pytest.mark.parametrize('name', sorted(REQUESTS))
 def test_columns_and_records_agree(name, monkeypatch):
     """The column-wise walk of uniform chunks finds what the record-by-record walk finds."""
     walk = sockdiag.walk_udp if name.startswith('udp') else sockdiag.walk_tcp
@@ -206,7 +226,15 @@ def test_columns_and_records_agree(name, monkeypatch):
             counts.append(found[1:])
         results.append((sorted(in_range), sorted((id(d), o) for d, o in listeners), counts))
     assert results[0] == results[1]
-    assert results[0][0] or name == 'udp6'
+    assert results[0][0] or name in ('udp6', 'tcp4_listen', 'tcp6_listen', 'tcp_listen', 'tcp6_range')
+    if name.endswith('_listen'):
+        assert results[0][1] and not results[0][0]        # listeners only
+    if name.endswith('_range'):
+        assert not results[0][1]                          # no listener, every socket in the range
+        window = sockdiag.Window(*RANGE)
+        for chunk in REPLIES[name]:
+            for record in records_of([chunk], kind):
+                assert window.lo <= record[20:22] <= window.hi
 
 
 def records_of(chunks, kind):
@@ -278,11 +306,17 @@ def test_columns_and_records_agree_on_udp(monkeypatch):
 
 
 @needs_byteorder
-def test_old_kernel_without_the_v1_request(replay, recorded_proc):
+@pytest.mark.parametrize('counters', [True, False], ids=['ranged', 'every-socket'])
+def test_old_kernel_without_the_v1_request(replay, recorded_proc, counters):
     """A kernel that refuses TCPDIAG_GETSOCK gets one SOCK_DIAG_BY_FAMILY dump per family: same result."""
-    made = replay(override={'tcp_both': [error_reply(errno.EOPNOTSUPP)]})
+    refused = [error_reply(errno.EOPNOTSUPP)]
+    made = replay(override={'tcp_both': refused, 'tcp_listen': refused, 'tcp_range': refused}, counters=counters)
     scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
-    assert made[0].sent == ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6']
+    if counters:
+        assert made[0].sent == ['tcp_listen', 'tcp4_listen', 'tcp6_listen', 'tcp_range', 'tcp4_range', 'tcp6_range',
+                                'udp4', 'udp6']
+    else:
+        assert made[0].sent == ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6']
     assert comparable(scan) == comparable(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, source='proc'))
 
 
@@ -291,7 +325,7 @@ def test_kernel_without_ipv6(replay, recorded_proc):
     """No AF_INET6 handler (a kernel built without IPv6): its requests get ENOENT; IPv4 is still read over
     netlink, and the result is what /proc gives without the tcp6 and udp6 tables."""
     made = replay(override={'tcp_both': [error_reply(errno.EINVAL)], 'tcp6': [error_reply(errno.ENOENT)],
-                            'udp6': [error_reply(errno.ENOENT)]})
+                            'udp6': [error_reply(errno.ENOENT)]}, counters=False)
     scan = procnet.scan_tables(RANGE[0], RANGE[1], source='netlink', netlink=sockdiag)
     assert made[0].sent == ['tcp_both', 'tcp4', 'tcp6', 'udp4', 'udp6']
     assert scan.source == 'netlink' and scan.tables == ['tcp', 'udp']
@@ -313,9 +347,14 @@ def test_kernel_without_ipv6(replay, recorded_proc):
     lambda: {'udp4': [struct.pack('=IHHII', 16, 99, 0, 1, 0)]},            # a message of another type
     lambda: {'udp6': [error_reply(errno.EPERM)]},                          # IPv6 refused otherwise than ENOENT
     lambda: {'tcp_both': [REPLIES['tcp_both'][0], error_reply(errno.EINVAL)]},   # refused after records
-], ids=['enoent', 'eperm', 'done-error', 'truncated', 'foreign', 'ipv6-eperm', 'late-einval'])
+    lambda: {'tcp_listen': [error_reply(errno.EPERM)]},                    # the same with the kernel's counters
+    lambda: {'tcp_range': [REPLIES['tcp_range'][0], error_reply(errno.EINVAL)]},
+    lambda: {'tcp_range': [REPLIES['tcp_range'][0][:1000]]},
+    lambda: {'tcp_range': [error_reply(errno.EINVAL)], 'tcp4_range': [error_reply(errno.EPERM)]},   # a filter refused
+], ids=['enoent', 'eperm', 'done-error', 'truncated', 'foreign', 'ipv6-eperm', 'late-einval', 'ranged-eperm',
+        'ranged-late-einval', 'ranged-truncated', 'ranged-filter-eperm'])
 def test_refusal_falls_back_to_proc(replay, recorded_proc, monkeypatch, override):
-    replay(override=override())
+    replay(override=override(), counters='tcp_both' not in override())
     monkeypatch.setattr(procnet, 'PROC', recorded_proc)   # the recorded tables stand for the real /proc
     scan = procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag)
     assert scan.source == 'proc'
@@ -339,7 +378,7 @@ def test_corrupt_replies_never_raise(replay, recorded_proc, monkeypatch):
             for _flip in range(rng.randint(1, 4)):
                 chunk[rng.randrange(min(len(chunk), rng.choice([24, 200, len(chunk)])))] = rng.randrange(256)
         chunks[index] = bytes(chunk)
-        replay(override={name: chunks})
+        replay(override={name: chunks}, counters=rng.random() < 0.5)
         sources.add(procnet.scan_tables(RANGE[0], RANGE[1], root=recorded_proc, netlink=sockdiag).source)
     assert sources == {'netlink', 'proc'}
 
@@ -412,6 +451,38 @@ def test_decode_remote():
     assert procnet.decode_endpoint(zeros, sockdiag) == ('ipv6', '2001:db8::', 5432)
     for remote in (v4, v6, mapped):
         assert not remote.endswith(b':0000')   # the report's "no remote" mark
+
+
+def test_port_filter_is_two_tests_that_reject_past_the_end():
+    bytecode = sockdiag.port_filter(40000, 40999)
+    length, kind = struct.unpack_from('=HH', bytecode)
+    assert (length, len(bytecode), kind) == (20, 20, sockdiag.INET_DIAG_REQ_BYTECODE)
+    ops = [struct.unpack_from('=BBH', bytecode, 4 + 4 * index) for index in range(4)]
+    # S_GE 40000: yes -> the next test, no -> 4 past the end (20 from here); S_LE 40999: no -> 12 from here
+    assert ops == [(sockdiag.INET_DIAG_BC_S_GE, 8, 20), (0, 0, 40000), (sockdiag.INET_DIAG_BC_S_LE, 8, 12), (0, 0, 40999)]
+    request = sockdiag.request_tcp_both(states=sockdiag.NOT_LISTENING, attributes=bytecode)
+    assert struct.unpack_from('=I', request)[0] == len(request) == 76 + 20
+    assert sockdiag.NOT_LISTENING | sockdiag.LISTENING == sockdiag.ALL_STATES and not sockdiag.NOT_LISTENING & sockdiag.LISTENING
+
+
+@pytest.mark.parametrize('files, expected', [
+    ({'sockstat': 'sockets: used 9\nTCP: inuse 7 orphan 0 tw 3 alloc 9 mem 1\nUDP: inuse 2 mem 0\n',
+      'sockstat6': 'TCP6: inuse 4\nUDP6: inuse 1\n'}, (7, 4, 3)),
+    ({'sockstat': 'TCP: inuse 7 orphan 0 tw 3 alloc 9 mem 1\n'}, (7, None, 3)),      # no IPv6
+    ({'sockstat6': 'TCP6: inuse 4\n'}, None),                                          # no IPv4 counters
+    ({'sockstat': 'TCP: inuse 7 orphan 0\n', 'sockstat6': 'TCP6: inuse 4\n'}, None),  # no tw
+    ({'sockstat': 'TCP: inuse seven orphan 0 tw 3\n'}, None),
+    ({}, None),
+], ids=['both', 'ipv4-only', 'no-sockstat', 'no-tw', 'garbage', 'none'])
+def test_tcp_counts(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert sockdiag.tcp_counts(str(tmp_path)) == expected
+
+
+def test_tcp_counts_of_the_recording():
+    """The recorded counters are those of the recorded sockets: in use of each family, TIME_WAIT apart."""
+    assert sockdiag.tcp_counts(FIXTURES) == tuple(MANIFEST['counters']) == (2 + 2 * (N_V4 + 1), 2 + 2 * (N_V6 + N_MAPPED), 10)
 
 
 def test_requests_are_what_the_kernel_expects():
@@ -494,6 +565,9 @@ def _record_inside(directory):
     for name in TABLES:
         with open('/proc/net/' + name, 'rb') as src, open(os.path.join(directory, 'proc_net_' + name), 'wb') as dst:
             dst.write(src.read())
+    for name in SOCKSTAT:
+        with open('/proc/net/' + name, 'rb') as src, open(os.path.join(directory, name), 'wb') as dst:
+            dst.write(src.read())
     for name, chunks in replies.items():
         with open(os.path.join(directory, name + '.chunks'), 'wb') as handle:
             for chunk in chunks:
@@ -510,7 +584,8 @@ def _record_inside(directory):
         'byteorder': sys.byteorder,
         'range': list(RANGE),
         'sockets': 'see _make_sockets() in tests/unit/plugins/module_utils/test_sockdiag.py',
-        'totals': got['totals'],
+        'socket_count': got['sockets'],
+        'counters': sockdiag.tcp_counts(directory),
         'listeners': [list(item[:4]) for item in got['listeners']],
         'tcp_in_range': states,
         'udp_in_range': got['udp_in_range'],
