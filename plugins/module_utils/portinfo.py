@@ -14,7 +14,7 @@ report built on the host, with the same linux_report.complete.
 
 from __future__ import annotations
 
-from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, linux_report, portgather
+from ansible_collections.portwarden.ports.plugins.module_utils import conflicts, linux_report, portgather, portread
 
 
 def check_request(top, services, conntrack_warn_percent, system=None):
@@ -30,7 +30,7 @@ def _complete(found, services, conntrack_warn_percent):
 
 def collect(tables, processes=False, services=None, top=10, proc=None,
             conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT, firewall=None):
-    """The report from portgather.read_tables' values, the kernel's other counters and ``firewall`` (the state
+    """The report from portread.read_tables' values, the kernel's other counters and ``firewall`` (the state
     portgather.firewall_state read, or None: unread); the options checked."""
     found = portgather.collect(tables, processes=processes, top=top, proc=proc)
     found['firewall'] = firewall
@@ -41,16 +41,18 @@ def gather(processes=False, services=None, top=10, proc=None, system=None,
            conntrack_warn_percent=conflicts.DEFAULT_WARN_PERCENT):
     """Read the running kernel and return the report. Never writes anything."""
     top, services = check_request(top, services, conntrack_warn_percent, system)
-    return collect(portgather.read_tables(proc), processes=processes, services=services, top=top, proc=proc,
+    return collect(portread.read_tables(proc), processes=processes, services=services, top=top, proc=proc,
                    conntrack_warn_percent=conntrack_warn_percent)
 
 
-def port_info(module, reading=None):
+def port_info(module, reading=None, prefetched=None):
     """The port_info module's result (without ``changed``): the whole report and the firewall state, read while
-    ``reading`` (portgather.start_reading's thread, or None: read here) reads the tables."""
+    ``reading`` (portread.start_reading's thread, or None: read here) reads the tables, and with the probes
+    ``prefetched`` started (probes.start, or None)."""
     params = module.params
     checked, tables, firewall = portgather.read_host(
-        module, reading, lambda: check_request(params['top'], params['services'], params['conntrack_warn_percent']))
+        module, reading, lambda: check_request(params['top'], params['services'], params['conntrack_warn_percent']),
+        prefetched)
     top, services = checked
     return collect(tables, processes=params['processes'], services=services, top=top,
                    conntrack_warn_percent=params['conntrack_warn_percent'], firewall=firewall)

@@ -65,15 +65,23 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import portgather
+from ansible_collections.portwarden.ports.plugins.module_utils import onceimport
 
 
 def main():
-    reading = portgather.start_reading()  # the socket tables, read in a thread while the module goes on
+    onceimport.install()  # the collection's code compiled once, not twice, from the AnsiballZ zip
+    from ansible_collections.portwarden.ports.plugins.module_utils import portread
+
+    # The socket tables, read in a thread from here on: the kernel copies them out while this thread compiles
+    # the rest of the module's code (imported only now), parses the arguments and reads the firewall state.
+    reading = portread.start_reading()
+    from ansible_collections.portwarden.ports.plugins.module_utils import probes
+
+    prefetched = probes.start()  # the firewall probes, side by side from here on
+    from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, portgather
+
     module = AnsibleModule(argument_spec=argspec.PORT_INFO_GATHER, supports_check_mode=True)
-    backend.run(module, portgather.port_info, reading)
+    backend.run(module, portgather.port_info, reading, prefetched)
 
 
 if __name__ == '__main__':

@@ -484,12 +484,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import portgather
 from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
+from ansible_collections.portwarden.ports.plugins.module_utils import portread
 
 
 def main():
-    reading = portgather.start_reading()  # the socket tables, read in a thread while the module goes on
+    reading = portread.start_reading()  # the socket tables, read in a thread while the module goes on
     module = AnsibleModule(argument_spec=argspec.PORT_INFO, supports_check_mode=True)
     backend.run(module, portinfo.port_info, reading)
 

@@ -305,3 +305,73 @@ def test_invalid_catalogue_fails_without_traceback(nshost):
     assert result['msg'] == "service #0 (web): invalid proto 'icmp': allowed values are tcp, udp."
     # ansible-core 2.19 marks every failure with "(traceback unavailable)"; a crash would carry a real one
     assert 'Traceback' not in str(result.get('exception', '')) and 'module_stderr' not in result
+
+
+# Run inside the namespace: port_info's firewall state asked one probe after the other, then from the probes
+# started side by side (probes.start), on the same live nftables ruleset.
+FIREWALL_BOTH = textwrap.dedent('''
+    import json, subprocess, sys
+    sys.path.insert(0, sys.argv[1])
+    from ansible_collections.portwarden.ports.plugins.module_utils import portgather, probes
+
+    asked = []
+
+    def run(argv):
+        asked.append(argv)
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+    serial = portgather.firewall_state(run, probes.which)
+    serial_asked, asked[:] = list(asked), []
+    prefetched = probes.start()
+    started = sorted(' '.join(argv) for argv in prefetched.started)
+    fetched = portgather.firewall_state(prefetched.runner(run), probes.which)
+    unused = sorted(' '.join(argv) for argv in prefetched.started)
+    prefetched.close()
+    print(json.dumps({'serial': serial, 'prefetched': fetched, 'started': started, 'unused': unused,
+                      'serial_asked': [' '.join(argv) for argv in serial_asked],
+                      'run_after_all': [' '.join(argv) for argv in asked], 'left': len(prefetched.started)}))
+''')
+FIREWALL_RULESET = '''
+table inet portwarden {
+    counter banned { }
+    counter default_drop { }
+    set banned_v4 { type ipv4_addr; flags timeout; elements = { 192.0.2.7 timeout 1h, 198.51.100.9 timeout 2h } }
+    set banned_v6 { type ipv6_addr; flags timeout; elements = { 2001:db8:1:: timeout 1h } }
+    chain input { type filter hook input priority 0; policy accept; }
+}
+table ip filter {
+    chain INPUT { type filter hook input priority 0; policy accept; }
+}
+'''
+
+
+@pytest.mark.parametrize('ruleset', ['portwarden', 'none'])
+def test_prefetched_probes_report_what_serial_probes_do(nshost, tmp_path, ruleset):
+    """The firewall probes started side by side answer exactly what they answer one after the other (the
+    portwarden table with its counters and bans, another tool's table; or no ruleset at all), each started
+    probe is asked for or waited for, and nothing that was predicted runs a second time."""
+    if ruleset == 'portwarden':
+        path = tmp_path / 'ruleset.nft'
+        path.write_text(FIREWALL_RULESET)
+        nshost.run(['nft', '-f', str(path)])
+    collections = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               '.build', 'collections')
+    out = json.loads(nshost.run([sys.executable, '-c', FIREWALL_BOTH, collections]).stdout)
+    for state in (out['serial'], out['prefetched']):
+        for ban in state['banned'] or []:
+            ban['seconds_left'] = ban['seconds_left'] // 60   # the two reads are a moment apart
+    assert out['prefetched'] == out['serial']
+    assert out['left'] == 0
+    assert out['run_after_all'] == []                          # every probe asked for had been started
+    assert sorted(set(out['serial_asked'])) == sorted(set(out['started']) - set(out['unused']))
+    if ruleset == 'portwarden':
+        state = out['serial']
+        assert state['backend'] == 'nftables' and state['error'] is None
+        assert [ban['source'] for ban in state['banned']] == ['192.0.2.7', '198.51.100.9', '2001:db8:1::/64']
+        assert sorted(state['counters']) == ['banned', 'default_drop']
+        assert any(item['name'] == 'iptables-nft' for item in state['managers'])
+        assert out['unused'] == []
+    else:
+        assert out['serial']['banned'] is None and out['serial']['counters'] is None
+        assert len(out['unused']) == 2                         # the ban sets: asked for only when the table exists

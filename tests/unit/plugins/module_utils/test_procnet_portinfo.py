@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, portinfo, portset
+from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, portinfo, portread, portset, procnet
 from ansible_collections.portwarden.ports.plugins.module_utils.report import usage_summary
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
@@ -244,7 +244,7 @@ def test_usage_top_zero_and_default(fake):
 
 
 def test_the_host_sends_the_busiest_destinations_only_and_the_report_is_the_same(fake):
-    """The host cuts the destinations at ``top`` (portgather.count) in the summary's order; the report built of
+    """The host cuts the destinations at ``top`` (portread.count) in the summary's order; the report built of
     that on the controller is what report.usage_summary gives with every destination (ties by family, address,
     port), and ``destinations`` still counts them all."""
     port = 40000
@@ -253,13 +253,17 @@ def test_the_host_sends_the_busiest_destinations_only_and_the_report_is_the_same
             fake.add('tcp', ('10.0.0.1', port), ('10.0.1.%d' % (9 - index), 443), '01')
             port += 1
     proc = fake.write()
-    erange, reserved, unprivileged, scan = portgather.read_tables(proc)
-    every = portgather.count(scan, erange, reserved, top=1000)
+    erange, reserved, unprivileged, counted = portread.read_tables(proc)
+    scan = procnet.scan_tables(erange.start, erange.end, root=proc)
+    every = portread.count(scan, erange, reserved, top=1000)
     assert every['destinations_total'] == len(every['destinations']) == 6
+    assert counted.usage == portread.count(scan, erange, reserved, top=None) == every   # the reader keeps them all
     for top in (0, 1, 2, 3, 4, 6):
-        counts = portgather.count(scan, erange, reserved, top=top)
+        counts = portread.count(scan, erange, reserved, top=top)
         assert counts['destinations'] == every['destinations'][:top] and counts['destinations_total'] == 6
-        usage = linux_report.complete(portgather.gathered(erange, unprivileged, reserved, scan, top=top))['usage']
+        assert counted.usage_top(top) == counts
+        usage = linux_report.complete(portgather.gathered(erange, unprivileged, reserved, counted, top=top))['usage']
+        assert usage == linux_report.complete(portgather.gathered(erange, unprivileged, reserved, scan, top=top))['usage']
         expected = usage_summary(
             erange, erange.size, every['sockets_total'], every['tcp_states'], every['time_wait'], every['udp_sockets'],
             every['inbound'], every['ports_in_use'], dict((tuple(d[:3]), d[3]) for d in every['destinations']),

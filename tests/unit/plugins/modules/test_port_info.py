@@ -17,7 +17,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, portgather, portinfo, report
+from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, portgather, portinfo, portread, report
 from ansible_collections.portwarden.ports.plugins.modules import linux_port_info, port_info
 from ansible_collections.portwarden.ports.plugins.plugin_utils import port_report
 
@@ -40,7 +40,9 @@ def fake_host(tmp_path, monkeypatch):
     write_conntrack(root, 500, 1000)
     monkeypatch.setattr(backend, 'system', lambda: 'Linux')
     monkeypatch.setattr(portgather.platform, 'system', lambda: 'Linux')
-    monkeypatch.setattr(portgather, 'PROC', str(root))  # the modules read this tree, in their reading thread too
+    monkeypatch.setattr(portread.platform, 'system', lambda: 'Linux')
+    monkeypatch.setattr(portgather, 'PROC', str(root))  # the modules read this tree,
+    monkeypatch.setattr(portread, 'PROC', str(root))    # in their reading thread too
     return proc
 
 
