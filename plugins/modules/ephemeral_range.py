@@ -241,18 +241,20 @@ ranges:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import backend_linux
-from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+from ansible_collections.portwarden.ports.plugins.module_utils import onceimport
 
 
 def listening(start, end):
     """Linux: the ports listened on inside start-end (a warning names those the new range covers unreserved)."""
+    from ansible_collections.portwarden.ports.plugins.module_utils import procnet
+
     return [item.port for item in procnet.scan_tables(start, end).listeners]
 
 
 def main():
+    onceimport.install()  # the collection's code compiled once, not twice, from the AnsiballZ zip
+    from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, backend_linux
+
     module = AnsibleModule(
         argument_spec=argspec.EPHEMERAL_RANGE,
         supports_check_mode=True,

@@ -220,12 +220,13 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portwarden.ports.plugins.module_utils import argspec
-from ansible_collections.portwarden.ports.plugins.module_utils import backend
-from ansible_collections.portwarden.ports.plugins.module_utils import backend_linux
+from ansible_collections.portwarden.ports.plugins.module_utils import onceimport
 
 
 def main():
+    onceimport.install()  # the collection's code compiled once, not twice, from the AnsiballZ zip
+    from ansible_collections.portwarden.ports.plugins.module_utils import argspec, backend, backend_linux
+
     module = AnsibleModule(
         argument_spec=argspec.RESERVED_PORTS,
         supports_check_mode=True,
