@@ -294,7 +294,10 @@ usage:
   type: dict
   contains:
     sockets_total:
-      description: All sockets read from the four tables, in or out of the range.
+      description:
+        - All sockets of the four tables (TCP and UDP, IPv4 and IPv6), in or out of the range.
+        - Where the kernel answers netlink sock_diag, TCP is counted as the kernel counts it in C(/proc/net/sockstat) and
+          C(sockstat6), which leaves out connection requests not yet accepted; else the lines of C(/proc/net).
       type: int
     tcp_sockets:
       description: TCP sockets counted in the range (the sum of RV(usage.tcp_states)).
