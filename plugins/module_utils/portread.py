@@ -6,7 +6,7 @@
 
 The modules that report on a host (linux_port_info, port_info) import this
 alone before anything else of the collection and call :func:`start_reading`
-at once: the sysctls are read there, the sockets read and counted in a
+at once: the sysctls and the sockets are read, and the sockets counted, in a
 thread (:class:`Background`) while the module compiles the rest of its code,
 parses its arguments and reads the firewall state; the kernel's part of the
 dump runs without the interpreter lock. What the report keeps of the sockets
