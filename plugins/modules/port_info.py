@@ -294,10 +294,8 @@ usage:
   type: dict
   contains:
     sockets_total:
-      description:
-        - All sockets of the four tables (TCP and UDP, IPv4 and IPv6), in or out of the range.
-        - Where the kernel answers netlink sock_diag, TCP is counted as the kernel counts it in C(/proc/net/sockstat) and
-          C(sockstat6), which leaves out connection requests not yet accepted; else the lines of C(/proc/net).
+      description: All sockets of the four tables, in or out of the range; over sock_diag, TCP as the kernel counts it
+        (C(/proc/net/sockstat), C(sockstat6)), without the connection requests not yet accepted.
       type: int
     tcp_sockets:
       description: TCP sockets counted in the range (the sum of RV(usage.tcp_states)).
