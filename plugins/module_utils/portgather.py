@@ -38,10 +38,8 @@ def listener_rows(listeners, owners=None):
 
 def gathered(erange, unprivileged_start, reserved, counted, owners=None, top=10, tcp_tw_reuse=None, tcp_timestamps=None,
              conntrack_table=None):
-    """linux_port_info's answer (``firewall`` not read) from read values (``counted``: a portread.Counted, or a
-    procnet.Scan, counted here): plain values, from which linux_report.complete builds port_info's report."""
-    if not isinstance(counted, portread.Counted):
-        counted = portread.Counted.of(counted, erange, reserved)
+    """linux_port_info's answer (``firewall`` not read) from read values (``counted``: a portread.Counted): plain
+    values, from which linux_report.complete builds port_info's report."""
     return {
         'ephemeral_range': erange.to_dict(), 'unprivileged_port_start': unprivileged_start,
         'reserved_ports': reserved.to_dict(), 'listeners': listener_rows(counted.listeners, owners),

@@ -81,42 +81,32 @@ def count(scan, erange, reserved, top=10):
 
 
 class Counted(object):
-    """The socket tables as the report uses them: ``listeners`` (procnet.Listener objects), ``usage``
-    (:func:`count` with every destination) and ``source`` (netlink or proc)."""
+    """The socket tables as the report uses them: ``listeners`` (procnet.Listener objects) and ``usage``
+    (:func:`count` with every destination)."""
 
-    __slots__ = ('listeners', 'usage', 'source')
+    __slots__ = ('listeners', 'usage')
 
-    def __init__(self, listeners, usage, source):
+    def __init__(self, listeners, usage):
         self.listeners = listeners
         self.usage = usage
-        self.source = source
 
     @classmethod
     def of(cls, scan, erange, reserved):
-        return cls(scan.listeners, count(scan, erange, reserved, top=None), scan.source)
+        return cls(scan.listeners, count(scan, erange, reserved, top=None))
 
     def usage_top(self, top):
         """:attr:`usage` with the ``top`` busiest destinations."""
         return dict(self.usage, destinations=self.usage['destinations'][:top])
 
 
-def read_sysctls(proc=None):
-    """``(erange, reserved, unprivileged_port_start)`` from /proc/sys."""
-    proc_sys = os.path.join(proc or PROC, 'sys')
-    return (procsys.read_port_range(proc_sys), procsys.read_reserved_ports(proc_sys),
-            procsys.read_unprivileged_port_start(proc_sys))
-
-
-def read_sockets(erange, reserved, proc=None):
-    """The socket tables (netlink sock_diag, else /proc/net), :class:`Counted`."""
-    scan = procnet.scan_tables(erange.start, erange.end, root=proc or PROC, netlink=sockdiag)
-    return Counted.of(scan, erange, reserved)
-
-
 def read_tables(proc=None):
-    """``(erange, reserved, unprivileged_port_start, counted)``: what the report reads from the kernel first."""
-    erange, reserved, unprivileged = read_sysctls(proc)
-    return erange, reserved, unprivileged, read_sockets(erange, reserved, proc)
+    """``(erange, reserved, unprivileged_port_start, counted)``: what the report reads from the kernel first, the
+    socket tables (netlink sock_diag, else /proc/net) as :class:`Counted`."""
+    proc_sys = os.path.join(proc or PROC, 'sys')
+    erange = procsys.read_port_range(proc_sys)
+    reserved = procsys.read_reserved_ports(proc_sys)
+    scan = procnet.scan_tables(erange.start, erange.end, root=proc or PROC, netlink=sockdiag)
+    return erange, reserved, procsys.read_unprivileged_port_start(proc_sys), Counted.of(scan, erange, reserved)
 
 
 def start_reading(proc=None):

@@ -22,11 +22,7 @@ import subprocess
 
 from ansible.module_utils.common.process import get_bin_path
 
-SYSTEMD_RUNNING = '/run/systemd/system'
-LEGACY_NAMES = (('ip6tables-legacy-save', '/proc/net/ip6_tables_names'), ('iptables-legacy-save', '/proc/net/ip_tables_names'))
-PORTWARDEN = ('inet', 'portwarden')
-BAN_SETS = ('banned_v4', 'banned_v6')
-UFW_CONF = '/etc/ufw/ufw.conf'
+from ansible_collections.portwarden.ports.plugins.module_utils import managers, nft_dynamic
 
 
 def _has_content(path):
@@ -41,24 +37,25 @@ def predicted(which, exists=os.path.exists, has_content=_has_content):
     """What managers.detect and nft_dynamic's audit ask for whatever the answers, in their order."""
     commands = []
     systemctl = which('systemctl')
-    systemd = bool(systemctl) and exists(SYSTEMD_RUNNING)
+    systemd = bool(systemctl) and exists(managers.SYSTEMD_RUNNING)
     if systemd:
         commands += [[systemctl, 'is-active', 'firewalld.service'], [systemctl, 'is-enabled', 'firewalld.service']]
     ufw = which('ufw')
     if ufw:
         commands.append([ufw, 'status'])
-    if systemd and (ufw or exists(UFW_CONF)):
+    if systemd and (ufw or exists(managers.UFW_CONF)):
         commands += [[systemctl, 'is-active', 'ufw.service'], [systemctl, 'is-enabled', 'ufw.service']]
     nft = which('nft')
     if nft:
         commands += [[nft, '-j', 'list', 'chains'], [nft, '-j', 'list', 'tables']]
-    for tool, names in LEGACY_NAMES:
+    for tool, names in sorted(managers.LEGACY_NAMES.items()):
         binary = which(tool)
         if binary and has_content(names):
             commands.append([binary])
     if nft:
-        commands.append([nft, '-j', 'list', 'counters', 'table'] + list(PORTWARDEN))
-        commands += [[nft, '-j', 'list', 'set'] + list(PORTWARDEN) + [name] for name in BAN_SETS]
+        table = [nft_dynamic.TABLE_FAMILY, nft_dynamic.TABLE_NAME]
+        commands.append([nft, '-j', 'list', 'counters', 'table'] + table)
+        commands += [[nft, '-j', 'list', 'set'] + table + [name] for name in nft_dynamic.BAN_SETS]
     return commands
 
 
@@ -66,7 +63,7 @@ class Prefetched(object):
     """Processes started for ``commands`` (argv lists); :meth:`runner` answers from them."""
 
     def __init__(self, commands, env=None):
-        self.env = dict(os.environ) if env is None else env
+        env = dict(os.environ) if env is None else env
         self.started = {}
         for argv in commands:
             key = tuple(argv)
@@ -74,7 +71,7 @@ class Prefetched(object):
                 continue
             try:
                 self.started[key] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                     stderr=subprocess.PIPE, env=self.env)
+                                                     stderr=subprocess.PIPE, env=env)
             except OSError:
                 continue   # run the normal way when asked for, and fail there with its message
 

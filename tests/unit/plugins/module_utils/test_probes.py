@@ -30,7 +30,7 @@ def host(installed, systemd, ufw_conf, legacy, table):
         return '/usr/sbin/' + name if name in installed else None
 
     def exists(path):
-        return (path == probes.SYSTEMD_RUNNING and systemd) or (path == probes.UFW_CONF and ufw_conf)
+        return (path == managers.SYSTEMD_RUNNING and systemd) or (path == managers.UFW_CONF and ufw_conf)
 
     def read(path):
         if path == managers.UFW_CONF:
@@ -90,7 +90,7 @@ def test_the_prediction_is_what_the_audit_asks(installed, systemd, ufw_conf, leg
     if table or not which('nft'):
         assert unused == []
     else:
-        assert unused == [[which('nft'), '-j', 'list', 'set', 'inet', 'portwarden', name] for name in probes.BAN_SETS]
+        assert unused == [[which('nft'), '-j', 'list', 'set', 'inet', 'portwarden', name] for name in nft_dynamic.BAN_SETS]
     # in the order they are asked for
     assert [argv for argv in predicted if argv in asked] == [argv for argv in asked if argv in predicted]
 

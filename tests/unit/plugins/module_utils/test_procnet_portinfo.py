@@ -263,7 +263,8 @@ def test_the_host_sends_the_busiest_destinations_only_and_the_report_is_the_same
         assert counts['destinations'] == every['destinations'][:top] and counts['destinations_total'] == 6
         assert counted.usage_top(top) == counts
         usage = linux_report.complete(portgather.gathered(erange, unprivileged, reserved, counted, top=top))['usage']
-        assert usage == linux_report.complete(portgather.gathered(erange, unprivileged, reserved, scan, top=top))['usage']
+        assert usage == linux_report.complete(portgather.gathered(
+            erange, unprivileged, reserved, portread.Counted.of(scan, erange, reserved), top=top))['usage']
         expected = usage_summary(
             erange, erange.size, every['sockets_total'], every['tcp_states'], every['time_wait'], every['udp_sockets'],
             every['inbound'], every['ports_in_use'], dict((tuple(d[:3]), d[3]) for d in every['destinations']),
@@ -277,7 +278,7 @@ def test_usage_headroom_never_negative():
     erange = PortRange(40000, 40009)
     scan = portgather.procnet.Scan()
     scan.tcp_in_range = [(40000 + i % 10, b'01', b'0A00000A:1538') for i in range(25)]  # two local addresses' worth
-    usage = linux_report.complete(portgather.gathered(erange, 1024, PortSet(), scan))['usage']
+    usage = linux_report.complete(portgather.gathered(erange, 1024, PortSet(), portread.Counted.of(scan, erange, PortSet())))['usage']
     assert usage['busiest'][0]['ports_in_use'] == 25
     assert usage['busiest'][0]['headroom_rate'] == 0.0
     assert usage['busiest'][0]['utilization_percent'] == 250.0

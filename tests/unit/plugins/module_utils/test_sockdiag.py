@@ -30,7 +30,7 @@ import time
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, procnet, sockdiag
+from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, portread, procnet, sockdiag
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
@@ -170,8 +170,8 @@ def test_netlink_and_proc_read_the_same_sockets(replay, recorded_proc, counters)
     assert made[0].sent == (['tcp_listen', 'tcp_range'] if counters else ['tcp_both']) + ['udp4', 'udp6'] and made[0].closed
     # and the report built from either is the same
     erange, reserved = PortRange(*RANGE), PortSet.parse('40200')
-    assert linux_report.complete(portgather.gathered(erange, 1024, reserved, netlink)) == linux_report.complete(
-        portgather.gathered(erange, 1024, reserved, proc))
+    assert linux_report.complete(portgather.gathered(erange, 1024, reserved, portread.Counted.of(netlink, erange, reserved))) == \
+        linux_report.complete(portgather.gathered(erange, 1024, reserved, portread.Counted.of(proc, erange, reserved)))
 
 
 @needs_byteorder

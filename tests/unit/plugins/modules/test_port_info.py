@@ -229,7 +229,8 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 from ansible_collections.portwarden.ports.plugins.module_utils import portgather
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
-tables = (PortRange(40000, 40999), PortSet(), 1024, portgather.procnet.Scan())
+erange, reserved = PortRange(40000, 40999), PortSet()
+tables = (erange, reserved, 1024, portgather.portread.Counted.of(portgather.procnet.Scan(), erange, reserved))
 if sys.argv[3] == 'whole':
     from ansible_collections.portwarden.ports.plugins.module_utils import portinfo
     result = portinfo.collect(tables, proc=sys.argv[2])
