@@ -35,7 +35,7 @@ def count(scan, erange, reserved, top=10):
     ``destinations`` the ``top`` busiest (every one for None) as ``[family, address, port, {state: count}]`` in the
     summary's order (most sockets, then family, address, port) and ``destinations_total`` how many there are.
     Sockets accepted by a TCP listener in the range share its port: they take nothing from the pool (counted in
-    ``inbound``)."""
+    ``inbound``). The scan's ``tally`` (sock_diag's ranged dump) is counted already and is added in."""
     listen_ports = set(listener.port for listener in scan.listeners if listener.proto == 'tcp')
 
     tcp = scan.tcp_in_range
@@ -57,6 +57,11 @@ def count(scan, erange, reserved, top=10):
             if counts is None:
                 counts = endpoints[remote] = {}
             counts[state] = counts.get(state, 0) + number
+    pairs = []
+    if scan.tally is not None:   # sock_diag's ranged dump, counted as it was read: (state, remote) pairs already
+        ports.update(scan.tally.ports)
+        inbound += scan.tally.inbound
+        pairs = [sockdiag.decode_pair(key) + (number,) for key, number in scan.tally.pairs.items()]
     ports.update(scan.udp_in_range)
     ports.update(listener.port for listener in scan.listeners if erange.start <= listener.port <= erange.end)
     if reserved:
@@ -69,6 +74,12 @@ def count(scan, erange, reserved, top=10):
         for state, number in counts.items():
             name = state_names.get(state, state.decode('ascii'))
             target[name] = target.get(name, 0) + number
+    for state, endpoint, number in pairs:
+        state = sockdiag.STATE_HEX[state]
+        states[state] = states.get(state, 0) + number
+        target = merged.setdefault(endpoint, {})
+        name = state_names.get(state, state.decode('ascii'))
+        target[name] = target.get(name, 0) + number
     busiest = sorted(merged.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:top]
 
     return {

@@ -156,6 +156,8 @@ class Scan(object):
     bytes, equal for equal endpoints, that :func:`decode_endpoint` decodes and
     that end with ``b':0000'`` only when there is no remote: the raw
     ``ADDR:PORT`` of /proc/net, or sock_diag's slice of the record).
+    ``tally``: None, or (sock_diag's ranged dump) those TCP sockets counted as
+    they were read, a sockdiag.Tally, and not in ``tcp_in_range``.
     ``udp_in_range``: local ports of the UDP sockets in ``start..end``.
     ``totals``: sockets per table name (tcp, tcp6, udp, udp6), :attr:`sockets`
     their sum: the lines read here; over sock_diag, TCP as the kernel counts
@@ -164,11 +166,12 @@ class Scan(object):
     ``source``: ``netlink`` or ``proc``, where they came from.
     """
 
-    __slots__ = ('listeners', 'tcp_in_range', 'udp_in_range', 'totals', 'tables', 'source')
+    __slots__ = ('listeners', 'tcp_in_range', 'tally', 'udp_in_range', 'totals', 'tables', 'source')
 
     def __init__(self):
         self.listeners = []
         self.tcp_in_range = []
+        self.tally = None
         self.udp_in_range = []
         self.totals = {}
         self.tables = []

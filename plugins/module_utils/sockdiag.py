@@ -11,31 +11,27 @@ Over a NETLINK_SOCK_DIAG socket the kernel hands out the sockets of
 refusal (no sock_diag or inet_diag, a seccomp or LSM denial) is
 :class:`Unavailable`, and procnet then reads /proc.
 
-TCP of both families comes in one walk of the socket hash per request (the
-legacy ``TCPDIAG_GETSOCK``; else ``SOCK_DIAG_BY_FAMILY`` per family): the
-listeners first, then the other sockets whose local port is in the range,
-chosen by the kernel (an ``INET_DIAG_REQ_BYTECODE`` filter), so that the
-connections a server accepted, on its own port, are never copied out. How
-many TCP sockets there are in all, the kernel counts in /proc/net/sockstat
-and sockstat6 (``inuse``, and ``tw`` for TIME_WAIT). Where those cannot be
-read, one dump of every TCP socket is read instead and counted. Then UDP, per
-family, every socket. No request asks for the bound-only sockets (/proc/net
-has none).
+TCP of both families comes in one walk of the socket hash per request
+(sockreq.py): the listeners first, then the other sockets whose local port
+is in the range, chosen by the kernel, so that the connections a server
+accepted, on its own port, are never copied out; those are counted as they
+are read (:class:`Tally`). How many TCP sockets there are in all, the kernel
+counts in /proc/net/sockstat and sockstat6 (``inuse``, ``tw``); where those
+cannot be read, one dump of every TCP socket, each in range kept as a tuple
+for procnet's counting. Then UDP, per family, every socket.
 
 The records are parsed in the received ``bytes``: a chunk whose records have
 one size (most do) a column at a time (``data[17::size]`` is every state),
-the others record by record; only a TCP socket in the range makes a tuple.
-Layout of one record (offsets in the netlink message, after 16 of nlmsghdr)::
+the others record by record. Layout of one record (after 16 of nlmsghdr)::
 
     0 len u32  4 type u16 ...  16 family  17 state  18 timer  19 retrans
     20 sport be16  22 dport be16  24 src[16]  40 dst[16]  56 if u32  60 cookie[8]
     68 expires  72 rqueue  76 wqueue  80 uid  84 inode u32  88 attributes ...
 
-Ports are big-endian: raw port bytes compare like the numbers. A remote is
-kept as the raw slice ``dport + src + dst`` (IPv4: 22 bytes; IPv6: 38, the
-interface index last), decoded once per distinct value (:func:`decode_remote`).
-Neither can end with ``b':0000'`` (/proc's "no remote"): an IPv4 slice ends
-with its address, an IPv6 one with an interface index of 0x30303030.
+Ports are big-endian: raw port bytes compare like the numbers. A tuple's
+remote is the raw slice ``dport + src + dst`` (IPv4: 22 bytes; IPv6: 38, the
+interface index last), decoded once per distinct value (:func:`decode_remote`);
+it never ends with ``b':0000'`` (/proc's "no remote").
 
 Owners (``processes: true``) come from /proc/<pid>/fd, by the records' inodes.
 """
@@ -47,71 +43,23 @@ import ipaddress
 import os
 import socket
 import struct
+import sys
+from collections import Counter
 from itertools import compress
 
-NETLINK_SOCK_DIAG = 4            # include/uapi/linux/netlink.h
-SOCK_DIAG_BY_FAMILY = 20         # include/uapi/linux/sock_diag.h
-TCPDIAG_GETSOCK = 18             # include/uapi/linux/inet_diag.h: the v1 request, both families
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_DUMP = 0x300               # NLM_F_ROOT | NLM_F_MATCH
-# TCP_ESTABLISHED (1) .. TCP_CLOSING (11) and TCP_NEW_SYN_RECV (12): what /proc/net lists.
-# Not TCP_BOUND_INACTIVE (13): bound-only sockets, which /proc/net/tcp does not show.
-ALL_STATES = 0x1FFE
-ST_LISTEN = 10
+from ansible_collections.portwarden.ports.plugins.module_utils.sockreq import (
+    AF_INET, AF_INET6, ALL_STATES, BUFSIZE, LISTENING, NLMSG_DONE, NLMSG_ERROR, NOT_LISTENING, ST_LISTEN, Unavailable,
+    open_socket, port_filter, request_tcp_both, request_v2)
+
 ST_CLOSE = 7
-LISTENING = 1 << ST_LISTEN
-NOT_LISTENING = ALL_STATES & ~LISTENING
-INET_DIAG_REQ_BYTECODE = 1       # the request's filter attribute
-INET_DIAG_BC_S_GE = 2            # local port >= the next op's ``no`` field
-INET_DIAG_BC_S_LE = 3            # local port <= the next op's ``no`` field
 PROC_NET = '/proc/net'           # where the kernel's socket counters are read (sockstat, sockstat6)
 
-AF_INET = 2
-AF_INET6 = 10
-
 RECORD = 88                      # nlmsghdr + inet_diag_msg: the shortest socket message
-BUFSIZE = 1 << 16                # above the kernel's 32 KiB cap: every chunk after the first is full size
 _U32 = struct.Struct('=I')
 _ERRNO = struct.Struct('=i')
 
 # state byte -> the two hexadecimal digits /proc/net prints (what procnet.TCP_STATES is keyed on)
 STATE_HEX = tuple(('%02X' % number).encode('ascii') for number in range(256))
-
-
-class Unavailable(Exception):
-    """The kernel does not answer sock_diag here; read /proc/net instead."""
-
-    def __init__(self, what, code, at_start=False):
-        self.code = code
-        self.at_start = at_start   # refused before any record: the request itself was refused
-        super(Unavailable, self).__init__('%s: %s' % (what, errno.errorcode.get(code, code)))
-
-
-def request_v2(family, protocol, seq=1, states=ALL_STATES, attributes=b''):
-    """A ``SOCK_DIAG_BY_FAMILY`` dump request (``struct inet_diag_req_v2``) for one family and protocol:
-    the sockets in ``states`` (a bit per state) that pass the filter in ``attributes`` (:func:`port_filter`)."""
-    body = struct.pack('=BBBxI48x', family, protocol, 0, states) + attributes
-    return struct.pack('=IHHII', 16 + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
-
-
-def request_tcp_both(seq=1, states=ALL_STATES, attributes=b''):
-    """A ``TCPDIAG_GETSOCK`` dump request (``struct inet_diag_req``): TCP of every family in one dump."""
-    body = struct.pack('=BBBB48xII', AF_INET, 0, 0, 0, states, 0) + attributes
-    return struct.pack('=IHHII', 16 + len(body), TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
-
-
-def port_filter(start, end):
-    """The ``INET_DIAG_REQ_BYTECODE`` attribute that passes the sockets whose local port is in ``start..end``.
-
-    Two tests of ``struct inet_diag_bc_op`` (code, yes, no), each followed by
-    the op that holds its port in ``no``: a test that holds goes on to the
-    next one (``yes``: 8 bytes on), one that fails jumps 4 bytes past the end
-    of the program, which rejects the socket.
-    """
-    ops = struct.pack('=BBHBBHBBHBBH', INET_DIAG_BC_S_GE, 8, 20, 0, 0, start, INET_DIAG_BC_S_LE, 8, 12, 0, 0, end)
-    return struct.pack('=HH', 4 + len(ops), INET_DIAG_REQ_BYTECODE) + ops
 
 
 def tcp_counts(proc_net=None):
@@ -136,18 +84,6 @@ def tcp_counts(proc_net=None):
     except (KeyError, ValueError):
         return None
     return ipv4, ipv6, time_wait
-
-
-def open_socket():
-    """A sock_diag netlink socket, or :class:`Unavailable` (no AF_NETLINK, no sock_diag, denied)."""
-    family = getattr(socket, 'AF_NETLINK', None)
-    if family is None:
-        raise Unavailable('socket(AF_NETLINK)', errno.EAFNOSUPPORT)
-    try:
-        sock = socket.socket(family, socket.SOCK_RAW | getattr(socket, 'SOCK_CLOEXEC', 0), NETLINK_SOCK_DIAG)
-    except OSError as exc:
-        raise Unavailable('socket(AF_NETLINK, NETLINK_SOCK_DIAG)', exc.errno)
-    return sock
 
 
 _LITTLE = struct.pack('=H', 1) == b'\x01\x00'
@@ -270,6 +206,13 @@ def _ports(data, end, length):
     return memoryview(pairs).cast('H')
 
 
+def _columns(data, kind):
+    """``(records, length, family, state)`` of a uniform chunk (its family and state columns); zeros else."""
+    records, length = uniform(data, kind)
+    end = records * length
+    return (records, length, data[16:end:length], data[17:end:length]) if records else (0, 0, b'', b'')
+
+
 def walk_tcp(data, kind, window, in_range, listeners):
     """Walk the TCP records of one chunk: listeners and the sockets whose local port is in the window.
 
@@ -279,11 +222,9 @@ def walk_tcp(data, kind, window, in_range, listeners):
     family. A uniform chunk is read by columns, the rest record by record.
     """
     offset = ipv4 = ipv6 = 0
-    records, length = uniform(data, kind)
+    records, length, family, state = _columns(data, kind)
     if records:
         offset = end = records * length
-        family = data[16:end:length]
-        state = data[17:end:length]
         ipv4 = family.count(AF_INET)
         ipv6 = records - ipv4
         found = state.find(ST_LISTEN)
@@ -319,6 +260,108 @@ def walk_tcp(data, kind, window, in_range, listeners):
             port = data[offset + 20:offset + 22]
             if lo <= port <= hi:
                 append((data[offset + 20] << 8 | data[offset + 21], states[state], data[offset + 22:stop]))
+        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
+        if step < RECORD:
+            break
+        offset += step
+    return offset, ipv4, ipv6
+
+
+class Tally(object):
+    """TCP sockets in the range, counted as a dump's chunks are walked (:func:`walk_tally`): what portread.count
+    makes of procnet's tuples, without a tuple per socket. A socket on a port of ``held`` (the TCP listeners') was
+    accepted by that listener and is only counted in ``inbound``; of the others, ``ports`` holds the local ports and
+    ``pairs`` counts the (state, remote) keys (:func:`decode_pair`: an int for IPv4, bytes for IPv6)."""
+
+    __slots__ = ('held', 'ports', 'pairs', 'inbound')
+
+    def __init__(self, held):
+        self.held = frozenset(held)
+        self.ports = set()
+        self.pairs = Counter()
+        self.inbound = 0
+
+
+_BYTEORDER = sys.byteorder
+_NUL = b'\0'
+# where each byte of a pair key comes from in a record: the state, the remote port, the remote address
+_KEY4 = (17, 22, 23, 40, 41, 42, 43)
+_KEY6 = (17, 22, 23) + tuple(range(40, 56))
+KEY6 = len(_KEY6)
+
+
+def pair_key(data, offset):
+    """The :class:`Tally` key of one record: what :func:`walk_tally`'s columns make of it."""
+    if data[offset + 16] == AF_INET:
+        return int.from_bytes(data[offset + 17:offset + 18] + data[offset + 22:offset + 24] + data[offset + 40:offset + 44] + _NUL,
+                              _BYTEORDER)
+    return data[offset + 17:offset + 18] + data[offset + 22:offset + 24] + data[offset + 40:offset + 56]
+
+
+def decode_pair(key):
+    """A :class:`Tally` key -> ``(state, (family, address, port))``, ``state`` the kernel's number."""
+    if isinstance(key, int):
+        raw, family = key.to_bytes(8, _BYTEORDER), AF_INET
+    else:
+        raw, family = key, AF_INET6
+    name, text = address_text(family, raw[3:19])
+    return raw[0], (name, text, raw[1] << 8 | raw[2])
+
+
+def _keys(data, end, length, offsets, width):
+    """Every record's key bytes (``offsets`` of it) in a row of ``width`` bytes, the rows one after another."""
+    rows = bytearray(width * (end // length))
+    for place, offset in enumerate(offsets):
+        rows[place::width] = data[offset:end:length]
+    return rows
+
+
+def walk_tally(data, kind, window, tally):
+    """Walk the records of one chunk of a dump of TCP sockets that are not listening into ``tally``, as
+    :func:`walk_tcp` does (a uniform chunk a column at a time: the keys are made by columns too). Returns
+    ``(stop, ipv4, ipv6)``."""
+    offset = ipv4 = ipv6 = 0
+    held = tally.held
+    records, length, family, state = _columns(data, kind)
+    if records:
+        offset = end = records * length
+        ipv4 = family.count(AF_INET)
+        ipv6 = records - ipv4
+        mask = window.mask(data[20:end:length], data[21:end:length]) & _bits(state, NOT_LISTEN)
+        if mask:
+            ports = _ports(data, end, length)
+            if held:
+                on_held = mask & int.from_bytes(bytes(map(held.__contains__, ports)), 'big')
+                if on_held:
+                    tally.inbound += on_held.to_bytes(records, 'big').count(1)
+                    mask &= ~on_held
+            flags = mask.to_bytes(records, 'big')
+            tally.ports.update(compress(ports, flags))
+            ipv4_bits = _bits(family, IS_IPV4)
+            if mask & ipv4_bits:
+                keys = memoryview(_keys(data, end, length, _KEY4, 8)).cast('Q')
+                tally.pairs.update(compress(keys, (mask & ipv4_bits).to_bytes(records, 'big')))
+            if mask & ~ipv4_bits:
+                rows = bytes(_keys(data, end, length, _KEY6, KEY6))
+                flags = (mask & ~ipv4_bits).to_bytes(records, 'big')
+                tally.pairs.update(map(rows.__getitem__, map(slice, compress(range(0, KEY6 * records, KEY6), flags),
+                                                             compress(range(KEY6, KEY6 * (records + 1), KEY6), flags))))
+    size = len(data)
+    lo, hi = window.lo, window.hi
+    ports, pairs = tally.ports, tally.pairs
+    l0, l1, l2, t = _L0, _L1, _L2, _T
+    while offset < size and data[offset + t] == kind:
+        if data[offset + 16] == AF_INET:
+            ipv4 += 1
+        else:
+            ipv6 += 1
+        if data[offset + 17] != ST_LISTEN and lo <= data[offset + 20:offset + 22] <= hi:
+            port = data[offset + 20] << 8 | data[offset + 21]
+            if port in held:
+                tally.inbound += 1
+            else:
+                ports.add(port)
+                pairs[pair_key(data, offset)] += 1
         step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
         if step < RECORD:
             break
@@ -390,6 +433,7 @@ def scan_into(scan, start, end, listener_class):
     the middle leaves it empty for the /proc reader.
     """
     window = Window(start, end)
+    tally = None
     tcp_in_range, udp_in_range = [], []
     tcp_listeners, udp_listeners = [], []
     counts = tcp_counts()
@@ -399,7 +443,8 @@ def scan_into(scan, start, end, listener_class):
             ipv4, ipv6 = dump_tcp(sock, window, tcp_in_range, tcp_listeners)
         else:
             dump_tcp(sock, window, tcp_in_range, tcp_listeners, LISTENING)
-            dump_tcp(sock, window, tcp_in_range, tcp_listeners, NOT_LISTENING, port_filter(start, end))
+            tally = Tally(data[offset + 20] << 8 | data[offset + 21] for data, offset in tcp_listeners)
+            dump_tcp(sock, window, tally, None, NOT_LISTENING, port_filter(start, end))
             ipv4, ipv6, time_wait = counts
         udp4, = dump(sock, request_v2(AF_INET, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
         udp6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_UDP), walk_udp, window, udp_in_range, udp_listeners)
@@ -414,6 +459,7 @@ def scan_into(scan, start, end, listener_class):
     if counts is not None:
         scan.totals['time_wait'] = time_wait
     scan.tcp_in_range.extend(tcp_in_range)
+    scan.tally = tally
     scan.udp_in_range.extend(udp_in_range)
     for proto, found in (('tcp', tcp_listeners), ('udp', udp_listeners)):
         for data, offset in found:
@@ -426,16 +472,16 @@ def dump_tcp(sock, window, in_range, listeners, states=ALL_STATES, attributes=b'
     """TCP of both families in ``states`` that pass ``attributes`` (a filter): one TCPDIAG_GETSOCK dump, or
     one SOCK_DIAG_BY_FAMILY dump per family where the kernel no longer takes the old request (it refuses
     it before sending any record). Returns the records of each family: ``(ipv4, ipv6)``, ``ipv6`` None
-    without IPv6."""
+    without IPv6. ``in_range`` a :class:`Tally` (``listeners`` None): sockets that are not listening,
+    counted into it (:func:`walk_tally`); else a list, as :func:`walk_tcp` fills it."""
+    walk, args = (walk_tally, (window, in_range)) if isinstance(in_range, Tally) else (walk_tcp, (window, in_range, listeners))
     try:
-        return dump(sock, request_tcp_both(states=states, attributes=attributes), walk_tcp, window, in_range, listeners)
+        return dump(sock, request_tcp_both(states=states, attributes=attributes), walk, *args)
     except Unavailable as exc:
         if not exc.at_start or exc.code not in (errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
             raise
-    ipv4, _none = dump(sock, request_v2(AF_INET, socket.IPPROTO_TCP, states=states, attributes=attributes), walk_tcp,
-                       window, in_range, listeners)
-    ipv6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_TCP, states=states, attributes=attributes), walk_tcp,
-                     window, in_range, listeners)
+    ipv4, _none = dump(sock, request_v2(AF_INET, socket.IPPROTO_TCP, states=states, attributes=attributes), walk, *args)
+    ipv6 = dump_ipv6(sock, request_v2(AF_INET6, socket.IPPROTO_TCP, states=states, attributes=attributes), walk, *args)
     return ipv4, ipv6 and ipv6[1]
 
 

@@ -30,7 +30,7 @@ import time
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, portread, procnet, sockdiag
+from ansible_collections.portwarden.ports.plugins.module_utils import linux_report, portgather, portread, procnet, sockdiag, sockreq
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.portset import PortRange, PortSet
 
@@ -141,13 +141,42 @@ def recorded_proc(tmp_path):
 
 
 def comparable(scan):
-    """What the report uses of a Scan, with the opaque remote fields decoded."""
+    """What the report uses of a Scan, with the opaque remote fields decoded: the TCP sockets in the range as
+    :func:`tcp_view` sees them, from procnet's tuples or sockdiag's tally alike."""
     return {
         'sockets': scan.sockets,
         'listeners': sorted((item.proto, item.family, item.address, item.port, item.inode) for item in scan.listeners),
-        'tcp_in_range': sorted((port, state, procnet.decode_endpoint(remote, sockdiag)) for port, state, remote in scan.tcp_in_range),
+        'tcp': tcp_view(scan),
         'udp_in_range': sorted(scan.udp_in_range),
     }
+
+
+def tcp_view(scan):
+    """The TCP sockets in the range as portread.count takes them: the local ports, the sockets on a TCP
+    listener's port (accepted by it: inbound), and the others per (state, decoded remote)."""
+    listening = set(item.port for item in scan.listeners if item.proto == 'tcp')
+    ports, inbound, pairs = set(), 0, {}
+    for port, state, remote in scan.tcp_in_range:
+        if port in listening:
+            inbound += 1
+            continue
+        ports.add(port)
+        key = (state, procnet.decode_endpoint(remote, sockdiag))
+        pairs[key] = pairs.get(key, 0) + 1
+    if scan.tally is not None:
+        assert scan.tally.held == frozenset(listening)
+        ports.update(scan.tally.ports)
+        inbound += scan.tally.inbound
+        for key, number in scan.tally.pairs.items():
+            state, endpoint = sockdiag.decode_pair(key)
+            key = (sockdiag.STATE_HEX[state], endpoint)
+            pairs[key] = pairs.get(key, 0) + number
+    return {'ports': sorted(ports), 'inbound': inbound, 'pairs': pairs}
+
+
+def decoded(scan):
+    """procnet's tuples of a Scan, the remotes decoded."""
+    return sorted((port, state, procnet.decode_endpoint(remote, sockdiag)) for port, state, remote in scan.tcp_in_range)
 
 
 def error_reply(code, kind=sockdiag.NLMSG_ERROR):
@@ -190,7 +219,8 @@ def test_recorded_sockets_are_the_ones_made(replay):
         ('tcp', 'ipv4', '0.0.0.0', 40100), ('tcp', 'ipv4', '127.0.0.1', 8080), ('tcp', 'ipv6', '::', 8443),
         ('tcp', 'ipv6', '::1', 9000), ('udp', 'ipv4', '0.0.0.0', 5353), ('udp', 'ipv6', '::', 40300)]
     states = {}
-    for port, state, remote in got['tcp_in_range']:
+    assert scan.tally is None   # every socket dumped: procnet's tuples
+    for port, state, remote in decoded(scan):
         key = '%s %s:%d %s' % (remote[0], remote[1], remote[2], procnet.TCP_STATES[state])
         states[key] = states.get(key, 0) + 1
         assert RANGE[0] <= port <= RANGE[1]
@@ -205,8 +235,8 @@ def test_recorded_sockets_are_the_ones_made(replay):
     # the multi-chunk reply really has a full 32 KiB chunk, a mixed chunk (TIME_WAIT records are shorter) and DONE
     chunks = REPLIES['tcp_both']
     assert len(chunks) >= 3 and max(len(chunk) for chunk in chunks) > 16384
-    assert any(sockdiag.uniform(chunk, sockdiag.TCPDIAG_GETSOCK)[0] for chunk in chunks)
-    assert any(not sockdiag.uniform(chunk, sockdiag.TCPDIAG_GETSOCK)[0] and len(chunk) > 1000 for chunk in chunks)
+    assert any(sockdiag.uniform(chunk, sockreq.TCPDIAG_GETSOCK)[0] for chunk in chunks)
+    assert any(not sockdiag.uniform(chunk, sockreq.TCPDIAG_GETSOCK)[0] and len(chunk) > 1000 for chunk in chunks)
 
 
 @needs_byteorder
@@ -249,18 +279,22 @@ def records_of(chunks, kind):
     return found
 
 
+def records_by_length(name, kind):
+    """The records of a recorded reply by their length, and the most common length."""
+    by_length = {}
+    for record in records_of(REPLIES[name], kind):
+        by_length.setdefault(len(record), []).append(record)
+    return by_length, max(by_length, key=lambda length: len(by_length[length]))
+
+
 @needs_byteorder
 @pytest.mark.parametrize('seed', range(6))
 def test_columns_and_records_agree_on_rebuilt_chunks(seed, monkeypatch):
     """Chunks rebuilt from recorded records: uniform runs holding listeners of both families, TIME_WAIT
     runs, a uniform run followed by shorter records, and NLMSG_DONE at the end."""
     rng = random.Random(seed)
-    kind = sockdiag.TCPDIAG_GETSOCK
-    records = records_of(REPLIES['tcp_both'], kind)
-    by_length = {}
-    for record in records:
-        by_length.setdefault(len(record), []).append(record)
-    common = max(by_length, key=lambda length: len(by_length[length]))
+    kind = sockreq.TCPDIAG_GETSOCK
+    by_length, common = records_by_length('tcp_both', kind)
     run = by_length[common]
     assert any(record[17] == sockdiag.ST_LISTEN for record in run)     # a listener the columns must set aside
     assert set(record[16] for record in run) == {sockdiag.AF_INET, sockdiag.AF_INET6}
@@ -284,9 +318,103 @@ def test_columns_and_records_agree_on_rebuilt_chunks(seed, monkeypatch):
     assert results[0] == results[1]
 
 
+def tally_of(chunks, kind, window, held, columns, monkeypatch):
+    """walk_tally over ``chunks``: by columns where a chunk is uniform, or (``columns`` False) record by record."""
+    with monkeypatch.context() as patch:
+        if not columns:
+            patch.setattr(sockdiag, 'uniform', lambda data, kind: (0, 0))
+        tally = sockdiag.Tally(held)
+        counts = [sockdiag.walk_tally(chunk, kind, window, tally) for chunk in chunks]
+    return tally, counts
+
+
+def tally_from_tuples(in_range, held):
+    """What the tally must hold, from walk_tcp's tuples of the same chunks: portread.count's own reading."""
+    tally = sockdiag.Tally(held)
+    for port, state, remote in in_range:
+        if port in tally.held:
+            tally.inbound += 1
+            continue
+        tally.ports.add(port)
+        endpoint = sockdiag.decode_remote(remote)
+        key = (procnet.TCP_STATES[state], endpoint)
+        tally.pairs[key] += 1
+    return tally
+
+
+def decoded_pairs(tally):
+    found = {}
+    for key, number in tally.pairs.items():
+        state, endpoint = sockdiag.decode_pair(key)
+        key = (procnet.TCP_STATES[sockdiag.STATE_HEX[state]], endpoint)
+        found[key] = found.get(key, 0) + number
+    return found
+
+
+@needs_byteorder
+@pytest.mark.parametrize('name', ['tcp_range', 'tcp4_range', 'tcp6_range', 'tcp_both'])
+@pytest.mark.parametrize('held', [(), (40100,), (40100, 8080, 8443)], ids=['none-held', 'listener', 'three'])
+def test_tally_columns_records_and_tuples_agree(name, held, monkeypatch):
+    """walk_tally counts what walk_tcp's tuples say, by columns and record by record, with and without the
+    sockets a listener in the range accepted (``held``); the IPv4 keys (ints) and IPv6 keys (bytes) decode to
+    the endpoints the tuples name."""
+    kind = REQUESTS[name][4 if sys.byteorder == 'little' else 5]
+    window = sockdiag.Window(*RANGE)
+    in_range = []
+    counts = [sockdiag.walk_tcp(chunk, kind, window, in_range, [])[:1] for chunk in REPLIES[name]]
+    expected = tally_from_tuples(in_range, held)
+    for columns in (True, False):
+        tally, found = tally_of(REPLIES[name], kind, window, held, columns, monkeypatch)
+        assert [item[:1] for item in found] == counts   # stops where walk_tcp stops
+        assert (tally.ports, tally.inbound, decoded_pairs(tally)) == (expected.ports, expected.inbound, dict(expected.pairs))
+    assert sum(tally.pairs.values()) + tally.inbound == len(in_range) > 0
+    if 40100 in held and name != 'tcp6_range':
+        assert tally.inbound == 1                       # the accepted end of the connection to the listener on 40100
+    if name == 'tcp_range':
+        assert set(type(key) for key in tally.pairs) == {int, bytes}   # both families
+
+
+@needs_byteorder
+@pytest.mark.parametrize('seed', range(6))
+def test_tally_on_rebuilt_chunks(seed, monkeypatch):
+    """Uniform and mixed chunks rebuilt from recorded records (listeners, which the walk leaves out, TIME_WAIT
+    records, NLMSG_DONE at the end), random windows and random held ports: columns, records and tuples agree."""
+    rng = random.Random(seed)
+    kind = sockreq.TCPDIAG_GETSOCK
+    by_length, common = records_by_length('tcp_both', kind)
+    run = list(by_length[common])
+    rng.shuffle(run)
+    short = [record for length, found in by_length.items() if length < common for record in found]
+    tail = short[:1] if seed % 2 else short[:rng.randint(2, len(short))]
+    chunk = b''.join(run[:rng.randint(8, len(run))]) + b''.join(tail) + struct.pack('=IHHIIi', 20, sockdiag.NLMSG_DONE, 2, 1, 0, 0)
+    window = sockdiag.Window(*((1, 65535) if seed < 2 else sorted((rng.randint(30000, 50000), rng.randint(30000, 50000)))))
+    in_range = []
+    stop = sockdiag.walk_tcp(chunk, kind, window, in_range, [])
+    ports = sorted(set(port for port, _state, _remote in in_range))
+    held = rng.sample(ports, min(len(ports), rng.randint(0, 3)))
+    expected = tally_from_tuples(in_range, held)
+    for columns in (True, False):
+        tally, found = tally_of([chunk], kind, window, held, columns, monkeypatch)
+        assert found == [stop]
+        assert (tally.ports, tally.inbound, decoded_pairs(tally)) == (expected.ports, expected.inbound, dict(expected.pairs))
+
+
+def test_pair_keys_decode():
+    """One record of each family: its key names its state and remote endpoint; IPv4-mapped IPv6 reads as IPv4."""
+    def record(family, state, dport, dst):
+        return bytes(16) + bytes((family, state)) + bytes(2) + b'\x9c\x40' + struct.pack('>H', dport) + bytes(16) + dst + bytes(48)
+    v4 = record(sockdiag.AF_INET, 1, 5432, bytes((10, 0, 0, 7)) + bytes(12))
+    v6 = record(sockdiag.AF_INET6, 6, 443, bytes(15) + b'\x01')
+    mapped = record(sockdiag.AF_INET6, 1, 80, bytes(10) + b'\xff\xff' + bytes((192, 0, 2, 1)))
+    assert sockdiag.decode_pair(sockdiag.pair_key(v4, 0)) == (1, ('ipv4', '10.0.0.7', 5432))
+    assert isinstance(sockdiag.pair_key(v4, 0), int) and isinstance(sockdiag.pair_key(v6, 0), bytes)
+    assert sockdiag.decode_pair(sockdiag.pair_key(v6, 0)) == (6, ('ipv6', '::1', 443))
+    assert sockdiag.decode_pair(sockdiag.pair_key(mapped, 0)) == (1, ('ipv4', '192.0.2.1', 80))
+
+
 @needs_byteorder
 def test_columns_and_records_agree_on_udp(monkeypatch):
-    kind = sockdiag.SOCK_DIAG_BY_FAMILY
+    kind = sockreq.SOCK_DIAG_BY_FAMILY
     records = records_of(REPLIES['udp4'], kind)
     connected = [record for record in records if record[22:24] != b'\0\0']
     assert len(connected) == 1
@@ -456,10 +584,10 @@ def test_decode_remote():
 def test_port_filter_is_two_tests_that_reject_past_the_end():
     bytecode = sockdiag.port_filter(40000, 40999)
     length, kind = struct.unpack_from('=HH', bytecode)
-    assert (length, len(bytecode), kind) == (20, 20, sockdiag.INET_DIAG_REQ_BYTECODE)
+    assert (length, len(bytecode), kind) == (20, 20, sockreq.INET_DIAG_REQ_BYTECODE)
     ops = [struct.unpack_from('=BBH', bytecode, 4 + 4 * index) for index in range(4)]
     # S_GE 40000: yes -> the next test, no -> 4 past the end (20 from here); S_LE 40999: no -> 12 from here
-    assert ops == [(sockdiag.INET_DIAG_BC_S_GE, 8, 20), (0, 0, 40000), (sockdiag.INET_DIAG_BC_S_LE, 8, 12), (0, 0, 40999)]
+    assert ops == [(sockreq.INET_DIAG_BC_S_GE, 8, 20), (0, 0, 40000), (sockreq.INET_DIAG_BC_S_LE, 8, 12), (0, 0, 40999)]
     request = sockdiag.request_tcp_both(states=sockdiag.NOT_LISTENING, attributes=bytecode)
     assert struct.unpack_from('=I', request)[0] == len(request) == 76 + 20
     assert sockdiag.NOT_LISTENING | sockdiag.LISTENING == sockdiag.ALL_STATES and not sockdiag.NOT_LISTENING & sockdiag.LISTENING
@@ -575,7 +703,7 @@ def _record_inside(directory):
     scan = procnet.scan_tables(RANGE[0], RANGE[1], root=procnet.PROC, source='proc')
     got = comparable(scan)
     states = {}
-    for _port, state, remote in got['tcp_in_range']:
+    for _port, state, remote in decoded(scan):
         key = '%s %s:%d %s' % (remote[0], remote[1], remote[2], procnet.TCP_STATES[state])
         states[key] = states.get(key, 0) + 1
     manifest = {
