@@ -14,6 +14,10 @@ options: {}
 notes:
   - On Linux the module reads and writes C(/proc/sys) and C(/proc/net) directly; each network namespace (and so each
     privileged container) has its own values. Changing them needs root (become); in a container it must be privileged.
+  - On Linux the module keeps the compiled code of the collection's module_utils in C(~/.cache/portwarden/code) of the
+    user it runs as (mode 0700, checked by the SHA-256 of the source) and loads it on the next run instead of compiling
+    it. This is not host state and never reported as a change. Set the environment variable C(PORTWARDEN_CODE_CACHE)
+    to C(off) (the task's or play's C(environment)) to keep nothing, or to a directory to keep it there.
   - On Windows (a host reached with a PowerShell or cmd shell) the action plugin of the same name runs C(netsh) (and
     C(netstat), C(tasklist)) through the connection - WinRM, PSRP, or SSH - and reads their output on the controller, in
     any display language; no module code is sent. Changes need an administrator with an elevated token.

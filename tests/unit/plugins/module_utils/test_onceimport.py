@@ -6,14 +6,17 @@
 
 Each case runs in a fresh interpreter (``-I -S``) with only a zip on
 sys.path that is laid out as an AnsiballZ payload: the collection's
-package tree, the real onceimport.py and two small modules. It counts how
-often each file is compiled, with and without the finder installed.
+package tree, the real onceimport.py and codecache.py and two small modules.
+It counts how often each file is compiled, with and without the finder
+installed, and with the compiled code kept in a directory between runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -21,10 +24,10 @@ import zipfile
 
 import pytest
 
-from ansible_collections.portwarden.ports.plugins.module_utils import onceimport
+from ansible_collections.portwarden.ports.plugins.module_utils import codecache, onceimport
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.join(HERE, '..', '..', '..', '..', 'plugins', 'module_utils', 'onceimport.py')
+SOURCES = os.path.join(HERE, '..', '..', '..', '..', 'plugins', 'module_utils')
 PACKAGE = 'ansible_collections/portwarden/ports/plugins/module_utils/'
 
 SAMPLE = textwrap.dedent('''
@@ -69,29 +72,36 @@ RUN = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture
-def payload(tmp_path):
-    path = str(tmp_path / 'payload.zip')
+def make_payload(path, sample=SAMPLE):
     with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
         parts = PACKAGE.rstrip('/').split('/')
         for depth in range(1, len(parts) + 1):
             archive.writestr('/'.join(parts[:depth]) + '/__init__.py', '')
-        with open(SOURCE) as handle:
-            archive.writestr(PACKAGE + 'onceimport.py', handle.read())
-        archive.writestr(PACKAGE + 'sample.py', SAMPLE)
+        for name in ('onceimport.py', 'codecache.py'):
+            with open(os.path.join(SOURCES, name)) as handle:
+                archive.writestr(PACKAGE + name, handle.read())
+        archive.writestr(PACKAGE + 'sample.py', sample)
         archive.writestr(PACKAGE + 'user.py', USER)
     return path
 
 
-def run(payload, mode):
-    out = subprocess.run([sys.executable, '-I', '-S', '-c', RUN, payload, mode], capture_output=True, text=True, check=True)
+@pytest.fixture
+def payload(tmp_path):
+    return make_payload(str(tmp_path / 'payload.zip'))
+
+
+def run(payload, mode, cache='off'):
+    """One fresh interpreter importing from ``payload``; ``cache``: PORTWARDEN_CODE_CACHE (a directory, or off)."""
+    env = dict(os.environ, PORTWARDEN_CODE_CACHE=cache)
+    out = subprocess.run([sys.executable, '-I', '-S', '-c', RUN, payload, mode], capture_output=True, text=True, check=True,
+                         env=env)
     return json.loads(out.stdout)
 
 
 def test_installed_each_module_is_compiled_once(payload):
     got = run(payload, 'install')
     assert got['installed'] is True and got['again'] is True and got['finders'] == 1   # installed once
-    assert got['compiled']['sample.py'] == 1 and got['compiled']['user.py'] == 1
+    assert got['compiled']['sample.py'] == 1 and got['compiled']['user.py'] == 1 and got['compiled']['codecache.py'] == 1
     assert got['double'] == 84
     assert got['file'] == os.path.join(payload, PACKAGE + 'sample.py') and got['loader'] == 'OnceLoader'
     assert got['package_loader'] == 'zipimporter'   # packages: the normal way
@@ -121,3 +131,99 @@ def test_other_names_and_packages_are_left_alone():
     assert finder.find_spec('ansible.module_utils.basic', ['/x.zip/ansible/module_utils']) is None
     assert finder.find_spec(onceimport.PREFIX + 'plugins.module_utils.x', None) is None     # no path: top level
     assert finder.find_spec(onceimport.PREFIX + 'plugins.module_utils.x', ['/not/a/zip']) is None
+
+
+def kept(directory):
+    return sorted(name for name in os.listdir(directory) if not name.startswith('.'))
+
+
+def test_kept_code_is_loaded_the_next_run(payload, tmp_path):
+    """The first run compiles each module once and keeps it; the next run (another zip, as each AnsiballZ run is)
+    compiles none of them, runs the same code and names its own zip in tracebacks."""
+    cache = str(tmp_path / 'cache')
+    first = run(payload, 'install', cache)
+    assert first['compiled']['sample.py'] == 1 and first['compiled']['user.py'] == 1 and first['double'] == 84
+    assert [name.split('.')[-3] for name in kept(cache)] == ['sample', 'user']
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+    assert all(stat.S_IMODE(os.stat(os.path.join(cache, name)).st_mode) == 0o600 for name in kept(cache))
+    other = str(tmp_path / 'other.zip')
+    shutil.copy(payload, other)
+    second = run(other, 'install', cache)
+    assert 'sample.py' not in second['compiled'] and 'user.py' not in second['compiled']
+    assert second['compiled']['codecache.py'] == 1            # compiled before it can keep anything
+    assert second['double'] == 84 and second['traceback_line']
+    assert second['file'] == os.path.join(other, PACKAGE + 'sample.py')
+
+
+def test_a_changed_source_is_compiled_and_replaces_the_old(payload, tmp_path):
+    cache = str(tmp_path / 'cache')
+    run(payload, 'install', cache)
+    before = kept(cache)
+    make_payload(payload, SAMPLE.replace('42', '21'))
+    got = run(payload, 'install', cache)
+    assert got['double'] == 42 and got['compiled']['sample.py'] == 1 and 'user.py' not in got['compiled']
+    after = kept(cache)
+    assert len(after) == 2 and [name for name in after if 'sample' in name] != [name for name in before if 'sample' in name]
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'other-header', 'garbage'])
+def test_a_damaged_entry_is_compiled_again(payload, tmp_path, damage):
+    cache = str(tmp_path / 'cache')
+    run(payload, 'install', cache)
+    path = os.path.join(cache, [name for name in kept(cache) if 'sample' in name][0])
+    with open(path, 'rb') as handle:
+        data = handle.read()
+    data = {'truncated': data[:len(data) // 2], 'other-header': b'PWC1 cpython-0 00000000\n' + data[data.index(b'\n') + 1:],
+            'garbage': data[:len(codecache.HEADER) + 32] + os.urandom(64)}[damage]
+    with open(path, 'wb') as handle:
+        handle.write(data)
+    got = run(payload, 'install', cache)
+    assert got['double'] == 84 and got['compiled']['sample.py'] == 1 and 'user.py' not in got['compiled']
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give the entry to another user')
+def test_an_entry_of_another_user_is_not_loaded(payload, tmp_path):
+    cache = str(tmp_path / 'cache')
+    run(payload, 'install', cache)
+    path = os.path.join(cache, [name for name in kept(cache) if 'sample' in name][0])
+    os.chown(path, 65534, 65534)
+    got = run(payload, 'install', cache)
+    assert got['compiled']['sample.py'] == 1 and got['double'] == 84
+
+
+@pytest.mark.parametrize('mode', [0o770, 0o707])
+def test_a_directory_others_may_write_is_not_used(payload, tmp_path, mode):
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    cache.chmod(mode)
+    got = run(payload, 'install', str(cache))
+    assert got['compiled']['sample.py'] == 1 and kept(str(cache)) == []
+    parent = tmp_path / 'shared'
+    parent.mkdir()
+    parent.chmod(0o777)
+    assert codecache.cache_dir({'PORTWARDEN_CODE_CACHE': str(parent / 'code')}) is None
+
+
+@pytest.mark.parametrize('value', ['off', 'OFF', '0', 'false', 'no', 'relative/dir'])
+def test_switched_off_or_not_a_path(tmp_path, value, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert codecache.cache_dir({'PORTWARDEN_CODE_CACHE': value}) is None
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_the_default_is_in_the_users_home(tmp_path):
+    home = tmp_path / 'home'
+    home.mkdir(mode=0o755)
+    assert codecache.cache_dir({}, home=str(home)) == str(home / '.cache' / 'portwarden' / 'code')
+    assert codecache.cache_dir({}, home=str(tmp_path / 'missing' / 'x')) == str(tmp_path / 'missing' / 'x' / '.cache' / 'portwarden' / 'code')
+    assert codecache.cache_dir({}, home='/proc/1/nonexistent') is None     # cannot be made: nothing kept
+
+
+def test_store_fails_and_keeps_nothing(tmp_path):
+    compiled = compile('X = 1', 'x.py', 'exec')
+    missing = str(tmp_path / 'gone' / 'm.cpython-311.00')
+    assert codecache.store(missing, b'\0' * 32, compiled) is False
+    assert codecache.load(missing, b'\0' * 32) is None
+    path = str(tmp_path / 'm.cpython-311.00')
+    assert codecache.store(path, b'\1' * 32, compiled) is True
+    assert codecache.load(path, b'\1' * 32) is not None and codecache.load(path, b'\2' * 32) is None
