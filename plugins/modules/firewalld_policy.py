@@ -183,6 +183,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.portwarden.ports.plugins.module_utils import onceimport
+
+# The collection's code below compiled once from the AnsiballZ zip, or loaded as the host keeps it (codecache.py).
+onceimport.install()
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.firewalld import (
     Firewalld, apply_policy, cleanup_token, confirm_policy, status_policy)

@@ -367,6 +367,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.portwarden.ports.plugins.module_utils import onceimport
+
+# The collection's code below compiled once from the AnsiballZ zip, or loaded as the host keeps it (codecache.py).
+onceimport.install()
 from ansible_collections.portwarden.ports.plugins.module_utils import argspec
 from ansible_collections.portwarden.ports.plugins.module_utils.errors import PortwardenError
 from ansible_collections.portwarden.ports.plugins.module_utils.firewall_choice import choose_backend, stop_managers
