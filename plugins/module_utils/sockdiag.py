@@ -206,6 +206,19 @@ def _ports(data, end, length):
     return memoryview(pairs).cast('H')
 
 
+def record_offsets(data, offset, kind):
+    """``(offsets, stop)``: the records of ``kind`` from ``offset`` on, one by one, up to another message type, the
+    chunk's end or a record too short to step over (the last one: ``stop`` stays on it)."""
+    offsets, size, (l0, l1, l2, t) = [], len(data), (_L0, _L1, _L2, _T)
+    while offset < size and data[offset + t] == kind:
+        offsets.append(offset)
+        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
+        if step < RECORD:
+            break
+        offset += step
+    return offsets, offset
+
+
 def _columns(data, kind):
     """``(records, length, family, state)`` of a uniform chunk (its family and state columns); zeros else."""
     records, length = uniform(data, kind)
@@ -241,29 +254,24 @@ def walk_tcp(data, kind, window, in_range, listeners):
                     remotes = map(slice, compress(range(22, end, length), flags), compress(range(22 + width, end + width, length), flags))
                     in_range.extend(zip(compress(ports, flags), map(STATE_HEX.__getitem__, compress(state, flags)),
                                         map(data.__getitem__, remotes)))
-    size = len(data)
     append = in_range.append
     states = STATE_HEX
     lo, hi = window.lo, window.hi
-    l0, l1, l2, t = _L0, _L1, _L2, _T
-    while offset < size and data[offset + t] == kind:
-        if data[offset + 16] == AF_INET:
+    offsets, offset = record_offsets(data, offset, kind)
+    for at in offsets:
+        if data[at + 16] == AF_INET:
             ipv4 += 1
-            stop = offset + 44
+            stop = at + 44
         else:
             ipv6 += 1
-            stop = offset + 60
-        state = data[offset + 17]
+            stop = at + 60
+        state = data[at + 17]
         if state == ST_LISTEN:
-            listeners.append((data, offset))
+            listeners.append((data, at))
         else:
-            port = data[offset + 20:offset + 22]
+            port = data[at + 20:at + 22]
             if lo <= port <= hi:
-                append((data[offset + 20] << 8 | data[offset + 21], states[state], data[offset + 22:stop]))
-        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
-        if step < RECORD:
-            break
-        offset += step
+                append((data[at + 20] << 8 | data[at + 21], states[state], data[at + 22:stop]))
     return offset, ipv4, ipv6
 
 
@@ -338,34 +346,30 @@ def walk_tally(data, kind, window, tally):
             flags = mask.to_bytes(records, 'big')
             tally.ports.update(compress(ports, flags))
             ipv4_bits = _bits(family, IS_IPV4)
-            if mask & ipv4_bits:
+            v4, v6 = mask & ipv4_bits, mask & ~ipv4_bits
+            if v4:
                 keys = memoryview(_keys(data, end, length, _KEY4, 8)).cast('Q')
-                tally.pairs.update(compress(keys, (mask & ipv4_bits).to_bytes(records, 'big')))
-            if mask & ~ipv4_bits:
+                tally.pairs.update(compress(keys, v4.to_bytes(records, 'big')))
+            if v6:
                 rows = bytes(_keys(data, end, length, _KEY6, KEY6))
-                flags = (mask & ~ipv4_bits).to_bytes(records, 'big')
+                flags = v6.to_bytes(records, 'big')
                 tally.pairs.update(map(rows.__getitem__, map(slice, compress(range(0, KEY6 * records, KEY6), flags),
                                                              compress(range(KEY6, KEY6 * (records + 1), KEY6), flags))))
-    size = len(data)
     lo, hi = window.lo, window.hi
     ports, pairs = tally.ports, tally.pairs
-    l0, l1, l2, t = _L0, _L1, _L2, _T
-    while offset < size and data[offset + t] == kind:
-        if data[offset + 16] == AF_INET:
+    offsets, offset = record_offsets(data, offset, kind)
+    for at in offsets:
+        if data[at + 16] == AF_INET:
             ipv4 += 1
         else:
             ipv6 += 1
-        if data[offset + 17] != ST_LISTEN and lo <= data[offset + 20:offset + 22] <= hi:
-            port = data[offset + 20] << 8 | data[offset + 21]
+        if data[at + 17] != ST_LISTEN and lo <= data[at + 20:at + 22] <= hi:
+            port = data[at + 20] << 8 | data[at + 21]
             if port in held:
                 tally.inbound += 1
             else:
                 ports.add(port)
-                pairs[pair_key(data, offset)] += 1
-        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
-        if step < RECORD:
-            break
-        offset += step
+                pairs[pair_key(data, at)] += 1
     return offset, ipv4, ipv6
 
 
@@ -382,21 +386,16 @@ def walk_udp(data, kind, window, in_range, listeners):
         bits = _bits(data[17:end:length], IS_CLOSE) & _bits(data[22:end:length], IS_ZERO) & _bits(data[23:end:length], IS_ZERO)
         if bits:
             listeners.extend((data, found) for found in compress(range(0, end, length), bits.to_bytes(records, 'big')))
-    size = len(data)
     append = in_range.append
     lo, hi = window.lo, window.hi
-    l0, l1, l2, t = _L0, _L1, _L2, _T
-    while offset < size and data[offset + t] == kind:
-        total += 1
-        port = data[offset + 20:offset + 22]
+    offsets, offset = record_offsets(data, offset, kind)
+    total += len(offsets)
+    for at in offsets:
+        port = data[at + 20:at + 22]
         if lo <= port <= hi:
-            append(data[offset + 20] << 8 | data[offset + 21])
-        if data[offset + 17] == ST_CLOSE and data[offset + 22] == 0 and data[offset + 23] == 0:
-            listeners.append((data, offset))
-        step = data[offset + l0] | data[offset + l1] << 8 | data[offset + l2] << 16
-        if step < RECORD:
-            break
-        offset += step
+            append(data[at + 20] << 8 | data[at + 21])
+        if data[at + 17] == ST_CLOSE and data[at + 22] == 0 and data[at + 23] == 0:
+            listeners.append((data, at))
     return offset, total
 
 

@@ -152,26 +152,41 @@ def comparable(scan):
 
 
 def tcp_view(scan):
-    """The TCP sockets in the range as portread.count takes them: the local ports, the sockets on a TCP
-    listener's port (accepted by it: inbound), and the others per (state, decoded remote)."""
+    """The TCP sockets in the range as portread.count takes them, from procnet's tuples and sockdiag's tally alike."""
     listening = set(item.port for item in scan.listeners if item.proto == 'tcp')
+    view = tuples_view(scan.tcp_in_range, listening)
+    if scan.tally is not None:
+        assert scan.tally.held == frozenset(listening)
+        found = tally_view(scan.tally)
+        view['ports'] = sorted(set(view['ports']) | set(found['ports']))
+        view['inbound'] += found['inbound']
+        for key, number in found['pairs'].items():
+            view['pairs'][key] = view['pairs'].get(key, 0) + number
+    return view
+
+
+def tuples_view(in_range, held):
+    """walk_tcp's tuples as portread.count reads them: the local ports, the sockets on a port of ``held`` (a TCP
+    listener's: accepted by it, inbound), and the others per (state, decoded remote)."""
     ports, inbound, pairs = set(), 0, {}
-    for port, state, remote in scan.tcp_in_range:
-        if port in listening:
+    for port, state, remote in in_range:
+        if port in held:
             inbound += 1
             continue
         ports.add(port)
         key = (state, procnet.decode_endpoint(remote, sockdiag))
         pairs[key] = pairs.get(key, 0) + 1
-    if scan.tally is not None:
-        assert scan.tally.held == frozenset(listening)
-        ports.update(scan.tally.ports)
-        inbound += scan.tally.inbound
-        for key, number in scan.tally.pairs.items():
-            state, endpoint = sockdiag.decode_pair(key)
-            key = (sockdiag.STATE_HEX[state], endpoint)
-            pairs[key] = pairs.get(key, 0) + number
     return {'ports': sorted(ports), 'inbound': inbound, 'pairs': pairs}
+
+
+def tally_view(tally):
+    """A sockdiag.Tally as :func:`tuples_view` says it."""
+    pairs = {}
+    for key, number in tally.pairs.items():
+        state, endpoint = sockdiag.decode_pair(key)
+        key = (sockdiag.STATE_HEX[state], endpoint)
+        pairs[key] = pairs.get(key, 0) + number
+    return {'ports': sorted(tally.ports), 'inbound': tally.inbound, 'pairs': pairs}
 
 
 def decoded(scan):
@@ -328,29 +343,6 @@ def tally_of(chunks, kind, window, held, columns, monkeypatch):
     return tally, counts
 
 
-def tally_from_tuples(in_range, held):
-    """What the tally must hold, from walk_tcp's tuples of the same chunks: portread.count's own reading."""
-    tally = sockdiag.Tally(held)
-    for port, state, remote in in_range:
-        if port in tally.held:
-            tally.inbound += 1
-            continue
-        tally.ports.add(port)
-        endpoint = sockdiag.decode_remote(remote)
-        key = (procnet.TCP_STATES[state], endpoint)
-        tally.pairs[key] += 1
-    return tally
-
-
-def decoded_pairs(tally):
-    found = {}
-    for key, number in tally.pairs.items():
-        state, endpoint = sockdiag.decode_pair(key)
-        key = (procnet.TCP_STATES[sockdiag.STATE_HEX[state]], endpoint)
-        found[key] = found.get(key, 0) + number
-    return found
-
-
 @needs_byteorder
 @pytest.mark.parametrize('name', ['tcp_range', 'tcp4_range', 'tcp6_range', 'tcp_both'])
 @pytest.mark.parametrize('held', [(), (40100,), (40100, 8080, 8443)], ids=['none-held', 'listener', 'three'])
@@ -362,11 +354,11 @@ def test_tally_columns_records_and_tuples_agree(name, held, monkeypatch):
     window = sockdiag.Window(*RANGE)
     in_range = []
     counts = [sockdiag.walk_tcp(chunk, kind, window, in_range, [])[:1] for chunk in REPLIES[name]]
-    expected = tally_from_tuples(in_range, held)
+    expected = tuples_view(in_range, held)
     for columns in (True, False):
         tally, found = tally_of(REPLIES[name], kind, window, held, columns, monkeypatch)
         assert [item[:1] for item in found] == counts   # stops where walk_tcp stops
-        assert (tally.ports, tally.inbound, decoded_pairs(tally)) == (expected.ports, expected.inbound, dict(expected.pairs))
+        assert tally_view(tally) == expected
     assert sum(tally.pairs.values()) + tally.inbound == len(in_range) > 0
     if 40100 in held and name != 'tcp6_range':
         assert tally.inbound == 1                       # the accepted end of the connection to the listener on 40100
@@ -392,11 +384,11 @@ def test_tally_on_rebuilt_chunks(seed, monkeypatch):
     stop = sockdiag.walk_tcp(chunk, kind, window, in_range, [])
     ports = sorted(set(port for port, _state, _remote in in_range))
     held = rng.sample(ports, min(len(ports), rng.randint(0, 3)))
-    expected = tally_from_tuples(in_range, held)
+    expected = tuples_view(in_range, held)
     for columns in (True, False):
         tally, found = tally_of([chunk], kind, window, held, columns, monkeypatch)
         assert found == [stop]
-        assert (tally.ports, tally.inbound, decoded_pairs(tally)) == (expected.ports, expected.inbound, dict(expected.pairs))
+        assert tally_view(tally) == expected
 
 
 def test_pair_keys_decode():
