@@ -613,6 +613,10 @@ AB_VARIANTS = [
     # 100,000 strings (docs/host_firewall.md, "Large catalogues")
     ('before, lookup of a file', 'before', 'lookup', 'import_role'),
     ('after, lookup of a file', 'after', 'lookup', 'import_role'),
+    # the whole catalogue a YAML file of its own, read by the collection's lookup (portwarden.ports.catalogue) in
+    # group_vars; a checkout without that lookup skips it
+    ('before, catalogue lookup of a YAML file', 'before', 'catalogue', 'import_role'),
+    ('after, catalogue lookup of a YAML file', 'after', 'catalogue', 'import_role'),
 ]
 
 
@@ -628,7 +632,9 @@ def _inventory(tmp, values, fmt=None):
     """An inventory directory as a fleet keeps it: the host, and the variables (the catalogue) in group_vars, as
     ``group_vars/all.json`` (``fmt`` 'json') or ``group_vars/all.yml`` ('yaml'); default PW_BENCH_FW_VARS. With
     'lookup', the sources of each service are a file next to the inventory, one per line, and group_vars/all.json
-    reads it: ``{{ lookup('ansible.builtin.file', path).splitlines() }}``."""
+    reads it: ``{{ lookup('ansible.builtin.file', path).splitlines() }}``. With 'catalogue', the catalogue is a YAML
+    file next to the inventory (not in it: ansible-core reads every file of an inventory directory as inventory), and
+    group_vars/all.json reads it: ``{{ lookup('portwarden.ports.catalogue', path) }}``."""
     fmt = fmt or VARS_FORMAT
     inv = os.path.join(tmp, 'inventory')
     os.makedirs(os.path.join(inv, 'group_vars'), exist_ok=True)
@@ -642,6 +648,13 @@ def _inventory(tmp, values, fmt=None):
                 handle.write(''.join(source + '\n' for source in service['sources']))
             service['sources'] = "{{ lookup('ansible.builtin.file', %r).splitlines() }}" % path
         fmt = 'json'
+    if fmt == 'catalogue':
+        path = os.path.join(tmp, 'catalogue.yml')
+        with open(path, 'w') as handle:
+            yaml.dump(values['host_firewall_services'], handle, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper),
+                      default_flow_style=False)
+        values = dict(values, host_firewall_services="{{ lookup('portwarden.ports.catalogue', %r) }}" % path)
+        fmt = 'json'
     if fmt == 'json':
         with open(os.path.join(inv, 'group_vars', 'all.json'), 'w') as handle:
             json.dump(values, handle)
@@ -653,6 +666,10 @@ def _inventory(tmp, values, fmt=None):
 
 def ab_variant(tmp, n, label, collections, how, form):
     """One variant at one size, in a fresh namespace host: the role's runs (ROLE_RUNS) and the floor."""
+    if how == 'catalogue' and not os.path.exists(os.path.join(
+            collections, 'ansible_collections', 'portwarden', 'ports', 'plugins', 'lookup', 'catalogue.py')):
+        benchlib.log('firewall_scale ab %d %s: skipped, that checkout has no catalogue lookup' % (n, label))
+        return None
     host = benchlib.NsHost(tmp)
     out = {}
     try:
@@ -700,8 +717,10 @@ def ab_main(argv):
         if not os.path.isdir(os.path.join(path, 'ansible_collections', 'portwarden', 'ports')):
             raise SystemExit('%s: no collection link (make link in that checkout)' % path)
     # pairs of one form, interleaved: before then after (``ba``) or after then before (``ab``)
+    # PW_BENCH_FW_AB_FORMS: only these ways of passing the catalogue (json, yaml, extra, lookup, catalogue)
+    forms = [f for f in os.environ.get('PW_BENCH_FW_AB_FORMS', '').split(',') if f]
     variants = [v for _i, v in sorted(enumerate(AB_VARIANTS), key=lambda iv: (
-        iv[0] // 2, (iv[1][1] != 'before') if order == 'ba' else (iv[1][1] == 'before')))]
+        iv[0] // 2, (iv[1][1] != 'before') if order == 'ba' else (iv[1][1] == 'before'))) if not forms or v[2] in forms]
     load = os.getloadavg()
     results = {'machine': benchlib.machine(), 'sizes': SIZES, 'order': order, 'load_start': load, 'runs': {}, 'nft': {}}
     benchlib.log('firewall_scale ab: sizes %s, order %s, load %s' % (SIZES, order, load))
@@ -739,6 +758,9 @@ def ab_report(results):
     print('|---:|---|---|---:|---:|---:|---:|---|---:|---:|')
     for n, variants in results['runs'].items():
         for label, runs in variants.items():
+            if runs is None:
+                print('| %s | %s | - | - | - | - | - | - | - | - |' % (n, label))
+                continue
             for run_label, _c, _e, _b in ROLE_RUNS:
                 run = runs[run_label]
                 print('| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %d | %.1fx |' % (

@@ -227,3 +227,48 @@ def nshost_factory(tmp_path):
     finally:
         for host in hosts:
             host.close()
+
+
+# -- the host_firewall role on two hosts of one fleet, one controller -------------------------------------------
+FIREWALL_ROLE_TASK = {'name': 'host_firewall', 'ansible.builtin.include_role': {'name': 'portwarden.ports.host_firewall'}}
+FIREWALL_APPLY_TASK = ('portwarden.ports.host_firewall : Load the table inet portwarden (all or nothing; rolled back '
+                       'by the host unless confirmed)')
+
+
+@pytest.fixture
+def firewall_pair(tmp_path):
+    """Two namespace hosts, each with its own etc/nftables.conf, and the controller's ANSIBLE_HOME (a path)."""
+    hosts = []
+    try:
+        for name in ('a', 'b'):
+            (tmp_path / name / 'etc').mkdir(parents=True)
+            (tmp_path / name / 'etc' / 'nftables.conf').write_text('#!/usr/sbin/nft -f\n')
+            hosts.append(NsHost(str(tmp_path / name)))
+        yield hosts, str(tmp_path / 'controller')
+    finally:
+        for host in hosts:
+            host.close()
+
+
+def firewall_vars(base, services, **extra):
+    """The role's variables for a host whose files are under ``base``."""
+    values = {
+        'host_firewall_services': services,
+        'host_firewall_management_ports': [],
+        'host_firewall_rules_path': os.path.join(base, 'etc', 'portwarden.nft'),
+        'host_firewall_state_dir': os.path.join(base, 'state'),
+        'host_firewall_nftables_conf': os.path.join(base, 'etc', 'nftables.conf'),
+        'host_firewall_install': False,
+        'host_firewall_rollback_timeout': 10,
+    }
+    values.update(extra)
+    return values
+
+
+def firewall_load(host, home, play_vars, check=False, expect_rc=0):
+    """Run the role once; the load task's result."""
+    data = host.playbook([FIREWALL_ROLE_TASK], check=check, play_vars=play_vars, env={'ANSIBLE_HOME': home})
+    assert data['rc'] == expect_rc, json.dumps(data, indent=1)[-4000:] + data['stderr']
+    found = [task['hosts']['localhost'] for task in data['plays'][0]['tasks'] if task['task']['name'] == FIREWALL_APPLY_TASK]
+    assert len(found) == 1, [task['task']['name'] for task in data['plays'][0]['tasks']]
+    return found[0]
