@@ -58,6 +58,7 @@ CPU = (os.cpu_count() or 1) - 1
 SERVER_ADDR, CLIENT_ADDR = '10.200.0.1', '10.200.0.2'
 CLIENT_NET = '10.200.0.0/29'   # numerically above every filler network: last in every order
 ROLE = os.path.join(benchlib.REPO, 'roles', 'host_firewall')
+YAML_DUMPER = getattr(yaml, 'CSafeDumper', yaml.SafeDumper)
 
 SERVER = r'''
 import socket, sys
@@ -651,8 +652,7 @@ def _inventory(tmp, values, fmt=None):
     if fmt == 'catalogue':
         path = os.path.join(tmp, 'catalogue.yml')
         with open(path, 'w') as handle:
-            yaml.dump(values['host_firewall_services'], handle, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper),
-                      default_flow_style=False)
+            yaml.dump(values['host_firewall_services'], handle, Dumper=YAML_DUMPER, default_flow_style=False)
         values = dict(values, host_firewall_services="{{ lookup('portwarden.ports.catalogue', %r) }}" % path)
         fmt = 'json'
     if fmt == 'json':
@@ -660,7 +660,7 @@ def _inventory(tmp, values, fmt=None):
             json.dump(values, handle)
     else:
         with open(os.path.join(inv, 'group_vars', 'all.yml'), 'w') as handle:
-            yaml.dump(values, handle, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper), default_flow_style=False)
+            yaml.dump(values, handle, Dumper=YAML_DUMPER, default_flow_style=False)
     return inv
 
 
